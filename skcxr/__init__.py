@@ -4,12 +4,14 @@ A preliminary screening aid that flags possibly concerning films so that a
 radiologist can review them sooner; it never replaces the radiologist.
 """
 
+from .classifier import CXRClassifier
 from .datasets import fetch_chest_xray, load_chest_xray
 from .preprocessing import ImageLoader
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "CXRClassifier",
     "ImageLoader",
     "fetch_chest_xray",
     "load_chest_xray",

@@ -1,0 +1,69 @@
+"""The classifier's default skorch callbacks, built from its parameters."""
+
+import numbers
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+from skorch.callbacks import (
+    EarlyStopping,
+    EpochScoring,
+    EpochTimer,
+    LRScheduler,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
+from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
+
+LR_SCHEDULES = (None, "cosine", "plateau")
+
+
+def valid_auc(net, X, y):
+    """ROC AUC on the validation split (NaN when it holds one class)."""
+    if len(np.unique(y)) < 2:
+        return float("nan")
+    return roc_auc_score(y, net.predict_proba(X)[:, 1])
+
+
+def valid_accuracy(net, X, y):
+    """Accuracy on the validation split, on encoded labels 0..n_classes-1."""
+    return float(np.mean(net.predict_proba(X).argmax(1) == np.asarray(y)))
+
+
+def is_positive_number(value):
+    """True for a number above 0; False for anything else, without raising."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
+
+
+def default_callbacks(*, validates, lr_schedule, max_epochs, patience, verbose):
+    """The (name, callback) list CXRClassifier trains with.
+
+    get_params builds these before fit has validated anything, so every
+    test on a parameter here must tolerate any value.
+    """
+    schedule = lr_schedule if isinstance(lr_schedule, str) else None
+    monitor = "valid_loss" if validates else "train_loss"
+    callbacks = [
+        ("epoch_timer", EpochTimer()),
+        ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+    ]
+    if validates:
+        callbacks += [
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("valid_acc", EpochScoring(valid_accuracy, name="valid_acc", lower_is_better=False)),
+            ("valid_auc", EpochScoring(valid_auc, name="valid_auc", lower_is_better=False)),
+        ]
+    if schedule == "cosine":
+        callbacks.append(("lr_scheduler", LRScheduler(CosineAnnealingLR, T_max=max_epochs)))
+    elif schedule == "plateau":
+        callbacks.append(("lr_scheduler", LRScheduler(
+            ReduceLROnPlateau, monitor=monitor, patience=2, factor=0.3)))
+    if validates and is_positive_number(patience):
+        # load_best restores the weights of the epoch with the lowest
+        # validation loss when training stops.
+        callbacks.append(("early_stopping", EarlyStopping(
+            monitor="valid_loss", patience=patience, load_best=True)))
+    if is_positive_number(verbose) and verbose > 1:
+        callbacks.append(("progress_bar", ProgressBar()))
+    callbacks.append(("print_log", PrintLog()))
+    return callbacks

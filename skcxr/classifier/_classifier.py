@@ -1,0 +1,434 @@
+"""CXRClassifier: a skorch NeuralNetClassifier that behaves like a scikit-learn classifier."""
+
+import numbers
+from contextlib import contextmanager, nullcontext
+from types import MappingProxyType
+
+import numpy as np
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_class_weight
+from skorch import NeuralNetClassifier
+from skorch.utils import to_tensor
+from torch.utils.data import Subset
+
+from ..models import get_module_factory
+from ._augment import resolve_augmentation
+from ._callbacks import LR_SCHEDULES, default_callbacks, is_positive_number
+from ._intensity import NORMALIZATIONS, dataset_statistics, normalize, to_unit_float
+from ._split import holdout_indices
+from ._validation import check_binary_target, check_image_batch
+
+
+def resolve_device(device):
+    """``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+class CXRClassifier(NeuralNetClassifier):
+    """A CNN chest X-ray classifier (NORMAL vs PNEUMONIA) for scikit-learn.
+
+    A skorch :class:`~skorch.classifier.NeuralNetClassifier` specialised for
+    image batches from :class:`~skcxr.preprocessing.ImageLoader`: it trains
+    on uint8 arrays ``(n, channels, H, W)``, converting, augmenting and
+    normalising each batch on the training device, and it follows the
+    scikit-learn contract (``classes_`` for any binary labels,
+    ``get_params``/``set_params``/``clone``, ``random_state``).
+
+    Every skorch parameter works as usual (``module__*``, ``optimizer__*``,
+    ``iterator_train__*``, ``callbacks``); the defaults are the original
+    project's network and optimiser.
+
+    Parameters
+    ----------
+    module : str, torch.nn.Module class or instance, default="cxrnet"
+        The network; a name from :func:`skcxr.models.available_modules`
+        (``"cxrnet"``, ``"resnet18"``, ``"densenet121"``,
+        ``"efficientnet_b0"``, ...) or a module returning logits. Its
+        arguments are ``module__*`` parameters; ``in_channels`` is set from
+        ``X`` unless given.
+    criterion : torch loss class, default=torch.nn.CrossEntropyLoss
+        Applied to logits. ``class_weight`` fills its ``weight``.
+    optimizer : torch optimizer class, default=torch.optim.SGD
+        SGD gets ``momentum=0.9`` unless ``optimizer__momentum`` is given.
+    lr : float, default=0.015
+        Learning rate.
+    max_epochs : int, default=30
+        Epochs at most (early stopping may end sooner).
+    batch_size : int, default=54
+        Images per batch.
+    class_weight : "balanced", dict or None, default="balanced"
+        Loss weight per class, as in scikit-learn: ``"balanced"`` weighs
+        classes inversely to their frequency (the Kermany training split is
+        26% NORMAL); a dict maps labels to weights.
+    augmentation : float, callable or None, default=1.0
+        Training-time augmentation, never applied when predicting. A number
+        scales the default :class:`~skcxr.classifier.RandomAugment` ranges
+        (0 or ``None``: off); a callable takes and returns a float batch in
+        [0, 1], e.g. ``RandomAugment(rotation=5, hflip=0.0)``.
+    normalization : {"per_image", "dataset", "none"}, default="per_image"
+        Intensity standardisation of every batch, in fit and predict alike:
+        each image to zero mean and unit variance (robust to exposure and
+        contrast shifts between sites), the training set's mean and std
+        (stored in ``intensity_mean_``/``intensity_std_``), or none.
+    validation_fraction : float or None, default=0.1
+        Share of the training data held out to monitor validation loss and
+        AUC and to stop early. When ``fit`` receives ``groups`` (patient
+        ids) the split keeps each patient on one side; without them it is
+        stratified by image, which lets a patient's films straddle it.
+        ``None`` trains on everything for ``max_epochs``.
+    patience : int or None, default=5
+        Epochs without a lower validation loss before stopping; the best
+        epoch's weights are restored. ``None`` disables early stopping.
+    lr_schedule : {"cosine", "plateau"} or None, default="cosine"
+        Cosine annealing over ``max_epochs``, or division by ~3 when the
+        monitored loss stalls for 2 epochs.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when present, else the CPU; or any torch device.
+    amp : bool, default=True
+        bfloat16 mixed precision on CUDA (ignored on the CPU).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, augmentation, dropout and
+        the validation split; an int makes CPU runs exactly repeatable. The
+        global torch RNG is restored after ``fit``.
+    verbose : int, default=0
+        1 prints a line per epoch, 2 adds a progress bar per epoch.
+    callbacks : list or None, default=None
+        Extra skorch callbacks, as in skorch.
+    train_split : callable or None, default=None
+        A skorch split (e.g. ``skorch.dataset.ValidSplit``) that replaces
+        ``validation_fraction`` when given.
+    **kwargs
+        Other skorch parameters (``module__*``, ``optimizer__*``,
+        ``iterator_train__*``, ``warm_start``, ...).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        Class labels, sorted; ``predict_proba`` columns follow this order.
+    module_ : torch.nn.Module
+        The trained network (returns logits).
+    class_weight_ : ndarray of shape (2,) or None
+        Loss weights used, in ``classes_`` order.
+    input_shape_ : tuple
+        ``(channels, height, width)`` seen in ``fit``.
+    history_ : skorch History
+        Per-epoch losses, validation AUC and timings.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skcxr import CXRClassifier, ImageLoader
+    >>> model = make_pipeline(ImageLoader(size=224), CXRClassifier(random_state=0))
+    >>> # model.fit(train.data, train.target).predict_proba(test.data)
+    """
+
+    # skorch's __init__ sets these three; scikit-learn's contract is that
+    # __init__ sets parameters only, so they live on the class until
+    # initialize() gives the instance its own.
+    initialized_ = False
+    history_ = None
+    virtual_params_ = MappingProxyType({})
+
+    def __init__(
+        self,
+        module="cxrnet",
+        *,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.SGD,
+        lr=0.015,
+        max_epochs=30,
+        batch_size=54,
+        class_weight="balanced",
+        augmentation=1.0,
+        normalization="per_image",
+        validation_fraction=0.1,
+        patience=5,
+        lr_schedule="cosine",
+        device="auto",
+        amp=True,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        train_split=None,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            verbose=verbose,
+            device=device,
+            **kwargs,
+        )
+        self.class_weight = class_weight
+        self.augmentation = augmentation
+        self.normalization = normalization
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.lr_schedule = lr_schedule
+        self.amp = amp
+        self.random_state = random_state
+        for name in ("initialized_", "history_", "virtual_params_"):
+            vars(self).pop(name, None)
+
+    def _get_param_names(self):
+        # skorch lists every public attribute; its private bookkeeping
+        # (_params_to_validate) is no parameter.
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
+
+    def set_params(self, **params):
+        """Set parameters, as in skorch; ``callbacks`` are checked when the net is initialised."""
+        if "callbacks" in params and not self.initialized_:
+            self.callbacks = params.pop("callbacks")
+        return super().set_params(**params)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, groups=None, **fit_params):
+        """Train the network on an image batch.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width)
+            uint8 images, or floats in [0, 1] (what ImageLoader returns).
+        y : array-like of shape (n_samples,)
+            Binary labels of any type (0/1, bool, "NORMAL"/"PNEUMONIA").
+        groups : array-like of shape (n_samples,), default=None
+            Patient ids; the validation split keeps each patient on one
+            side. Routed by scikit-learn metadata routing when requested
+            with ``set_fit_request(groups=True)``.
+        **fit_params
+            Passed to skorch (and on to the module's ``forward``).
+
+        Returns
+        -------
+        self : CXRClassifier
+        """
+        self._check_params()
+        X = check_image_batch(X)
+        y = check_binary_target(y, len(X))
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        self.classes_ = classes
+        self.input_shape_ = X.shape[1:]
+        self.class_weight_ = (
+            None if self.class_weight is None
+            else compute_class_weight(self.class_weight, classes=classes, y=y)
+        )
+        if self.normalization == "dataset":
+            self.intensity_mean_, self.intensity_std_ = dataset_statistics(X)
+        rng = check_random_state(self.random_state)
+        self._split_seed_ = rng.randint(np.iinfo(np.int32).max)
+        torch_seed = None if self.random_state is None else rng.randint(np.iinfo(np.int32).max)
+        self._split_groups_ = groups
+        try:
+            with self._on_device(), self._seeded(torch_seed):
+                super().fit(X, y_encoded.astype(np.int64), **fit_params)
+        finally:
+            del self._split_groups_
+        return self
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        with self._on_device():
+            return super().partial_fit(X, y, classes=classes, **fit_params)
+
+    def _check_params(self):
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be one of {NORMALIZATIONS}; got {self.normalization!r}."
+            )
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {self.lr_schedule!r}.")
+        resolve_augmentation(self.augmentation)
+        fraction = self.validation_fraction
+        if fraction is not None and not (is_positive_number(fraction) and fraction < 1):
+            raise ValueError(f"validation_fraction must be None or in (0, 1); got {fraction!r}.")
+        if self.patience is not None and not (
+            isinstance(self.patience, numbers.Integral) and self.patience > 0
+        ):
+            raise ValueError(f"patience must be None or a positive int; got {self.patience!r}.")
+        if isinstance(self.module, str):
+            get_module_factory(self.module)
+
+    # ------------------------------------------------- skorch customisation
+    def initialize(self):
+        with self._on_device():
+            super().initialize()
+        self.augment_ = resolve_augmentation(self.augmentation)
+        return self
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        module = self.module
+        if isinstance(module, str):
+            module = get_module_factory(module)
+            if hasattr(self, "input_shape_"):
+                kwargs.setdefault("in_channels", self.input_shape_[0])
+        self.module_ = self.initialized_instance(module, kwargs)
+        return self
+
+    def initialize_criterion(self):
+        kwargs = self.get_params_for("criterion")
+        weight = getattr(self, "class_weight_", None)
+        if weight is not None and "weight" not in kwargs:
+            kwargs["weight"] = torch.as_tensor(weight, dtype=torch.float32)
+        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        return self
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        if prefix == "optimizer" and self.optimizer is torch.optim.SGD:
+            kwargs.setdefault("momentum", 0.9)  # the original project's setting
+        return args, kwargs
+
+    def get_params_for(self, prefix):
+        params = super().get_params_for(prefix)
+        if prefix == "iterator_train":
+            params.setdefault("shuffle", True)
+        if prefix == "iterator_valid":
+            # A DataLoader draws a seed from its generator even when it does
+            # not shuffle; a private one keeps predict off the global RNG.
+            params.setdefault("generator", torch.Generator())
+        if prefix in ("iterator_train", "iterator_valid") and self._uses_cuda():
+            # Page-locked host memory lets uint8 batches copy to the GPU asynchronously.
+            params.setdefault("pin_memory", True)
+        return params
+
+    @property
+    def _default_callbacks(self):
+        return default_callbacks(
+            validates=self.train_split is not None or is_positive_number(self.validation_fraction),
+            lr_schedule=self.lr_schedule,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            verbose=self.verbose,
+        )
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        if self.train_split is not None or self.validation_fraction is None:
+            return super().get_split_datasets(X, y, **fit_params)
+        dataset = self.get_dataset(X, y)
+        train_idx, valid_idx = holdout_indices(
+            y, getattr(self, "_split_groups_", None), self.validation_fraction,
+            getattr(self, "_split_seed_", None),
+        )
+        return Subset(dataset, train_idx), Subset(dataset, valid_idx)
+
+    def infer(self, x, **fit_params):
+        x = self.prepare_batch(to_tensor(x, device=self.device))
+        amp = self.amp and x.device.type == "cuda"
+        with torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext():
+            logits = self.module_(x, **fit_params)
+        return logits.float()
+
+    def prepare_batch(self, x):
+        """Scale a raw batch to [0, 1], augment it when training, normalise it.
+
+        This is exactly what the network sees; explanations (Grad-CAM) use it too.
+        """
+        x = to_unit_float(x)
+        if self.module_.training and getattr(self, "augment_", None) is not None:
+            x = self.augment_(x)
+        return normalize(
+            x, self.normalization,
+            getattr(self, "intensity_mean_", None), getattr(self, "intensity_std_", None),
+        )
+
+    # ----------------------------------------------------------- prediction
+    def forward_iter(self, X, training=False, device="cpu"):
+        with self._on_device():
+            yield from super().forward_iter(X, training=training, device=device)
+
+    def predict_proba(self, X):
+        """Probability of each class, columns in ``classes_`` order.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+        """
+        self._check_fitted()
+        if isinstance(X, np.ndarray) or not hasattr(X, "__getitem__") or isinstance(X, list):
+            X = check_image_batch(X, channels=self.input_shape_[0])
+        return super().predict_proba(X)
+
+    def predict(self, X):
+        """Most probable class label of each image (threshold 0.5).
+
+        For a screening operating point, wrap the classifier in
+        :class:`~sklearn.model_selection.TunedThresholdClassifierCV` or
+        :class:`~sklearn.model_selection.FixedThresholdClassifier`.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+    def _check_fitted(self):
+        if "classes_" not in vars(self) or not getattr(self, "initialized_", False):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
+                "with appropriate arguments before using this estimator."
+            )
+
+    # classes_ is a read-only property on skorch's classifier; store it in
+    # the instance dict so that it pickles and counts as fitted state.
+    @property
+    def classes_(self):
+        try:
+            return self.__dict__["classes_"]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute 'classes_' before fit."
+            ) from None
+
+    @classes_.setter
+    def classes_(self, value):
+        self.__dict__["classes_"] = value
+
+    def __sklearn_is_fitted__(self):
+        return "classes_" in vars(self) and bool(getattr(self, "initialized_", False))
+
+    # --------------------------------------------------------------- device
+    def _uses_cuda(self):
+        return torch.device(resolve_device(self.device)).type == "cuda"
+
+    @contextmanager
+    def _on_device(self):
+        """Let skorch see a concrete device while working, keep "auto" as the parameter."""
+        if self.device != "auto":
+            yield
+            return
+        self.device = resolve_device("auto")
+        try:
+            yield
+        finally:
+            self.device = "auto"
+
+    @contextmanager
+    def _seeded(self, seed):
+        """Seed torch for this fit only; the caller's global RNG state is restored."""
+        if seed is None:
+            yield
+            return
+        devices = [torch.cuda.current_device()] if self._uses_cuda() else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    def __setstate__(self, state):
+        # A model fitted with device="auto" on a GPU loads on a CPU-only machine.
+        auto = state.get("device") == "auto"
+        if auto:
+            state["device"] = resolve_device("auto")
+        super().__setstate__(state)
+        if auto:
+            self.device = "auto"

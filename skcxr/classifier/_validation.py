@@ -1,0 +1,86 @@
+"""Input checks for CXRClassifier: clear errors that name the problem."""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.multiclass import type_of_target
+
+MIN_SIDE = 32
+
+
+def check_image_batch(X, *, channels=None):
+    """Return X as an image batch ``(n, channels, H, W)`` (uint8 or float).
+
+    A 3-D array ``(n, H, W)`` gains a channel axis. Float data must be finite
+    and lie in [0, 1] (what ``ImageLoader(dtype="float32")`` gives).
+    """
+    if sp.issparse(X):
+        raise TypeError("Sparse input is not supported: X must be an image batch array.")
+    if isinstance(X, (list, tuple)) and X and isinstance(X[0], str):
+        raise ValueError(
+            "X holds file paths; decode them first, e.g. "
+            "make_pipeline(ImageLoader(size=224), CXRClassifier())."
+        )
+    X = np.asarray(X)
+    if X.dtype.kind not in "uif" and X.dtype != np.bool_:
+        raise ValueError(
+            f"X has dtype {X.dtype}; expected uint8 images or floats in [0, 1] "
+            "(use skcxr.preprocessing.ImageLoader to decode files)."
+        )
+    if X.ndim == 3:
+        X = X[:, np.newaxis]
+    if X.ndim != 4:
+        raise ValueError(
+            f"X has shape {X.shape}; expected an image batch (n_samples, channels, "
+            "height, width) or (n_samples, height, width), as ImageLoader returns."
+        )
+    n, c, h, w = X.shape
+    if n == 0:
+        raise ValueError(f"X has shape {X.shape}: 0 samples.")
+    if min(h, w) < MIN_SIDE:
+        raise ValueError(
+            f"X has images of {h}x{w} pixels; CXRClassifier needs at least "
+            f"{MIN_SIDE}x{MIN_SIDE}."
+        )
+    if channels is not None and c != channels:
+        raise ValueError(
+            f"X has {c} channel(s) but the classifier was fitted on {channels}."
+        )
+    if X.dtype == np.uint8:
+        return X
+    if X.dtype.kind == "f":
+        if not np.isfinite(X).all():
+            raise ValueError("X contains NaN or infinite values.")
+        low, high = X.min(), X.max()
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"X is floating point with values in [{low:g}, {high:g}]; float "
+                "images must lie in [0, 1] (uint8 images may be passed as they are)."
+            )
+        return X.astype(np.float32, copy=False)
+    raise ValueError(
+        f"X has dtype {X.dtype}; expected uint8 (0-255) or float in [0, 1]."
+    )
+
+
+def check_binary_target(y, n_samples):
+    """Return y as a 1-D array of exactly two classes, matching X's length."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"y has shape {y.shape}; expected one label per image.")
+    if len(y) != n_samples:
+        raise ValueError(f"X has {n_samples} images but y has {len(y)} labels.")
+    kind = type_of_target(y, input_name="y")
+    classes = np.unique(y)
+    if len(classes) == 1:
+        raise ValueError(
+            f"y has a single class ({classes[0]!r}); CXRClassifier needs both "
+            "classes (e.g. NORMAL and PNEUMONIA) to learn."
+        )
+    if kind != "binary":
+        raise ValueError(
+            f"y is {kind} with {len(classes)} classes; CXRClassifier is a binary "
+            f"classifier (e.g. NORMAL vs PNEUMONIA). Classes seen: {classes[:10]}."
+        )
+    return y

@@ -1,0 +1,18 @@
+"""Networks: the original CNN+FC (:class:`CXRNet`) and torchvision architectures.
+
+All take ``in_channels`` and ``n_classes`` and return logits.
+"""
+
+from ._cnn import CXRNet, tiny_cxrnet
+from ._registry import available_modules, create_module, get_module_factory
+from ._torchvision import TORCHVISION_ARCHITECTURES, torchvision_model
+
+__all__ = [
+    "CXRNet",
+    "TORCHVISION_ARCHITECTURES",
+    "available_modules",
+    "create_module",
+    "get_module_factory",
+    "tiny_cxrnet",
+    "torchvision_model",
+]

@@ -1,0 +1,39 @@
+"""Networks by name, as timm does: ``create_module("resnet18", in_channels=1)``."""
+
+from functools import partial
+
+from ._cnn import CXRNet, tiny_cxrnet
+from ._torchvision import TORCHVISION_ARCHITECTURES, torchvision_model
+
+_REGISTRY = {"cxrnet": CXRNet, "tiny": tiny_cxrnet}
+_REGISTRY.update({arch: partial(torchvision_model, arch) for arch in TORCHVISION_ARCHITECTURES})
+
+
+def available_modules():
+    """Names accepted by :func:`create_module` and ``CXRClassifier(module=...)``."""
+    return sorted(_REGISTRY)
+
+
+def get_module_factory(name):
+    """Return the class or function that builds the network called ``name``."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown module {name!r}; known modules: {', '.join(available_modules())}."
+        ) from None
+
+
+def create_module(name, **kwargs):
+    """Build the network called ``name`` with keyword arguments ``kwargs``.
+
+    Every network takes ``in_channels`` and ``n_classes`` and returns logits.
+
+    Examples
+    --------
+    >>> from skcxr.models import create_module
+    >>> net = create_module("cxrnet", in_channels=1, hidden_units=256)
+    >>> type(net).__name__
+    'CXRNet'
+    """
+    return get_module_factory(name)(**kwargs)
