@@ -1,0 +1,29 @@
+"""Screening metrics, operating points, reports and scorers."""
+
+from ._clinical import (
+    binary_counts,
+    npv_score,
+    ppv_score,
+    screening_objective,
+    sensitivity_score,
+    specificity_score,
+)
+from ._report import format_screening_report, screening_report
+from ._scorers import get_scorer, make_screening_scorer, screening_scorers
+from ._threshold import select_threshold, specificity_at_sensitivity
+
+__all__ = [
+    "binary_counts",
+    "format_screening_report",
+    "get_scorer",
+    "make_screening_scorer",
+    "npv_score",
+    "ppv_score",
+    "screening_objective",
+    "screening_report",
+    "screening_scorers",
+    "select_threshold",
+    "sensitivity_score",
+    "specificity_at_sensitivity",
+    "specificity_score",
+]

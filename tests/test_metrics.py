@@ -1,0 +1,166 @@
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.linear_model import LogisticRegression
+
+from skcxr.metrics import (
+    binary_counts,
+    get_scorer,
+    make_screening_scorer,
+    npv_score,
+    ppv_score,
+    screening_objective,
+    screening_report,
+    screening_scorers,
+    select_threshold,
+    sensitivity_score,
+    specificity_at_sensitivity,
+    specificity_score,
+)
+
+# Hand-computed: y_true 1 1 1 0 0 0 0 1, y_pred 1 0 1 0 1 0 0 1
+#                 TP FN TP TN FP TN TN TP  ->  TP 3, FN 1, TN 3, FP 1
+Y_TRUE = [1, 1, 1, 0, 0, 0, 0, 1]
+Y_PRED = [1, 0, 1, 0, 1, 0, 0, 1]
+
+
+def test_counts_and_rates_by_hand():
+    assert binary_counts(Y_TRUE, Y_PRED) == (3, 1, 3, 1)
+    assert sensitivity_score(Y_TRUE, Y_PRED) == 3 / 4
+    assert specificity_score(Y_TRUE, Y_PRED) == 3 / 4
+    assert ppv_score(Y_TRUE, Y_PRED) == 3 / 4
+    assert npv_score(Y_TRUE, Y_PRED) == 3 / 4
+    # An asymmetric case: TP 2, FN 0, TN 1, FP 2 (y 1 1 0 0 0, pred 1 1 1 1 0).
+    y, p = [1, 1, 0, 0, 0], [1, 1, 1, 1, 0]
+    assert sensitivity_score(y, p) == 1.0
+    assert specificity_score(y, p) == 1 / 3
+    assert ppv_score(y, p) == 0.5
+    assert npv_score(y, p) == 1.0
+
+
+def test_string_labels():
+    names = np.array(["NORMAL", "PNEUMONIA"])
+    y, p = names[Y_TRUE], names[Y_PRED]
+    assert specificity_score(y, p, pos_label="PNEUMONIA") == 0.75
+    with pytest.raises(ValueError, match="pos_label=1 is not one of"):
+        sensitivity_score(y, p)
+
+
+@pytest.mark.parametrize(
+    "metric, y_true, y_pred",
+    [
+        (sensitivity_score, [0, 0, 0, 0], [0, 1, 0, 0]),  # no diseased case
+        (specificity_score, [1, 1, 1, 1], [1, 0, 1, 1]),  # no healthy case
+        (ppv_score, [1, 0, 1, 0], [0, 0, 0, 0]),  # nothing called positive
+        (npv_score, [1, 0, 1, 0], [1, 1, 1, 1]),  # nothing called negative
+    ],
+)
+def test_missing_class_warns_and_returns_defined_value(metric, y_true, y_pred):
+    with pytest.warns(UndefinedMetricWarning, match="undefined"):
+        assert metric(y_true, y_pred) == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(metric(y_true, y_pred, zero_division=np.nan))
+        assert metric(y_true, y_pred, zero_division=1.0) == 1.0
+
+
+def test_bad_metric_input():
+    with pytest.raises(ValueError, match="equal length"):
+        sensitivity_score([0, 1], [0, 1, 1])
+    with pytest.raises(ValueError, match="binary"):
+        sensitivity_score([0, 1, 2], [0, 1, 2])
+
+
+def test_select_threshold_meets_sensitivity_on_validation_scores():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    score = np.clip(0.3 * y + rng.normal(0.35, 0.2, 400), 0, 1)
+    for target in (0.8, 0.9, 0.95, 0.99):
+        t = select_threshold(y, score, min_sensitivity=target)
+        assert sensitivity_score(y, (score >= t).astype(int)) >= target
+        # Any higher threshold would miss the target: t is the most specific choice.
+        higher = np.unique(score[score > t])
+        if len(higher):
+            assert sensitivity_score(y, (score >= higher[0]).astype(int)) < target
+        assert specificity_at_sensitivity(y, score, min_sensitivity=target) == pytest.approx(
+            specificity_score(y, (score >= t).astype(int)))
+
+
+def test_screening_objective_prefers_meeting_the_target():
+    y = [1, 1, 1, 1, 0, 0, 0, 0]
+    meets = [1, 1, 1, 1, 1, 1, 0, 0]  # sens 1.0, spec 0.5
+    misses = [1, 1, 1, 0, 0, 0, 0, 0]  # sens 0.75, spec 1.0
+    assert screening_objective(y, meets, min_sensitivity=0.9) == 0.5
+    assert screening_objective(y, misses, min_sensitivity=0.9) == -0.25
+
+
+def test_report_by_hand_and_intervals_contain_point():
+    score = np.array([0.9, 0.3, 0.8, 0.2, 0.6, 0.1, 0.4, 0.7])
+    report = screening_report(Y_TRUE, score, threshold=0.5, n_bootstraps=200,
+                              random_state=0, output_dict=True)
+    assert report["counts"] == {"tp": 3, "fp": 1, "tn": 3, "fn": 1}
+    assert report["sensitivity"]["value"] == 0.75 and report["f1"]["value"] == 0.75
+    for name in ("auc", "accuracy", "sensitivity", "specificity", "ppv", "npv", "f1"):
+        entry = report[name]
+        assert entry["ci_low"] <= entry["value"] <= entry["ci_high"], name
+    text = screening_report(Y_TRUE, score, threshold=0.5, n_bootstraps=50, random_state=0)
+    assert "Sensitivity" in text and "TP 3" in text and "95% CI" in text
+
+
+def _noisy(n, seed):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    return y, np.clip(0.25 * y + rng.normal(0.4, 0.2, n), 0, 1)
+
+
+def test_intervals_shrink_with_more_samples():
+    widths = []
+    for n in (100, 1600):
+        y, score = _noisy(n, 1)
+        r = screening_report(y, score, n_bootstraps=300, random_state=0, output_dict=True)
+        widths.append(r["auc"]["ci_high"] - r["auc"]["ci_low"])
+    assert widths[1] < widths[0] / 2  # about 1/sqrt(16) = 1/4 expected
+
+
+def test_patient_level_bootstrap_is_wider_for_correlated_images():
+    # Each patient has 8 near-identical images: image-level resampling
+    # pretends there are 8x as many independent cases.
+    y_patient, s_patient = _noisy(60, 2)
+    y, score = np.repeat(y_patient, 8), np.repeat(s_patient, 8)
+    groups = np.repeat(np.arange(60), 8)
+    by_image = screening_report(y, score, n_bootstraps=300, random_state=0, output_dict=True)
+    by_patient = screening_report(y, score, groups=groups, n_bootstraps=300, random_state=0,
+                                  output_dict=True)
+    width = lambda r: r["auc"]["ci_high"] - r["auc"]["ci_low"]  # noqa: E731
+    assert width(by_patient) > 2 * width(by_image)
+    assert by_patient["n_groups"] == 60
+
+
+def test_scorers_by_name_and_object_in_search():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = np.where(X[:, 0] + 0.5 * rng.normal(size=120) > 0, "PNEUMONIA", "NORMAL")
+    scorers = screening_scorers(pos_label="PNEUMONIA")
+    result = cross_validate(LogisticRegression(), X, y, scoring=scorers, cv=3)
+    assert all(0 <= result[f"test_{name}"].mean() <= 1 for name in scorers)
+    search = GridSearchCV(LogisticRegression(), {"C": [0.01, 1.0]},
+                          scoring=get_scorer("specificity_at_sensitivity_90", pos_label="PNEUMONIA"),
+                          cv=3).fit(X, y)
+    assert search.best_score_ > 0.5
+    with pytest.raises(ValueError, match="Unknown screening scorer"):
+        get_scorer("youden")
+
+
+def test_screening_scorer_in_threshold_tuning():
+    from sklearn.model_selection import TunedThresholdClassifierCV
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    y = (X[:, 0] + rng.normal(size=400) > 0).astype(int)
+    tuned = TunedThresholdClassifierCV(LogisticRegression(), scoring=make_screening_scorer(0.95),
+                                       cv=5, random_state=0).fit(X, y)
+    assert tuned.best_threshold_ < 0.5  # high sensitivity means a low threshold
+    assert sensitivity_score(y, tuned.predict(X)) >= 0.9
