@@ -14,6 +14,7 @@ extensions = [
     "numpydoc",
 ]
 autosummary_generate = True
+templates_path = ["_templates"]
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 # intersphinx needs the network; keep the build offline and reproducible.
@@ -21,3 +22,4 @@ intersphinx_mapping = {}
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
 nitpicky = False
+autodoc_inherit_docstrings = False  # inherited sklearn/skorch docs use labels of their own sites
