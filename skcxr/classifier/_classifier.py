@@ -16,6 +16,7 @@ from torch.utils.data import Subset
 from ..models import get_module_factory
 from ._augment import resolve_augmentation
 from ._callbacks import LR_SCHEDULES, default_callbacks, is_positive_number
+from ._presets import preset_params
 from ._intensity import NORMALIZATIONS, dataset_statistics, normalize, to_unit_float
 from ._split import holdout_indices
 from ._validation import check_binary_target, check_image_batch
@@ -190,6 +191,23 @@ class CXRClassifier(NeuralNetClassifier):
         if "callbacks" in params and not self.initialized_:
             self.callbacks = params.pop("callbacks")
         return super().set_params(**params)
+
+    @classmethod
+    def from_preset(cls, name, **params):
+        """A classifier with a named preset's parameters, overridden by ``params``.
+
+        ``"original"``: the student project's CNN+FC and SGD (the defaults).
+        ``"recommended"``: skcxr's recipe (wider CNN with batch norm, AdamW,
+        stronger contrast/gamma augmentation); see the user guide for how it
+        was chosen and what it scores.
+
+        Examples
+        --------
+        >>> clf = CXRClassifier.from_preset("recommended", max_epochs=10, random_state=0)
+        >>> clf.module__batch_norm, clf.max_epochs
+        (True, 10)
+        """
+        return cls(**{**preset_params(name), **params})
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, groups=None, **fit_params):
