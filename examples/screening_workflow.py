@@ -68,7 +68,8 @@ def main():
     model.fit(X[fit], y[fit], groups=groups[fit])
     val_score = model.predict_proba(X[val])[:, 1]
     threshold = select_threshold(y[val], val_score, min_sensitivity=0.97, pos_label=POSITIVE)
-    screen = FixedThresholdClassifier(model, threshold=threshold, pos_label=POSITIVE)
+    screen = FixedThresholdClassifier(FrozenEstimator(model), threshold=threshold,
+                                      pos_label=POSITIVE).fit(X[val], y[val])
     calibrated = {m: CalibratedClassifierCV(FrozenEstimator(model), method=m).fit(X[val], y[val])
                   for m in ("sigmoid", "isotonic")}
 

@@ -308,3 +308,17 @@ def test_errors_after_fit_and_bad_parameters(fitted, blobs):
         small(patience=0).fit(X, y)
     with pytest.raises(ValueError, match="augmentation"):
         small(augmentation="strong").fit(X, y)
+
+
+def test_presets():
+    from skcxr.classifier import RandomAugment
+
+    original = CXRClassifier.from_preset("original")
+    assert original.get_params()["lr"] == CXRClassifier().lr == 0.015
+    recommended = CXRClassifier.from_preset("recommended", max_epochs=3)
+    assert recommended.max_epochs == 3 and recommended.module__batch_norm
+    assert isinstance(recommended.augmentation, RandomAugment)
+    # Each call gets its own augmentation object: tuning one never edits the preset.
+    assert recommended.augmentation is not CXRClassifier.from_preset("recommended").augmentation
+    with pytest.raises(ValueError, match="known presets"):
+        CXRClassifier.from_preset("best")
