@@ -253,3 +253,23 @@ IMAGE_LOADER_XFAILS = {
 @parametrize_with_checks([ImageLoader(size=8)], expected_failed_checks=lambda est: IMAGE_LOADER_XFAILS)
 def test_sklearn_conformance(estimator, check):
     check(estimator)
+
+
+def test_estimator_contract_on_images(tmp_path):
+    """The substance of the 2-D checks above, on images."""
+    import pickle
+
+    from sklearn.base import clone
+
+    paths = [_save(Image.fromarray(np.roll(GRADIENT, i, axis=1)), tmp_path / f"{i}.png")
+             for i in range(5)]
+    loader = ImageLoader(size=(12, 16), resize_mode="pad")
+    params = loader.get_params()
+    assert loader.fit(paths) is loader
+    assert loader.get_params() == params  # fit changes no parameter
+    out = loader.transform(paths)
+    order = [4, 2, 0, 3, 1]
+    np.testing.assert_array_equal(loader.transform([paths[i] for i in order]), out[order])
+    np.testing.assert_array_equal(loader.transform(paths[1:3]), out[1:3])
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(loader)).transform(paths), out)
+    np.testing.assert_array_equal(clone(loader).fit_transform(paths), out)

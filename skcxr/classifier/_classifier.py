@@ -376,7 +376,8 @@ class CXRClassifier(NeuralNetClassifier):
         proba : ndarray of shape (n_samples, 2)
         """
         self._check_fitted()
-        if isinstance(X, np.ndarray) or not hasattr(X, "__getitem__") or isinstance(X, list):
+        # skorch's callbacks pass its own Dataset of validated training data.
+        if not isinstance(X, torch.utils.data.Dataset):
             X = check_image_batch(X, channels=self.input_shape_[0])
         return super().predict_proba(X)
 
