@@ -322,3 +322,29 @@ def test_presets():
     assert recommended.augmentation is not CXRClassifier.from_preset("recommended").augmentation
     with pytest.raises(ValueError, match="known presets"):
         CXRClassifier.from_preset("best")
+
+
+def test_skorch_callbacks_work_as_usual(blobs):
+    from skorch.callbacks import Callback
+
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.epochs = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs += 1
+
+    X, y, _ = blobs
+    clf = small(max_epochs=3, callbacks=[("count", CountEpochs())]).fit(X, y)
+    assert dict(clf.callbacks_)["count"].epochs == 3
+    assert clf.get_params()["callbacks__count__epochs"] == 3
+
+
+def test_gpu_data_path_settings_without_a_gpu():
+    """On CUDA, batches come from pinned uint8 host memory; on the CPU they don't."""
+    on_gpu = CXRClassifier(device="cuda")
+    assert on_gpu.get_params_for("iterator_train")["pin_memory"] is True
+    assert on_gpu.get_params_for("iterator_valid")["pin_memory"] is True
+    assert "pin_memory" not in CXRClassifier(device="cpu").get_params_for("iterator_train")
+    assert CXRClassifier().get_params_for("iterator_train")["shuffle"] is True
