@@ -29,3 +29,8 @@ def test_screening_workflow(data_home, tmp_path):
     assert "Specificity" in out and "flags" in out
     for figure in ("roc", "precision_recall", "confusion_matrix", "reliability", "gradcam"):
         assert (tmp_path / f"{figure}.png").stat().st_size > 10_000, figure
+
+
+def test_grid_search(data_home):
+    out = run_example("grid_search.py", data_home=data_home)
+    assert "best: {" in out and out.count("+/-") == 4
