@@ -58,7 +58,8 @@ def main():
     for label, colour in ((0, "C0"), (1, "C3")):
         mask = test.target == label
         ax.scatter(*P_test[mask].T, s=8, c=colour, label=test.target_names[label])
-    ax.set(xlabel="PC 1", ylabel="PC 2", title=f"Test images, PCA of {size} px pixels")
+    ax.set(xlabel="PC 1", ylabel="PC 2",
+           title=f"Test images on 2 PCs of {size} px pixels; linear SVM boundary in 2-D")
     ax.legend()
     fig.savefig(args.out, dpi=120, bbox_inches="tight")
     print(f"wrote {args.out}")
