@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
@@ -100,6 +101,7 @@ def evaluate(name, model, data, args, pixels):
         model=name, description=MODELS[name][0], train_seconds=round(train_seconds, 1),
         epochs_run=epochs, size=64 if name == "svm" else args.size,
         default_threshold=default_threshold, screening_threshold=threshold,
+        validation_auc=roc_auc_score(train.target[val_idx], val_score),
         validation_sensitivity_target=args.target_sensitivity, **reports,
     )
 
@@ -115,16 +117,17 @@ def markdown(rows, meta):
         f"threshold: the highest reaching {meta['target']:.0%} sensitivity on the 10% of training "
         f"patients held out.",
         "",
-        "| model | px | epochs | train time | test AUC (95% CI) | acc | sens | spec | PPV | NPV "
-        "| screening thr | acc | sens | spec | PPV | NPV |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | px | epochs | train time | val AUC | test AUC (95% CI) | acc | sens | spec | PPV "
+        "| NPV | screening thr | acc | sens | spec | PPV | NPV |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         d, s = row["default"], row["screening"]
         auc = d["auc"]
         lines.append(
             f"| {row['description']} | {row['size']} | {row['epochs_run'] or '-'} | "
-            f"{row['train_seconds'] / 60:.1f} min | {auc['value']:.3f} "
+            f"{row['train_seconds'] / 60:.1f} min | {row.get('validation_auc', float('nan')):.3f} | "
+            f"{auc['value']:.3f} "
             f"({auc['ci_low']:.3f}-{auc['ci_high']:.3f}) | "
             + " | ".join(cell(d, k) for k in METRICS[1:])
             + f" | {row['screening_threshold']:.3g} | "

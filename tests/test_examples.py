@@ -34,3 +34,17 @@ def test_screening_workflow(data_home, tmp_path):
 def test_grid_search(data_home):
     out = run_example("grid_search.py", data_home=data_home)
     assert "best: {" in out and out.count("+/-") == 4
+
+
+def test_accuracy_benchmark_svm_row(data_home, tmp_path):
+    env = {**os.environ, "SKCXR_DATA": str(data_home)}
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "accuracy.py"), "--models", "svm",
+         "--out", str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    import json
+
+    row = json.loads((tmp_path / "accuracy.json").read_text())["rows"][0]
+    assert row["model"] == "svm" and 0.5 < row["default"]["auc"]["value"] <= 1
+    assert row["screening"]["sensitivity"]["value"] >= 0.9
+    assert "| Linear SVM" in (tmp_path / "accuracy.md").read_text()
