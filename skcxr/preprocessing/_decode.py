@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ._dicom import looks_like_dicom, read_dicom
+
 RESIZE_MODES = ("stretch", "pad", "crop")
 # Pillow's own bomb limit; images above it are refused before decoding.
 DEFAULT_MAX_PIXELS = Image.MAX_IMAGE_PIXELS
@@ -26,13 +28,16 @@ def describe(item, index):
     return f"array at index {index}"
 
 
-def load_image(item, index, *, size, resize_mode, grayscale, max_pixels):
+def load_image(item, index, *, size, resize_mode, grayscale, max_pixels, dicom_voi_lut=False):
     """Decode, orient, convert and resize one image.
 
     Returns an array of shape (channels, height, width), dtype uint8.
     """
     what = describe(item, index)
-    if isinstance(item, (str, os.PathLike)):
+    if isinstance(item, (str, os.PathLike)) and Path(item).is_file() and looks_like_dicom(item):
+        image = read_dicom(item, what, voi_lut=dicom_voi_lut)
+        _check_pixels(image, what, max_pixels)
+    elif isinstance(item, (str, os.PathLike)):
         image = _open_file(item, what, size=size, grayscale=grayscale, max_pixels=max_pixels)
     elif isinstance(item, Image.Image):
         _check_pixels(item, what, max_pixels)

@@ -38,6 +38,9 @@ class ImageLoader(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         classifier converts each batch); ``"float32"`` scales to [0, 1].
     max_pixels : int or None, default=PIL.Image.MAX_IMAGE_PIXELS
         Refuse images with more pixels than this (decompression bombs).
+    dicom_voi_lut : bool, default=False
+        For DICOM files, apply the VOI LUT or window stored in the file
+        instead of the full stored-bits range.
     n_jobs : int, default=None
         Threads decoding in parallel (Pillow releases the GIL). ``None``
         means 1, ``-1`` all cores.
@@ -45,7 +48,9 @@ class ImageLoader(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     Notes
     -----
     8- and 16-bit grayscale, RGB, RGBA (alpha dropped), palette and CMYK
-    images are read; the EXIF orientation is applied. 16-bit data is scaled
+    images are read; the EXIF orientation is applied. DICOM files (``.dcm``,
+    ``.dicom`` or the DICM marker; needs ``pip install skcxr[dicom]``) are
+    scaled by their stored bits, MONOCHROME1 is inverted. 16-bit data is scaled
     by its inferred bit depth (see the user guide). Any unreadable item
     raises ``ValueError`` naming it; nothing is skipped.
 
@@ -66,6 +71,7 @@ class ImageLoader(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         grayscale=True,
         dtype="uint8",
         max_pixels=DEFAULT_MAX_PIXELS,
+        dicom_voi_lut=False,
         n_jobs=None,
     ):
         self.size = size
@@ -73,6 +79,7 @@ class ImageLoader(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         self.grayscale = grayscale
         self.dtype = dtype
         self.max_pixels = max_pixels
+        self.dicom_voi_lut = dicom_voi_lut
         self.n_jobs = n_jobs
 
     def fit(self, X, y=None):
@@ -114,6 +121,7 @@ class ImageLoader(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             resize_mode=self.resize_mode,
             grayscale=self.grayscale,
             max_pixels=self.max_pixels,
+            dicom_voi_lut=self.dicom_voi_lut,
         )
         if self.n_jobs in (None, 1) or len(items) < 2:
             arrays = [load_image(item, i, **kwargs) for i, item in enumerate(items)]
