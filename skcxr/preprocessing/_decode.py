@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ._dicom import looks_like_dicom, read_dicom
+from ._dicom import has_dicom_marker, has_dicom_suffix, read_dicom
 
 RESIZE_MODES = ("stretch", "pad", "crop")
 # Pillow's own bomb limit; images above it are refused before decoding.
@@ -34,11 +34,9 @@ def load_image(item, index, *, size, resize_mode, grayscale, max_pixels, dicom_v
     Returns an array of shape (channels, height, width), dtype uint8.
     """
     what = describe(item, index)
-    if isinstance(item, (str, os.PathLike)) and Path(item).is_file() and looks_like_dicom(item):
-        image = read_dicom(item, what, voi_lut=dicom_voi_lut)
-        _check_pixels(image, what, max_pixels)
-    elif isinstance(item, (str, os.PathLike)):
-        image = _open_file(item, what, size=size, grayscale=grayscale, max_pixels=max_pixels)
+    if isinstance(item, (str, os.PathLike)):
+        image = _open_file(item, what, size=size, grayscale=grayscale, max_pixels=max_pixels,
+                           dicom_voi_lut=dicom_voi_lut)
     elif isinstance(item, Image.Image):
         _check_pixels(item, what, max_pixels)
         image = ImageOps.exif_transpose(item)
@@ -56,9 +54,11 @@ def load_image(item, index, *, size, resize_mode, grayscale, max_pixels, dicom_v
     return array[np.newaxis] if grayscale else array.transpose(2, 0, 1)
 
 
-def _open_file(path, what, *, size, grayscale, max_pixels):
+def _open_file(path, what, *, size, grayscale, max_pixels, dicom_voi_lut):
     if not Path(path).is_file():
         raise ValueError(f"Cannot read {what}: no such file.")
+    if has_dicom_suffix(path):
+        return _open_dicom(path, what, max_pixels, dicom_voi_lut)
     try:
         image = Image.open(path)
         _check_pixels(image, what, max_pixels)
@@ -70,12 +70,22 @@ def _open_file(path, what, *, size, grayscale, max_pixels):
         image.load()
         return ImageOps.exif_transpose(image)
     except UnidentifiedImageError as exc:
+        # Only files Pillow cannot identify are probed for the DICOM marker,
+        # so ordinary images are opened once.
+        if has_dicom_marker(path):
+            return _open_dicom(path, what, max_pixels, dicom_voi_lut)
         raise ValueError(f"Cannot read {what}: not an image Pillow can identify.") from exc
     except Image.DecompressionBombError as exc:
         raise ValueError(f"Cannot read {what}: {exc}") from exc
     except (OSError, SyntaxError) as exc:
         # Pillow reports truncated and corrupt data as OSError/SyntaxError.
         raise ValueError(f"Cannot read {what}: corrupt or truncated image ({exc}).") from exc
+
+
+def _open_dicom(path, what, max_pixels, voi_lut):
+    image = read_dicom(path, what, voi_lut=voi_lut)
+    _check_pixels(image, what, max_pixels)
+    return image
 
 
 def _check_pixels(image, what, max_pixels):

@@ -14,10 +14,13 @@ from PIL import Image
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
 
 
-def looks_like_dicom(path):
-    """True for a .dcm/.dicom name or a file with the 'DICM' preamble marker."""
-    if Path(path).suffix.lower() in DICOM_SUFFIXES:
-        return True
+def has_dicom_suffix(path):
+    """True for a ``.dcm`` or ``.dicom`` file name."""
+    return Path(path).suffix.lower() in DICOM_SUFFIXES
+
+
+def has_dicom_marker(path):
+    """True for a file with the 'DICM' marker after the 128-byte preamble."""
     try:
         with open(path, "rb") as f:
             header = f.read(132)
