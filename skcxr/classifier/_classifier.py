@@ -6,9 +6,9 @@ from types import MappingProxyType
 
 import numpy as np
 import torch
-from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.utils import to_tensor
 from torch.utils.data import Subset
@@ -375,7 +375,7 @@ class CXRClassifier(NeuralNetClassifier):
         -------
         proba : ndarray of shape (n_samples, 2)
         """
-        self._check_fitted()
+        check_is_fitted(self)  # via __sklearn_is_fitted__ below
         # skorch's callbacks pass its own Dataset of validated training data.
         if not isinstance(X, torch.utils.data.Dataset):
             X = check_image_batch(X, channels=self.input_shape_[0])
@@ -390,13 +390,6 @@ class CXRClassifier(NeuralNetClassifier):
         """
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
-
-    def _check_fitted(self):
-        if "classes_" not in vars(self) or not getattr(self, "initialized_", False):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
-                "with appropriate arguments before using this estimator."
-            )
 
     # classes_ is a read-only property on skorch's classifier; store it in
     # the instance dict so that it pickles and counts as fitted state.
