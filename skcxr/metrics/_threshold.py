@@ -16,6 +16,18 @@ def _roc(y_true, y_score, pos_label):
     return roc_curve(y_true, y_score, pos_label=pos_label, drop_intermediate=False)
 
 
+def _operating_point(y_true, y_score, min_sensitivity, pos_label):
+    """(false positive rate, threshold) of the highest threshold meeting the target.
+
+    Thresholds decrease along the ROC curve, so the first point whose
+    sensitivity meets the target has the highest threshold and the lowest
+    false positive rate among those that do.
+    """
+    fpr, tpr, thresholds = _roc(y_true, y_score, pos_label)
+    first = np.flatnonzero(tpr >= min_sensitivity - 1e-12)[0]
+    return fpr[first], thresholds[first]
+
+
 def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1):
     """Highest threshold whose sensitivity on these scores is at least the target.
 
@@ -42,11 +54,8 @@ def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1):
     >>> select_threshold([0, 0, 1, 1, 1], [0.1, 0.6, 0.4, 0.8, 0.9], min_sensitivity=1.0)
     0.4
     """
-    fpr, tpr, thresholds = _roc(y_true, y_score, pos_label)
-    meets = np.flatnonzero(tpr >= min_sensitivity - 1e-12)
-    # thresholds decrease along the curve: the first index meeting the target
-    # is the highest threshold, with the lowest false positive rate.
-    return float(thresholds[meets[0]])
+    _, threshold = _operating_point(y_true, y_score, min_sensitivity, pos_label)
+    return float(threshold)
 
 
 def specificity_at_sensitivity(y_true, y_score, *, min_sensitivity=0.95, pos_label=1):
@@ -60,6 +69,5 @@ def specificity_at_sensitivity(y_true, y_score, *, min_sensitivity=0.95, pos_lab
     >>> specificity_at_sensitivity([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], min_sensitivity=1.0)
     0.5
     """
-    fpr, tpr, _ = _roc(y_true, y_score, pos_label)
-    meets = np.flatnonzero(tpr >= min_sensitivity - 1e-12)
-    return float(1 - fpr[meets[0]])
+    fpr, _ = _operating_point(y_true, y_score, min_sensitivity, pos_label)
+    return float(1 - fpr)
