@@ -8,18 +8,28 @@ model, at the default decision rule and at the validation-chosen threshold,
 with patient-level bootstrap 95% confidence intervals. Nothing is chosen on
 test labels.
 
+The ``ensemble`` row averages the pneumonia probabilities of the
+from-scratch recipes that finished in the same run (recommended, resnet18,
+densenet121); its threshold is chosen on the same validation patients.
+
 Writes ``<out>/accuracy.json`` (machine-readable) and ``<out>/accuracy.md``
 (the table for the README), adding each row as soon as it is done.
 
     python benchmarks/accuracy.py                                  # GPU: 224 px, 30 epochs
+    python benchmarks/accuracy.py --jobs 4 --time-budget 300       # models side by side on one GPU
     python benchmarks/accuracy.py --size 128 --epochs 10 --models svm original recommended
+    python benchmarks/accuracy.py --quick --size 64 --epochs 2     # a smoke run on 600 images
 """
 
 import argparse
 import json
+import os
 import platform
 import subprocess
+import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +39,8 @@ from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVC
+from sklearn.utils import Bunch
+from skorch.callbacks import Callback
 
 from skcxr import CXRClassifier, ImageLoader
 from skcxr.classifier import RandomAugment
@@ -63,10 +75,33 @@ MODELS = {
                     lambda e: CXRClassifier.from_preset("recommended", max_epochs=e, random_state=0)),
     "resnet18": ("ResNet-18 from scratch", lambda e: torchvision_classifier("resnet18", e)),
     "densenet121": ("DenseNet-121 from scratch", lambda e: torchvision_classifier("densenet121", e)),
+    "ensemble": ("Mean of recommended, ResNet-18, DenseNet-121", None),
 }
+ENSEMBLE_MEMBERS = ("recommended", "resnet18", "densenet121")
+
+
+class TimeBudget(Callback):
+    """Stop training after the epoch that exceeds ``seconds`` of wall-clock time.
+
+    Stopping goes through skorch's usual route (KeyboardInterrupt caught by
+    fit), so early stopping still restores the best epoch's weights.
+    """
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def on_train_begin(self, net, **kwargs):
+        self.start_ = time.perf_counter()
+
+    def on_epoch_end(self, net, **kwargs):
+        if time.perf_counter() - self.start_ > self.seconds:
+            net.history.record("stopped_by_time_budget", True)
+            raise KeyboardInterrupt
 
 
 def commit():
+    if os.environ.get("SKCXR_COMMIT"):  # set where the checkout travels without .git
+        return os.environ["SKCXR_COMMIT"]
     try:
         return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True).strip()
     except (OSError, subprocess.CalledProcessError):
@@ -83,12 +118,27 @@ def evaluate(name, model, data, args, pixels):
         default_threshold = 0.0  # LinearSVC.predict's rule
         train_seconds = time.perf_counter() - start
     else:
+        if args.time_budget:
+            model.set_params(callbacks=[("time_budget", TimeBudget(args.time_budget))])
         model.fit(pixels["train"][train_idx], train.target[train_idx],
                   groups=train.groups[train_idx])
         train_seconds = time.perf_counter() - start
         val_score = model.predict_proba(pixels["train"][val_idx])[:, 1]
         test_score = model.predict_proba(pixels["test"])[:, 1]
         default_threshold = 0.5
+    row = score_row(name, val_score, test_score, default_threshold, data, args)
+    row.update(train_seconds=round(train_seconds, 1), size=64 if name == "svm" else args.size)
+    if name != "svm":
+        history = model.history
+        best = [h["epoch"] for h in history if h.get("valid_loss_best")]
+        row.update(epochs_run=len(history), best_epoch=best[-1] if best else None,
+                   stopped_by_time_budget=bool(history[-1].get("stopped_by_time_budget")))
+    return row
+
+
+def score_row(name, val_score, test_score, default_threshold, data, args):
+    """Choose the screening threshold on validation scores; report test at both thresholds."""
+    train, test, val_idx = data["train"], data["test"], data["val"]
     threshold = select_threshold(train.target[val_idx], val_score,
                                  min_sensitivity=args.target_sensitivity)
     reports = {
@@ -96,14 +146,38 @@ def evaluate(name, model, data, args, pixels):
                                 n_bootstraps=1000, random_state=0, output_dict=True)
         for label, t in (("default", default_threshold), ("screening", threshold))
     }
-    epochs = None if name == "svm" else len(model.history)
     return dict(
-        model=name, description=MODELS[name][0], train_seconds=round(train_seconds, 1),
-        epochs_run=epochs, size=64 if name == "svm" else args.size,
+        model=name, description=MODELS[name][0], epochs_run=None, size=args.size,
         default_threshold=default_threshold, screening_threshold=threshold,
         validation_auc=roc_auc_score(train.target[val_idx], val_score),
         validation_sensitivity_target=args.target_sensitivity, **reports,
+        # Per-image scores, kept while the run lasts (for the ensemble); not written out
+        # unless --keep-scores asks (a parent process merging parallel runs does).
+        scores=dict(val=np.asarray(val_score).tolist(), test=np.asarray(test_score).tolist()),
     )
+
+
+def ensemble_row(rows, data, args):
+    """Average the members' probabilities; None when fewer than two members finished."""
+    members = [row for row in rows if row["model"] in ENSEMBLE_MEMBERS]
+    if len(members) < 2:
+        print(f"ensemble: skipped, only {[m['model'] for m in members]} of "
+              f"{ENSEMBLE_MEMBERS} finished", flush=True)
+        return None
+    val = np.mean([m["scores"]["val"] for m in members], axis=0)
+    test = np.mean([m["scores"]["test"] for m in members], axis=0)
+    row = score_row("ensemble", val, test, 0.5, data, args)
+    row.update(description=f"Mean of {', '.join(m['model'] for m in members)}",
+               train_seconds=round(sum(m["train_seconds"] for m in members), 1),
+               members=[m["model"] for m in members])
+    return row
+
+
+def epochs(row):
+    if not row.get("epochs_run"):
+        return "-"
+    star = "*" if row.get("stopped_by_time_budget") else ""
+    return f"{row['epochs_run']}{star} ({row.get('best_epoch')})"
 
 
 def markdown(rows, meta):
@@ -115,7 +189,10 @@ def markdown(rows, meta):
         f"Device: {meta['device']}; commit {meta['commit']}; {meta['date']}. Test split: 624 images "
         f"of 427 patients; 95% CIs from 1,000 patient-level bootstrap resamples. Screening "
         f"threshold: the highest reaching {meta['target']:.0%} sensitivity on the 10% of training "
-        f"patients held out.",
+        f"patients held out. Epochs: run (best, restored); * = stopped by the "
+        f"{meta.get('time_budget_s')} s time budget."
+        + (f" Train time is wall-clock with {meta['parallel_jobs']} models sharing the device."
+           if meta.get("parallel_jobs", 1) > 1 else ""),
         "",
         "| model | px | epochs | train time | val AUC | test AUC (95% CI) | acc | sens | spec | PPV "
         "| NPV | screening thr | acc | sens | spec | PPV | NPV |",
@@ -125,7 +202,7 @@ def markdown(rows, meta):
         d, s = row["default"], row["screening"]
         auc = d["auc"]
         lines.append(
-            f"| {row['description']} | {row['size']} | {row['epochs_run'] or '-'} | "
+            f"| {row['description']} | {row['size']} | {epochs(row)} | "
             f"{row['train_seconds'] / 60:.1f} min | {row.get('validation_auc', float('nan')):.3f} | "
             f"{auc['value']:.3f} "
             f"({auc['ci_low']:.3f}-{auc['ci_high']:.3f}) | "
@@ -136,48 +213,118 @@ def markdown(rows, meta):
     return "\n".join(lines) + "\n"
 
 
+def load_data(args):
+    """Train/test paths and the patient-level validation split (the same in every process)."""
+    train, test = load_chest_xray(subset="train"), load_chest_xray(subset="test")
+    if args.quick:  # a smoke run: 600 training images, the whole test split
+        keep = np.sort(np.random.default_rng(0).choice(len(train.data), 600, replace=False))
+        train = Bunch(data=train.data[keep], target=train.target[keep], groups=train.groups[keep])
+    splitter = GroupShuffleSplit(n_splits=1, test_size=0.1, random_state=0)
+    fit_idx, val_idx = next(splitter.split(train.data, train.target, train.groups))
+    return dict(train=train, test=test, fit=fit_idx, val=val_idx)
+
+
+def write(out, rows, meta, keep_scores):
+    rows = [r if keep_scores else {k: v for k, v in r.items() if k != "scores"} for r in rows]
+    (out / "accuracy.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    (out / "accuracy.md").write_text(markdown(rows, meta))
+
+
+def summary(row):
+    d, s = row["default"], row["screening"]
+    return (f"{row['model']}: test AUC {d['auc']['value']:.3f}, val AUC {row['validation_auc']:.3f}, "
+            f"sens/spec at default {d['sensitivity']['value']:.3f}/{d['specificity']['value']:.3f}, "
+            f"at screening {s['sensitivity']['value']:.3f}/{s['specificity']['value']:.3f}, "
+            f"{row['train_seconds']:.0f} s" + (f", epochs {epochs(row)}" if row.get("epochs_run") else ""))
+
+
+def run_here(args, data, meta, out):
+    """Train and score the models one after another in this process."""
+    pixels = {}
+    if any(m not in ("svm", "ensemble") for m in args.models):
+        loader = ImageLoader(size=args.size, n_jobs=-1)
+        pixels = {"train": loader.fit_transform(data["train"].data),
+                  "test": loader.transform(data["test"].data)}
+    rows = []
+    for name in args.models:
+        if name == "ensemble":
+            continue
+        model = svm_baseline() if name == "svm" else MODELS[name][1](args.epochs)
+        rows.append(evaluate(name, model, data, args, pixels))
+        print(summary(rows[-1]), flush=True)
+        write(out, rows, meta, args.keep_scores)
+    return rows
+
+
+def run_in_children(args, meta, out):
+    """One child process per model, ``args.jobs`` at a time, sharing the device."""
+    tmp = Path(tempfile.mkdtemp(prefix="skcxr-accuracy-"))
+    shared = ["--size", str(args.size), "--epochs", str(args.epochs),
+              "--target-sensitivity", str(args.target_sensitivity), "--keep-scores"]
+    if args.time_budget:
+        shared += ["--time-budget", str(args.time_budget)]
+    if args.quick:
+        shared.append("--quick")
+    env = {**os.environ, "SKCXR_COMMIT": meta["commit"]}
+
+    def child(name):
+        cmd = [sys.executable, __file__, "--models", name, "--out", str(tmp / name), "--child",
+               *shared]
+        code = subprocess.run(cmd, env=env).returncode
+        if code:
+            print(f"{name}: child process failed with exit code {code}", flush=True)
+
+    names = [m for m in args.models if m != "ensemble"]
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        list(pool.map(child, names))
+    rows = []
+    for name in names:
+        result = tmp / name / "accuracy.json"
+        if result.exists():
+            rows += json.loads(result.read_text())["rows"]
+    write(out, rows, meta, args.keep_scores)
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--target-sensitivity", type=float, default=0.97)
+    parser.add_argument("--time-budget", type=float, default=None,
+                        help="seconds of training per model; stops after the epoch exceeding it")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="models trained side by side, one process each (one GPU is shared)")
+    parser.add_argument("--quick", action="store_true", help="600 training images, for a smoke run")
+    parser.add_argument("--keep-scores", action="store_true", help="write per-image scores too")
     parser.add_argument("--out", default="results")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    train, test = load_chest_xray(subset="train"), load_chest_xray(subset="test")
-    splitter = GroupShuffleSplit(n_splits=1, test_size=0.1, random_state=0)
-    fit_idx, val_idx = next(splitter.split(train.data, train.target, train.groups))
-    data = dict(train=train, test=test, fit=fit_idx, val=val_idx)
-    pixels = {}
-    if any(m != "svm" for m in args.models):
-        loader = ImageLoader(size=args.size, n_jobs=-1)
-        pixels = {"train": loader.fit_transform(train.data), "test": loader.transform(test.data)}
-
     device = resolve_device("auto")
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its kernels
     meta = dict(
         device=(torch.cuda.get_device_name() if device == "cuda"
                 else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"),
         commit=commit(), date=time.strftime("%Y-%m-%d"), target=args.target_sensitivity,
-        size=args.size, max_epochs=args.epochs, torch=torch.__version__,
+        size=args.size, max_epochs=args.epochs, time_budget_s=args.time_budget,
+        parallel_jobs=args.jobs, quick=args.quick, torch=torch.__version__,
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for name in args.models:
-        factory = MODELS[name][1]
-        model = svm_baseline() if name == "svm" else factory(args.epochs)
-        row = evaluate(name, model, data, args, pixels)
+    data = load_data(args)
+    if args.jobs > 1:
+        rows = run_in_children(args, meta, out)
+    else:
+        rows = run_here(args, data, meta, out)
+    if "ensemble" in args.models and (row := ensemble_row(rows, data, args)):
         rows.append(row)
-        d = row["default"]
-        print(f"{name}: test AUC {d['auc']['value']:.3f}, sens/spec at default "
-              f"{d['sensitivity']['value']:.3f}/{d['specificity']['value']:.3f}, at screening "
-              f"{row['screening']['sensitivity']['value']:.3f}/"
-              f"{row['screening']['specificity']['value']:.3f}, {row['train_seconds']:.0f} s",
-              flush=True)
-        (out / "accuracy.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-        (out / "accuracy.md").write_text(markdown(rows, meta))
-    print(markdown(rows, meta))
+        print(summary(row), flush=True)
+        write(out, rows, meta, args.keep_scores)
+    if not args.child:
+        print(markdown(rows, meta))
 
 
 if __name__ == "__main__":

@@ -1,25 +1,61 @@
 #!/usr/bin/env bash
-# One prepared run of the benchmarks on a lent GPU machine (the workplace's
-# device tool). Written by a session without a GPU: not yet run there.
+# One prepared session of the benchmarks on a lent GPU machine (the
+# workplace's device tool), where nothing can be installed from the network.
 #
 # Prepare here, once, from the repository root:
-#   echo /.whl/ >> .git/info/exclude; echo /.data/ >> .git/info/exclude
+#   printf '/.whl/\n/.data/\n' >> .git/info/exclude
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
-#     --implementation cp --platform manylinux2014_x86_64 -d .whl skorch==1.4.0 tabulate
+#     --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
+#     -d .whl skorch==1.4.0 scikit-learn==1.9.1
 #   mkdir -p .data && cp -r ../shared/data/chest_xray .data/    # 47 MB, never committed
-# Then run it with the device tool, carrying .whl and .data, e.g.
-#   bash benchmarks/gpu_session.sh speed
-#   bash benchmarks/gpu_session.sh accuracy --models original recommended --epochs 30
-# Results land in $OUT (speed.md, accuracy.json, accuracy.md).
-set -euo pipefail
+# Then run it with the device tool, carrying .whl and .data:
+#   SKCXR_COMMIT=$(git rev-parse --short HEAD) bash benchmarks/gpu_session.sh all 270
+# "all" = a CUDA smoke test, then (side by side) the GPU-relevant tests and the
+# accuracy benchmark with every model as its own process and TRAIN_BUDGET
+# seconds of training each, then the speed benchmark on the quiet GPU.
+# Results land in $OUT: accuracy.json/.md, accuracy_log.txt, tests.txt, speed.md.
+set -uo pipefail
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-  --target /tmp/site .whl/*.whl
-export PYTHONPATH="/tmp/site:$PWD" SKCXR_DATA="$PWD/.data" PYTHONUNBUFFERED=1
+  --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH="/tmp/site:$PWD" SKCXR_DATA="$PWD/.data" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=3
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-what="${1:-speed}"
-shift || true
+
+smoke() {
+  python3 - <<'EOF'
+import pickle, sys, time
+import numpy as np, sklearn, skorch, torch, torchvision
+from skcxr import CXRClassifier
+print("python", sys.version.split()[0], "torch", torch.__version__, "torchvision",
+      torchvision.__version__, "sklearn", sklearn.__version__, "skorch", skorch.__version__)
+rng = np.random.default_rng(0)
+X = rng.integers(0, 255, (64, 1, 64, 64), dtype=np.uint8)
+y = np.arange(64) % 2
+start = time.perf_counter()
+clf = CXRClassifier(max_epochs=2, random_state=0).fit(X, y, groups=np.arange(64) // 2)
+assert clf.device == "auto" and next(clf.module_.parameters()).is_cuda
+proba = clf.predict_proba(X)
+assert proba.shape == (64, 2) and np.allclose(proba.sum(1), 1, atol=1e-5)
+again = pickle.loads(pickle.dumps(clf))
+assert np.allclose(again.predict_proba(X), proba, atol=1e-4)
+print(f"smoke ok: fit+predict+pickle on {torch.cuda.get_device_name()} "
+      f"in {time.perf_counter() - start:.1f} s")
+EOF
+}
+
+what="${1:-all}"
 case "$what" in
-  speed) python3 benchmarks/speed.py --n-images 2000 --rounds 2 "$@" | tee "$OUT/speed.md" ;;
-  accuracy) python3 benchmarks/accuracy.py --out "$OUT" "$@" ;;
-  *) echo "usage: $0 speed|accuracy [args]" >&2; exit 2 ;;
+  smoke) smoke ;;
+  speed) python3 benchmarks/speed.py --n-images 2000 --rounds 2 | tee "$OUT/speed.md" ;;
+  all)
+    budget="${2:-270}"
+    smoke || exit 1
+    timeout 300 python3 -m pytest -q -p no:cacheprovider tests/test_classifier.py \
+      tests/test_classifier_conformance.py tests/test_explain_and_plot.py >"$OUT/tests.txt" 2>&1 &
+    tests=$!
+    timeout $((budget + 150)) python3 benchmarks/accuracy.py --jobs 5 --time-budget "$budget" \
+      --out "$OUT" 2>&1 | tee "$OUT/accuracy_log.txt"
+    wait $tests; echo "tests exit code $?"; tail -5 "$OUT/tests.txt"
+    timeout 120 python3 benchmarks/speed.py --n-images 2000 --rounds 2 | tee "$OUT/speed.md"
+    ;;
+  *) echo "usage: $0 smoke|speed|all [train budget seconds]" >&2; exit 2 ;;
 esac
