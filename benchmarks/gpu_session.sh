@@ -55,7 +55,7 @@ case "$what" in
     timeout $((budget + 150)) python3 benchmarks/accuracy.py --jobs 5 --time-budget "$budget" \
       --out "$OUT" 2>&1 | tee "$OUT/accuracy_log.txt"
     wait $tests; echo "tests exit code $?"; tail -5 "$OUT/tests.txt"
-    timeout 120 python3 benchmarks/speed.py --n-images 2000 --rounds 2 | tee "$OUT/speed.md"
+    timeout 100 python3 benchmarks/speed.py --n-images 2000 --rounds 2 | tee "$OUT/speed.md"
     ;;
   *) echo "usage: $0 smoke|speed|all [train budget seconds]" >&2; exit 2 ;;
 esac
