@@ -9,15 +9,18 @@ with patient-level bootstrap 95% confidence intervals. Nothing is chosen on
 test labels.
 
 The ``ensemble`` row averages the pneumonia probabilities of the
-from-scratch recipes that finished in the same run (recommended, resnet18,
-densenet121); its threshold is chosen on the same validation patients.
+from-scratch recipes that finished in the same run with the same seed (compact,
+recommended, densenet121); its threshold is chosen on the same validation
+patients. ``--seeds`` repeats each network's training with other seeds (the
+validation split stays fixed) and adds their mean and spread to the table.
 
 Writes ``<out>/accuracy.json`` (machine-readable) and ``<out>/accuracy.md``
 (the table for the README), adding each row as soon as it is done.
 
     python benchmarks/accuracy.py                                  # GPU: 224 px, 30 epochs
     python benchmarks/accuracy.py --jobs 4 --time-budget 300       # models side by side on one GPU
-    python benchmarks/accuracy.py --size 128 --epochs 10 --models svm original recommended
+    python benchmarks/accuracy.py --size 128 --epochs 10 --models svm original compact
+    python benchmarks/accuracy.py --models recommended --seeds 0 1 2 3 --jobs 4
     python benchmarks/accuracy.py --quick --size 64 --epochs 2     # a smoke run on 600 images
 """
 
@@ -43,7 +46,6 @@ from sklearn.utils import Bunch
 from skorch.callbacks import Callback
 
 from skcxr import CXRClassifier, ImageLoader
-from skcxr.classifier import RandomAugment
 from skcxr.classifier._classifier import resolve_device
 from skcxr.datasets import load_chest_xray
 from skcxr.metrics import screening_report, select_threshold
@@ -61,23 +63,22 @@ def svm_baseline():
                          StandardScaler(), LinearSVC(C=1e-3, class_weight="balanced"))
 
 
-def torchvision_classifier(arch, epochs):
-    return CXRClassifier(arch, optimizer=torch.optim.AdamW, lr=1e-3, batch_size=32,
-                         max_epochs=epochs, patience=8, random_state=0,
-                         augmentation=RandomAugment(contrast=0.45, gamma=0.45, brightness=0.15))
+def preset(name, **params):
+    return lambda epochs, seed: CXRClassifier.from_preset(
+        name, max_epochs=epochs, random_state=seed, **params)
 
 
+# name: (table label, factory(epochs, seed) or None)
 MODELS = {
     "svm": ("Linear SVM on 64 px pixels (original baseline)", None),
-    "original": ("CXRNet, original hyperparameters + class weights",
-                 lambda e: CXRClassifier.from_preset("original", max_epochs=e, random_state=0)),
-    "recommended": ("skcxr recommended recipe",
-                    lambda e: CXRClassifier.from_preset("recommended", max_epochs=e, random_state=0)),
-    "resnet18": ("ResNet-18 from scratch", lambda e: torchvision_classifier("resnet18", e)),
-    "densenet121": ("DenseNet-121 from scratch", lambda e: torchvision_classifier("densenet121", e)),
-    "ensemble": ("Mean of recommended, ResNet-18, DenseNet-121", None),
+    "original": ("Original CNN+FC (CXRNet, SGD) + class weights", preset("original")),
+    "compact": ("skcxr compact recipe (wide CXRNet)", preset("compact")),
+    "recommended": ("skcxr recommended recipe (ResNet-18 from scratch)", preset("recommended")),
+    "densenet121": ("DenseNet-121 from scratch, recommended recipe",
+                    preset("recommended", module="densenet121")),
+    "ensemble": ("Mean of compact, recommended, DenseNet-121", None),
 }
-ENSEMBLE_MEMBERS = ("recommended", "resnet18", "densenet121")
+ENSEMBLE_MEMBERS = ("compact", "recommended", "densenet121")
 
 
 class TimeBudget(Callback):
@@ -108,7 +109,7 @@ def commit():
         return "unknown"
 
 
-def evaluate(name, model, data, args, pixels):
+def evaluate(name, seed, model, data, args, pixels):
     train_idx, val_idx, train, test = data["fit"], data["val"], data["train"], data["test"]
     start = time.perf_counter()
     if name == "svm":
@@ -127,7 +128,8 @@ def evaluate(name, model, data, args, pixels):
         test_score = model.predict_proba(pixels["test"])[:, 1]
         default_threshold = 0.5
     row = score_row(name, val_score, test_score, default_threshold, data, args)
-    row.update(train_seconds=round(train_seconds, 1), size=64 if name == "svm" else args.size)
+    row.update(train_seconds=round(train_seconds, 1), size=64 if name == "svm" else args.size,
+               seed=None if name == "svm" else seed)
     if name != "svm":
         history = model.history
         best = [h["epoch"] for h in history if h.get("valid_loss_best")]
@@ -157,9 +159,9 @@ def score_row(name, val_score, test_score, default_threshold, data, args):
     )
 
 
-def ensemble_row(rows, data, args):
+def ensemble_row(rows, seed, data, args):
     """Average the members' probabilities; None when fewer than two members finished."""
-    members = [row for row in rows if row["model"] in ENSEMBLE_MEMBERS]
+    members = [row for row in rows if row["model"] in ENSEMBLE_MEMBERS and row["seed"] == seed]
     if len(members) < 2:
         print(f"ensemble: skipped, only {[m['model'] for m in members]} of "
               f"{ENSEMBLE_MEMBERS} finished", flush=True)
@@ -169,7 +171,7 @@ def ensemble_row(rows, data, args):
     row = score_row("ensemble", val, test, 0.5, data, args)
     row.update(description=f"Mean of {', '.join(m['model'] for m in members)}",
                train_seconds=round(sum(m["train_seconds"] for m in members), 1),
-               members=[m["model"] for m in members])
+               members=[m["model"] for m in members], seed=seed)
     return row
 
 
@@ -198,11 +200,13 @@ def markdown(rows, meta):
         "| NPV | screening thr | acc | sens | spec | PPV | NPV |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    several_seeds = len(meta.get("seeds") or [0]) > 1
     for row in rows:
         d, s = row["default"], row["screening"]
         auc = d["auc"]
+        seed = f" (seed {row['seed']})" if several_seeds and row.get("seed") is not None else ""
         lines.append(
-            f"| {row['description']} | {row['size']} | {epochs(row)} | "
+            f"| {row['description']}{seed} | {row['size']} | {epochs(row)} | "
             f"{row['train_seconds'] / 60:.1f} min | {row.get('validation_auc', float('nan')):.3f} | "
             f"{auc['value']:.3f} "
             f"({auc['ci_low']:.3f}-{auc['ci_high']:.3f}) | "
@@ -210,7 +214,27 @@ def markdown(rows, meta):
             + f" | {row['screening_threshold']:.3g} | "
             + " | ".join(cell(s, k) for k in METRICS[1:]) + " |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + seed_spread(rows)) + "\n"
+
+
+def seed_spread(rows):
+    """Mean and standard deviation over seeds of each model trained more than once."""
+    lines = []
+    for name in dict.fromkeys(row["model"] for row in rows):
+        runs = [row for row in rows if row["model"] == name]
+        if len(runs) < 2:
+            continue
+        if not lines:
+            lines = ["", "Over seeds (mean ± standard deviation, min-max):", ""]
+        parts = []
+        for label, (report, key) in {"test AUC": ("default", "auc"),
+                                     "screening sensitivity": ("screening", "sensitivity"),
+                                     "screening specificity": ("screening", "specificity")}.items():
+            values = np.array([run[report][key]["value"] for run in runs])
+            parts.append(f"{label} {values.mean():.3f} ± {values.std(ddof=1):.3f} "
+                         f"({values.min():.3f}-{values.max():.3f})")
+        lines.append(f"* {runs[0]['description']}, {len(runs)} seeds: " + "; ".join(parts))
+    return lines
 
 
 def load_data(args):
@@ -246,14 +270,18 @@ def run_here(args, data, meta, out):
         pixels = {"train": loader.fit_transform(data["train"].data),
                   "test": loader.transform(data["test"].data)}
     rows = []
-    for name in args.models:
-        if name == "ensemble":
-            continue
-        model = svm_baseline() if name == "svm" else MODELS[name][1](args.epochs)
-        rows.append(evaluate(name, model, data, args, pixels))
+    for name, seed in runs(args):
+        model = svm_baseline() if name == "svm" else MODELS[name][1](args.epochs, seed)
+        rows.append(evaluate(name, seed, model, data, args, pixels))
         print(summary(rows[-1]), flush=True)
         write(out, rows, meta, args.keep_scores)
     return rows
+
+
+def runs(args):
+    """(model, seed) pairs to train: every seed for each network, the SVM once."""
+    return [(name, seed) for name in args.models if name != "ensemble"
+            for seed in (args.seeds[:1] if name == "svm" else args.seeds)]
 
 
 def run_in_children(args, meta, out):
@@ -267,19 +295,19 @@ def run_in_children(args, meta, out):
         shared.append("--quick")
     env = {**os.environ, "SKCXR_COMMIT": meta["commit"]}
 
-    def child(name):
-        cmd = [sys.executable, __file__, "--models", name, "--out", str(tmp / name), "--child",
-               *shared]
+    def child(run):
+        name, seed = run
+        cmd = [sys.executable, __file__, "--models", name, "--seeds", str(seed),
+               "--out", str(tmp / f"{name}-{seed}"), "--child", *shared]
         code = subprocess.run(cmd, env=env).returncode
         if code:
-            print(f"{name}: child process failed with exit code {code}", flush=True)
+            print(f"{name} (seed {seed}): child process failed with exit code {code}", flush=True)
 
-    names = [m for m in args.models if m != "ensemble"]
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        list(pool.map(child, names))
+        list(pool.map(child, runs(args)))
     rows = []
-    for name in names:
-        result = tmp / name / "accuracy.json"
+    for name, seed in runs(args):
+        result = tmp / f"{name}-{seed}" / "accuracy.json"
         if result.exists():
             rows += json.loads(result.read_text())["rows"]
     write(out, rows, meta, args.keep_scores)
@@ -291,6 +319,8 @@ def main():
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="random_state of each network's training; one row per seed")
     parser.add_argument("--target-sensitivity", type=float, default=0.97)
     parser.add_argument("--time-budget", type=float, default=None,
                         help="seconds of training per model; stops after the epoch exceeding it")
@@ -310,7 +340,7 @@ def main():
                 else f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"),
         commit=commit(), date=time.strftime("%Y-%m-%d"), target=args.target_sensitivity,
         size=args.size, max_epochs=args.epochs, time_budget_s=args.time_budget,
-        parallel_jobs=args.jobs, quick=args.quick, torch=torch.__version__,
+        parallel_jobs=args.jobs, seeds=args.seeds, quick=args.quick, torch=torch.__version__,
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -319,10 +349,11 @@ def main():
         rows = run_in_children(args, meta, out)
     else:
         rows = run_here(args, data, meta, out)
-    if "ensemble" in args.models and (row := ensemble_row(rows, data, args)):
-        rows.append(row)
-        print(summary(row), flush=True)
-        write(out, rows, meta, args.keep_scores)
+    for seed in args.seeds if "ensemble" in args.models else []:
+        if row := ensemble_row(rows, seed, data, args):
+            rows.append(row)
+            print(summary(row), flush=True)
+            write(out, rows, meta, args.keep_scores)
     if not args.child:
         print(markdown(rows, meta))
 

@@ -9,10 +9,11 @@
 #     -d .whl skorch==1.4.0 scikit-learn==1.9.1
 #   mkdir -p .data && cp -r ../shared/data/chest_xray .data/    # 47 MB, never committed
 # Then run it with the device tool, carrying .whl and .data:
-#   SKCXR_COMMIT=$(git rev-parse --short HEAD) bash benchmarks/gpu_session.sh all 270
-# "all" = a CUDA smoke test, then (side by side) the GPU-relevant tests and the
-# accuracy benchmark with every model as its own process and TRAIN_BUDGET
-# seconds of training each, then the speed benchmark on the quiet GPU.
+#   SKCXR_COMMIT=$(git rev-parse --short HEAD) bash benchmarks/gpu_session.sh all 250
+# "all": a CUDA smoke test, then side by side the GPU-relevant tests and the
+# accuracy benchmark, every model its own process with at most BUDGET seconds
+# of training, then the speed benchmark on the quiet GPU. "seeds": the same
+# for the recommended recipe trained with four seeds, the speed benchmark first.
 # Results land in $OUT: accuracy.json/.md, accuracy_log.txt, tests.txt, speed.md.
 set -uo pipefail
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -42,20 +43,38 @@ print(f"smoke ok: fit+predict+pickle on {torch.cuda.get_device_name()} "
 EOF
 }
 
+gpu_tests() {  # the classifier, conformance and Grad-CAM tests, now on CUDA
+  timeout 300 python3 -m pytest -q -p no:cacheprovider tests/test_classifier.py \
+    tests/test_classifier_conformance.py tests/test_explain_and_plot.py >"$OUT/tests.txt" 2>&1
+  echo "GPU tests exit code $?"; tail -3 "$OUT/tests.txt"
+}
+
+speed() { timeout 100 python3 benchmarks/speed.py --n-images 2000 --rounds 3 | tee "$OUT/speed.md"; }
+
+accuracy() {  # accuracy BUDGET [accuracy.py args]
+  local budget="$1"; shift
+  timeout $((budget + 150)) python3 benchmarks/accuracy.py --time-budget "$budget" --out "$OUT" \
+    "$@" 2>&1 | tee "$OUT/accuracy_log.txt"
+}
+
 what="${1:-all}"
+budget="${2:-270}"
 case "$what" in
   smoke) smoke ;;
-  speed) python3 benchmarks/speed.py --n-images 2000 --rounds 2 | tee "$OUT/speed.md" ;;
-  all)
-    budget="${2:-270}"
+  speed) speed ;;
+  all)  # the whole accuracy table, every model its own process; then speed on the quiet GPU
     smoke || exit 1
-    timeout 300 python3 -m pytest -q -p no:cacheprovider tests/test_classifier.py \
-      tests/test_classifier_conformance.py tests/test_explain_and_plot.py >"$OUT/tests.txt" 2>&1 &
-    tests=$!
-    timeout $((budget + 150)) python3 benchmarks/accuracy.py --jobs 5 --time-budget "$budget" \
-      --out "$OUT" 2>&1 | tee "$OUT/accuracy_log.txt"
-    wait $tests; echo "tests exit code $?"; tail -5 "$OUT/tests.txt"
-    timeout 100 python3 benchmarks/speed.py --n-images 2000 --rounds 2 | tee "$OUT/speed.md"
+    gpu_tests & tests=$!
+    accuracy "$budget" --jobs 5
+    wait $tests
+    speed
     ;;
-  *) echo "usage: $0 smoke|speed|all [train budget seconds]" >&2; exit 2 ;;
+  seeds)  # speed on the quiet GPU, then the recommended recipe with four seeds side by side
+    smoke || exit 1
+    speed
+    gpu_tests & tests=$!
+    accuracy "$budget" --models recommended --seeds 0 1 2 3 --jobs 4
+    wait $tests
+    ;;
+  *) echo "usage: $0 smoke|speed|all|seeds [train budget seconds]" >&2; exit 2 ;;
 esac

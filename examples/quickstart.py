@@ -53,7 +53,7 @@ def main():
 
     model = make_pipeline(
         ImageLoader(size=size, n_jobs=-1),
-        CXRClassifier(max_epochs=epochs, random_state=0, verbose=1),
+        CXRClassifier.from_preset("recommended", max_epochs=epochs, random_state=0, verbose=1),
     )
     start = time.perf_counter()
     model.fit(train.data[fit_idx], labels[train.target[fit_idx]],

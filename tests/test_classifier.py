@@ -316,8 +316,10 @@ def test_presets():
     original = CXRClassifier.from_preset("original")
     assert original.get_params()["lr"] == CXRClassifier().lr == 0.015
     recommended = CXRClassifier.from_preset("recommended", max_epochs=3)
-    assert recommended.max_epochs == 3 and recommended.module__batch_norm
+    assert recommended.max_epochs == 3 and recommended.module == "resnet18"
     assert isinstance(recommended.augmentation, RandomAugment)
+    compact = CXRClassifier.from_preset("compact", lr=0.01)
+    assert compact.module == "cxrnet" and compact.module__batch_norm and compact.lr == 0.01
     # Each call gets its own augmentation object: tuning one never edits the preset.
     assert recommended.augmentation is not CXRClassifier.from_preset("recommended").augmentation
     with pytest.raises(ValueError, match="known presets"):

@@ -1,4 +1,4 @@
-"""Named parameter sets for CXRClassifier: the original project and our recipe."""
+"""Named parameter sets for CXRClassifier: the original project and our recipes."""
 
 import torch
 
@@ -15,10 +15,27 @@ PRESETS = {
         augmentation=1.0,
         normalization="per_image",
     ),
-    # skcxr's recommended recipe: a wider CNN with batch norm and dropout,
-    # AdamW, and stronger contrast/gamma augmentation aimed at the
-    # exposure/contrast shift between the Kermany train and test splits.
+    # skcxr's recommended recipe: ResNet-18 trained from scratch (1-channel
+    # stem, no downloaded weights) with AdamW and strong contrast/gamma
+    # augmentation aimed at the exposure/contrast shift between the Kermany
+    # train and test splits. Chosen over "compact" and DenseNet-121 by
+    # validation AUC on held-out training patients (benchmarks/results/
+    # h100-224px-30epochs.json: 0.9992 vs 0.9975 and 0.9985), and the
+    # cheaper of the two best. The test split played no part in the choice.
     "recommended": dict(
+        module="resnet18",
+        optimizer=torch.optim.AdamW,
+        lr=1e-3,
+        batch_size=32,
+        augmentation=RandomAugment(brightness=0.15, contrast=0.45, gamma=0.45),
+        normalization="per_image",
+        max_epochs=30,
+        patience=8,
+    ),
+    # A small CNN in the original project's style (wider, batch norm,
+    # dropout) with the same optimiser and augmentation idea: a fraction
+    # of ResNet-18's compute, for CPUs and quick experiments.
+    "compact": dict(
         module="cxrnet",
         module__channels=(32, 64, 96, 128),
         module__kernel_size=3,
