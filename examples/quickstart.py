@@ -12,8 +12,8 @@ The whole job in a few lines of ordinary scikit-learn:
 
 Run from the repository root (data from $SKCXR_DATA, e.g. ../shared/data)::
 
-    python examples/quickstart.py --quick   # ~2 min on 2 CPU cores: 1,500 images, 96 px
-    python examples/quickstart.py           # all 5,216 images, 224 px (use a GPU)
+    python examples/quickstart.py --quick   # ~3-4 min on 2 CPU cores: 1,500 images, 96 px
+    python examples/quickstart.py           # all 5,216 images, 224 px (use a GPU: ~2 min on an H100)
 """
 
 import argparse
