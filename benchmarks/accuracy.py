@@ -191,8 +191,9 @@ def markdown(rows, meta):
         f"Device: {meta['device']}; commit {meta['commit']}; {meta['date']}. Test split: 624 images "
         f"of 427 patients; 95% CIs from 1,000 patient-level bootstrap resamples. Screening "
         f"threshold: the highest reaching {meta['target']:.0%} sensitivity on the 10% of training "
-        f"patients held out. Epochs: run (best, restored); * = stopped by the "
-        f"{meta.get('time_budget_s')} s time budget."
+        f"patients held out. Epochs: run (best, restored)."
+        + (f" * = stopped by the {meta['time_budget_s']:g} s time budget."
+           if meta.get("time_budget_s") else "")
         + (f" Train time is wall-clock with {meta['parallel_jobs']} models sharing the device."
            if meta.get("parallel_jobs", 1) > 1 else ""),
         "",
