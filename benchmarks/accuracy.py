@@ -333,7 +333,7 @@ def main():
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    device = resolve_device("auto")
+    device = resolve_device("auto").type
     if device == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its kernels
     meta = dict(

@@ -350,3 +350,54 @@ def test_gpu_data_path_settings_without_a_gpu():
     assert on_gpu.get_params_for("iterator_valid")["pin_memory"] is True
     assert "pin_memory" not in CXRClassifier(device="cpu").get_params_for("iterator_train")
     assert CXRClassifier().get_params_for("iterator_train")["shuffle"] is True
+
+
+def test_module_alone_maps_raw_images_to_the_same_probabilities(fitted, blobs):
+    """module_ carries its own input head: no estimator needed to score a raw batch."""
+    X, _, _ = blobs
+    module = fitted.module_.eval()
+    with torch.no_grad():
+        proba = torch.softmax(module(torch.as_tensor(X)), dim=1).numpy()
+    np.testing.assert_allclose(proba, fitted.predict_proba(X), rtol=0, atol=1e-6)
+    # The dataset statistics travel as buffers, inside the state dict.
+    clf = small(max_epochs=1, normalization="dataset").fit(X, blobs[1])
+    state = clf.module_.state_dict()
+    assert float(state["input_head.mean"]) == pytest.approx(clf.intensity_mean_)
+    assert float(state["input_head.std"]) == pytest.approx(clf.intensity_std_)
+
+
+def test_device_auto_is_resolved_once(fitted, blobs, tmp_path):
+    X, _, _ = blobs
+    assert fitted.device == "auto" and fitted.device_ == _classifier.resolve_device("auto")
+    # An unfinished prediction generator leaves the parameter as it was.
+    iterator = fitted.forward_iter(X)
+    next(iterator)
+    assert fitted.device == "auto"
+    # load_params works after a fit with device="auto".
+    fitted.save_params(f_params=tmp_path / "weights.pt")
+    twin = pickle.loads(pickle.dumps(fitted))
+    with torch.no_grad():
+        for parameter in twin.module_.parameters():
+            parameter.zero_()
+    twin.load_params(f_params=tmp_path / "weights.pt")
+    np.testing.assert_array_equal(twin.predict_proba(X), fitted.predict_proba(X))
+    assert twin.device == "auto"
+
+
+def test_embed_gives_the_penultimate_features(fitted, blobs):
+    X, _, _ = blobs
+    features = fitted.embed(X)
+    assert features.shape == (len(X), 16) and features.dtype == np.float32  # tiny: 16 hidden units
+    last = fitted.module_.network.classifier[-1]
+    with torch.no_grad():
+        logits = last(torch.as_tensor(features)).numpy()
+    np.testing.assert_allclose(torch.softmax(torch.as_tensor(logits), 1).numpy(),
+                               fitted.predict_proba(X), atol=1e-5)
+
+
+def test_predicting_another_image_size_is_an_error(fitted, blobs):
+    X, _, _ = blobs
+    with pytest.raises(ValueError, match="32x32 pixels but the classifier was fitted on 64x64"):
+        fitted.predict_proba(X[:, :, :32, :32])
+    with pytest.raises(ValueError, match="fitted on 64x64"):
+        fitted.embed(X[:, :, :48, :])

@@ -10,23 +10,30 @@ from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
-from skorch.utils import to_tensor
+from skorch.utils import to_numpy, to_tensor
 from torch.utils.data import Subset
 
 from ..models import get_module_factory
 from ._augment import resolve_augmentation
 from ._callbacks import LR_SCHEDULES, default_callbacks, is_positive_number
 from ._presets import preset_params
-from ._intensity import NORMALIZATIONS, dataset_statistics, normalize, to_unit_float
+from ._intensity import NORMALIZATIONS, dataset_statistics
+from ._network import InputHead, NetworkWithInputHead
 from ._split import holdout_indices
 from ._validation import check_binary_target, check_image_batch
 
 
 def resolve_device(device):
-    """``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
+    """The torch device that ``device`` names; ``"auto"`` is CUDA when a GPU is visible.
+
+    ``None`` stays ``None``: skorch then leaves placement to the caller
+    (e.g. Hugging Face accelerate).
+    """
+    if device is None:
+        return None
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
 
 
 class CXRClassifier(NeuralNetClassifier):
@@ -111,7 +118,13 @@ class CXRClassifier(NeuralNetClassifier):
     classes_ : ndarray of shape (2,)
         Class labels, sorted; ``predict_proba`` columns follow this order.
     module_ : torch.nn.Module
-        The trained network (returns logits).
+        The trained network behind its input head: it maps a raw image
+        batch (uint8, or float in [0, 1]) to logits by itself, scaling,
+        normalising (and, in training mode, augmenting) as ``fit`` and
+        ``predict_proba`` do. ``module_.network`` is the bare network.
+    device_ : torch.device or None
+        Where the network lives: ``device`` with ``"auto"`` resolved when
+        the net was initialised.
     class_weight_ : ndarray of shape (2,) or None
         Loss weights used, in ``classes_`` order.
     input_shape_ : tuple
@@ -186,12 +199,6 @@ class CXRClassifier(NeuralNetClassifier):
         # (_params_to_validate) is no parameter.
         return [name for name in super()._get_param_names() if not name.startswith("_")]
 
-    def set_params(self, **params):
-        """Set parameters, as in skorch; ``callbacks`` are checked when the net is initialised."""
-        if "callbacks" in params and not self.initialized_:
-            self.callbacks = params.pop("callbacks")
-        return super().set_params(**params)
-
     @classmethod
     def from_preset(cls, name, **params):
         """A classifier with a named preset's parameters, overridden by ``params``.
@@ -249,15 +256,12 @@ class CXRClassifier(NeuralNetClassifier):
         torch_seed = None if self.random_state is None else rng.randint(np.iinfo(np.int32).max)
         self._split_groups_ = groups
         try:
-            with self._on_device(), self._seeded(torch_seed):
+            with self._seeded(torch_seed):
                 super().fit(X, y_encoded.astype(np.int64), **fit_params)
         finally:
             del self._split_groups_
         return self
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
-        with self._on_device():
-            return super().partial_fit(X, y, classes=classes, **fit_params)
 
     def _check_params(self):
         if self.normalization not in NORMALIZATIONS:
@@ -279,19 +283,44 @@ class CXRClassifier(NeuralNetClassifier):
 
     # ------------------------------------------------- skorch customisation
     def initialize(self):
-        with self._on_device():
-            super().initialize()
-        self.augment_ = resolve_augmentation(self.augmentation)
-        return self
+        # "auto" is resolved once, here; everything after uses device_.
+        self.device_ = resolve_device(self.device)
+        with self._skorch_placement():
+            return super().initialize()
+
+    def set_params(self, **params):
+        """Set parameters, as in skorch; ``callbacks`` are checked when the net is initialised."""
+        if "callbacks" in params and not self.initialized_:
+            self.callbacks = params.pop("callbacks")
+        # On an initialised net skorch rebuilds and places the module here.
+        with self._skorch_placement():
+            return super().set_params(**params)
+
+    def load_params(self, *args, **kwargs):
+        """Load saved weights, as in skorch, onto the device the net was initialised on."""
+        with self._skorch_placement():
+            return super().load_params(*args, **kwargs)
 
     def initialize_module(self):
+        """Build ``module_``: the network behind an :class:`InputHead`.
+
+        The head carries the intensity scaling, the training-time
+        augmentation and the normalisation statistics, so ``module_`` maps a
+        raw image batch to logits by itself.
+        """
         kwargs = self.get_params_for("module")
-        module = self.module
-        if isinstance(module, str):
-            module = get_module_factory(module)
+        network = self.module
+        if isinstance(network, str):
+            network = get_module_factory(network)
             if hasattr(self, "input_shape_"):
                 kwargs.setdefault("in_channels", self.input_shape_[0])
-        self.module_ = self.initialized_instance(module, kwargs)
+        input_head = InputHead(
+            self.normalization,
+            mean=getattr(self, "intensity_mean_", 0.0),
+            std=getattr(self, "intensity_std_", 1.0),
+            augment=resolve_augmentation(self.augmentation),
+        )
+        self.module_ = NetworkWithInputHead(self.initialized_instance(network, kwargs), input_head)
         return self
 
     def initialize_criterion(self):
@@ -342,14 +371,17 @@ class CXRClassifier(NeuralNetClassifier):
         return Subset(dataset, train_idx), Subset(dataset, valid_idx)
 
     def infer(self, x, **fit_params):
-        x = self.prepare_batch(self._to_device(x))
+        x = self._to_device(x)
         amp = self.amp and x.device.type == "cuda"
         with torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext():
             logits = self.module_(x, **fit_params)
         return logits.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return super().get_loss(y_pred, self._to_device(y_true), X=X, training=training)
+        # The module returns logits for the criterion (CrossEntropyLoss);
+        # skorch's own version would move y_true to self.device, which may
+        # say "auto".
+        return self.criterion_(y_pred, self._to_device(y_true))
 
     def _to_device(self, batch):
         """Move a batch to the device; from pinned memory without blocking the host.
@@ -358,28 +390,13 @@ class CXRClassifier(NeuralNetClassifier):
         waits for every batch (with it, fit ran at 0.86 of a plain PyTorch
         loop's speed on an H100; see benchmarks/results/).
         """
+        if self.device_ is None:  # placement left to the caller
+            return batch if isinstance(batch, torch.Tensor) else to_tensor(batch, device=None)
         if isinstance(batch, torch.Tensor):
-            return batch.to(self.device, non_blocking=batch.is_pinned())
-        return to_tensor(batch, device=self.device)
-
-    def prepare_batch(self, x):
-        """Scale a raw batch to [0, 1], augment it when training, normalise it.
-
-        This is exactly what the network sees; explanations (Grad-CAM) use it too.
-        """
-        x = to_unit_float(x)
-        if self.module_.training and getattr(self, "augment_", None) is not None:
-            x = self.augment_(x)
-        return normalize(
-            x, self.normalization,
-            getattr(self, "intensity_mean_", None), getattr(self, "intensity_std_", None),
-        )
+            return batch.to(self.device_, non_blocking=batch.is_pinned())
+        return to_tensor(batch, device=self.device_)
 
     # ----------------------------------------------------------- prediction
-    def forward_iter(self, X, training=False, device="cpu"):
-        with self._on_device():
-            yield from super().forward_iter(X, training=training, device=device)
-
     def predict_proba(self, X):
         """Probability of each class, columns in ``classes_`` order.
 
@@ -394,8 +411,39 @@ class CXRClassifier(NeuralNetClassifier):
         check_is_fitted(self)  # via __sklearn_is_fitted__ below
         # skorch's callbacks pass its own Dataset of validated training data.
         if not isinstance(X, torch.utils.data.Dataset):
-            X = check_image_batch(X, channels=self.input_shape_[0])
-        return super().predict_proba(X)
+            X = self._check_fitted_input(X)
+        nonlinearity = self._get_predict_nonlinearity()
+        # The output device is named: skorch's cached validation predictions
+        # would otherwise go to self.device, which may read "auto".
+        batches = self.forward_iter(X, training=False, device="cpu")
+        return np.concatenate([to_numpy(nonlinearity(logits)) for logits in batches])
+
+    def embed(self, X):
+        """The network's penultimate features of each image (the input of its last Linear layer).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width)
+            Images as given to ``predict_proba``.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features), float32
+        """
+        check_is_fitted(self)
+        X = self._check_fitted_input(X)
+        self.module_.eval()
+        features = []
+        with torch.no_grad():
+            for batch in self.get_iterator(self.get_dataset(X), training=False):
+                x = self._to_device(batch[0] if isinstance(batch, (tuple, list)) else batch)
+                features.append(self.module_.embed(x).float().cpu().numpy())
+        return np.concatenate(features)
+
+    def _check_fitted_input(self, X):
+        """X as an image batch of the channels and size the network was fitted on."""
+        channels, *size = self.input_shape_
+        return check_image_batch(X, channels=channels, size=tuple(size))
 
     def predict(self, X):
         """Most probable class label of each image (threshold 0.5).
@@ -427,15 +475,21 @@ class CXRClassifier(NeuralNetClassifier):
 
     # --------------------------------------------------------------- device
     def _uses_cuda(self):
-        return torch.device(resolve_device(self.device)).type == "cuda"
+        device = self.device_ if self.initialized_ else resolve_device(self.device)
+        return device is not None and device.type == "cuda"
 
     @contextmanager
-    def _on_device(self):
-        """Let skorch see a concrete device while working, keep "auto" as the parameter."""
-        if self.device != "auto":
+    def _skorch_placement(self):
+        """Let skorch place tensors on ``device_`` while ``device`` stays "auto".
+
+        skorch moves the module and criterion to ``self.device`` when it
+        builds them and maps loaded weights there; it cannot read "auto".
+        Only those synchronous calls see the resolved device.
+        """
+        if not (isinstance(self.device, str) and self.device == "auto" and hasattr(self, "device_")):
             yield
             return
-        self.device = resolve_device("auto")
+        self.device = self.device_
         try:
             yield
         finally:
@@ -453,10 +507,13 @@ class CXRClassifier(NeuralNetClassifier):
             yield
 
     def __setstate__(self, state):
-        # A model fitted with device="auto" on a GPU loads on a CPU-only machine.
-        auto = state.get("device") == "auto"
+        # A model fitted with device="auto" on a GPU loads on a CPU-only
+        # machine: its tensors are mapped to what "auto" means here.
+        auto = isinstance(state.get("device"), str) and state["device"] == "auto"
         if auto:
             state["device"] = resolve_device("auto")
         super().__setstate__(state)
         if auto:
             self.device = "auto"
+        if "device_" in state:
+            self.device_ = resolve_device(self.device)

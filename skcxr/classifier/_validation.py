@@ -7,11 +7,14 @@ from sklearn.utils.multiclass import type_of_target
 MIN_SIDE = 32
 
 
-def check_image_batch(X, *, channels=None):
+def check_image_batch(X, *, channels=None, size=None):
     """Return X as an image batch ``(n, channels, H, W)`` (uint8 or float).
 
     A 3-D array ``(n, H, W)`` gains a channel axis. Float data must be finite
     and lie in [0, 1] (what ``ImageLoader(dtype="float32")`` gives).
+    ``channels`` and ``size`` (height, width), when given, are what a fitted
+    network expects: a network fitted at one size scores other sizes
+    wrongly, without failing.
     """
     if sp.issparse(X):
         raise TypeError("Sparse input is not supported: X must be an image batch array.")
@@ -44,6 +47,12 @@ def check_image_batch(X, *, channels=None):
     if channels is not None and c != channels:
         raise ValueError(
             f"X has {c} channel(s) but the classifier was fitted on {channels}."
+        )
+    if size is not None and (h, w) != tuple(size):
+        raise ValueError(
+            f"X has images of {h}x{w} pixels but the classifier was fitted on "
+            f"{size[0]}x{size[1]}; load them at the fitted size, e.g. "
+            f"ImageLoader(size=({size[0]}, {size[1]}))."
         )
     if X.dtype == np.uint8:
         return X

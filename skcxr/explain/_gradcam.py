@@ -20,7 +20,6 @@ import torch.nn.functional as F
 from sklearn.utils.validation import check_is_fitted
 from torchvision.models import DenseNet, EfficientNet, MobileNetV3, ResNet
 
-from ..classifier._validation import check_image_batch
 from ..models import CXRNet
 
 # The last block of feature maps before global pooling, per family.
@@ -96,14 +95,17 @@ def gradcam(classifier, X, *, target_class=None, layer=None, method="hirescam", 
     check_is_fitted(classifier)
     if method not in CAM_METHODS:
         raise ValueError(f"method must be one of {CAM_METHODS}; got {method!r}.")
-    X = check_image_batch(X, channels=classifier.input_shape_[0])
+    X = classifier._check_fitted_input(X)
     classes = list(classifier.classes_)
     target_class = classes[-1] if target_class is None else target_class
     if target_class not in classes:
         raise ValueError(f"target_class {target_class!r} is not one of classes_ {classes}.")
     class_index = classes.index(target_class)
+    # module_ takes raw batches itself (its input head scales and normalises
+    # them exactly as predict_proba does); layer names are the network's.
     module = classifier.module_
-    target = module.get_submodule(layer or default_target_layer(module))
+    network = module.network
+    target = network.get_submodule(layer or default_target_layer(network))
 
     captured = {}
     handle = target.register_forward_hook(lambda _m, _i, output: captured.update(maps=output))
@@ -111,20 +113,18 @@ def gradcam(classifier, X, *, target_class=None, layer=None, method="hirescam", 
     module.eval()
     heatmaps = []
     try:
-        with classifier._on_device():
-            device = torch.device(classifier.device)
-            for start in range(0, len(X), batch_size):
-                x = classifier.prepare_batch(torch.as_tensor(X[start:start + batch_size]).to(device))
-                with torch.enable_grad():
-                    logits = module(x)
-                    maps = captured["maps"]
-                    (grads,) = torch.autograd.grad(_log_odds(logits, class_index).sum(), maps)
-                weights = grads if method == "hirescam" else grads.mean(dim=(2, 3), keepdim=True)
-                cam = F.relu((weights * maps).sum(dim=1, keepdim=True)).detach()
-                cam = F.interpolate(cam.float(), size=x.shape[-2:], mode="bilinear",
-                                    align_corners=False)
-                cam = cam / cam.amax(dim=(2, 3), keepdim=True).clamp_min(1e-12)
-                heatmaps.append(cam[:, 0].cpu().numpy().astype(np.float32))
+        for start in range(0, len(X), batch_size):
+            x = classifier._to_device(torch.as_tensor(X[start:start + batch_size]))
+            with torch.enable_grad():
+                logits = module(x)
+                maps = captured["maps"]
+                (grads,) = torch.autograd.grad(_log_odds(logits, class_index).sum(), maps)
+            weights = grads if method == "hirescam" else grads.mean(dim=(2, 3), keepdim=True)
+            cam = F.relu((weights * maps).sum(dim=1, keepdim=True)).detach()
+            cam = F.interpolate(cam.float(), size=x.shape[-2:], mode="bilinear",
+                                align_corners=False)
+            cam = cam / cam.amax(dim=(2, 3), keepdim=True).clamp_min(1e-12)
+            heatmaps.append(cam[:, 0].cpu().numpy().astype(np.float32))
     finally:
         handle.remove()
         module.train(was_training)
