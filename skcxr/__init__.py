@@ -7,12 +7,14 @@ radiologist can review them sooner; it never replaces the radiologist.
 from .classifier import CXRClassifier
 from .datasets import fetch_chest_xray, load_chest_xray
 from .preprocessing import ImageLoader
+from .screener import Screener
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CXRClassifier",
     "ImageLoader",
+    "Screener",
     "fetch_chest_xray",
     "load_chest_xray",
     "__version__",

@@ -401,3 +401,35 @@ def test_predicting_another_image_size_is_an_error(fitted, blobs):
         fitted.predict_proba(X[:, :, :32, :32])
     with pytest.raises(ValueError, match="fitted on 64x64"):
         fitted.embed(X[:, :, :48, :])
+
+
+def test_histogram_equalisation_ignores_monotonic_intensity_changes():
+    from skcxr.classifier._intensity import equalize_histogram, normalize
+
+    x = torch.rand(3, 1, 32, 32)
+    flat = torch.linspace(0, 1, 256).repeat(4).view(1, 1, 32, 32)
+    torch.testing.assert_close(equalize_histogram(flat).flatten()[:256],
+                               torch.linspace(0, 1, 256), atol=1 / 255, rtol=0)
+    darker = x ** 2.0 * 0.6 + 0.1  # gamma, contrast and exposure changed
+    a, b = normalize(x, "equalize"), normalize(darker, "equalize")
+    assert (a - b).abs().mean() < 0.05  # rank order kept; only grey-level rounding differs
+    assert (normalize(x, "per_image") - normalize(darker, "per_image")).abs().mean() > 0.1
+
+
+def test_weight_averaging_keeps_the_average(blobs):
+    from skcxr.classifier import WeightAveraging
+
+    X, y, g = blobs
+    clf = small(max_epochs=12, weight_averaging=0.9, validation_fraction=0.25, patience=None)
+    clf.fit(X, y, groups=g)
+    callback = dict(clf.callbacks_)["weight_averaging"]
+    assert isinstance(callback, WeightAveraging) and callback.steps_ == 12 * 5  # 36 images, batch 8
+    final = clf.module_.state_dict()
+    for name, average in callback.average_.items():
+        torch.testing.assert_close(final[name].float(), average)
+    # The live weights of the last step differ from the average it kept.
+    assert any(not torch.equal(callback.live_[k], callback.average_[k]) for k in callback.live_
+               if callback.live_[k].is_floating_point())
+    assert clf.score(X, y) >= 0.9
+    with pytest.raises(ValueError, match="weight_averaging"):
+        small(weight_averaging=1.5).fit(X, y)

@@ -15,6 +15,8 @@ from skorch.callbacks import (
 )
 from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 
+from ._averaging import WeightAveraging
+
 LR_SCHEDULES = (None, "cosine", "plateau")
 
 
@@ -35,7 +37,7 @@ def is_positive_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
 
 
-def default_callbacks(*, validates, lr_schedule, max_epochs, patience, verbose):
+def default_callbacks(*, validates, lr_schedule, max_epochs, patience, weight_averaging, verbose):
     """The (name, callback) list CXRClassifier trains with.
 
     get_params builds these before fit has validated anything, so every
@@ -58,6 +60,9 @@ def default_callbacks(*, validates, lr_schedule, max_epochs, patience, verbose):
     elif schedule == "plateau":
         callbacks.append(("lr_scheduler", LRScheduler(
             ReduceLROnPlateau, monitor=monitor, patience=2, factor=0.3)))
+    if is_positive_number(weight_averaging) and weight_averaging < 1:
+        # Before early stopping: the epoch's snapshot must be of the averaged weights.
+        callbacks.append(("weight_averaging", WeightAveraging(decay=weight_averaging)))
     if validates and is_positive_number(patience):
         # load_best restores the weights of the epoch with the lowest
         # validation loss when training stops.

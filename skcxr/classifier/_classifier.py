@@ -77,11 +77,13 @@ class CXRClassifier(NeuralNetClassifier):
         scales the default :class:`~skcxr.classifier.RandomAugment` ranges
         (0 or ``None``: off); a callable takes and returns a float batch in
         [0, 1], e.g. ``RandomAugment(rotation=5, hflip=0.0)``.
-    normalization : {"per_image", "dataset", "none"}, default="per_image"
+    normalization : {"per_image", "equalize", "dataset", "none"}, default="per_image"
         Intensity standardisation of every batch, in fit and predict alike:
         each image to zero mean and unit variance (robust to exposure and
-        contrast shifts between sites), the training set's mean and std
-        (stored in ``intensity_mean_``/``intensity_std_``), or none.
+        contrast shifts between sites); the same after histogram
+        equalisation of each image (which removes any monotonic exposure,
+        contrast or gamma difference); the training set's mean and std
+        (stored in ``intensity_mean_``/``intensity_std_``); or none.
     validation_fraction : float or None, default=0.1
         Share of the training data held out to monitor validation loss and
         AUC and to stop early. When ``fit`` receives ``groups`` (patient
@@ -94,6 +96,12 @@ class CXRClassifier(NeuralNetClassifier):
     lr_schedule : {"cosine", "plateau"} or None, default="cosine"
         Cosine annealing over ``max_epochs``, or division by ~3 when the
         monitored loss stalls for 2 epochs.
+    weight_averaging : float or None, default=None
+        Keep an exponential moving average of the weights with this decay
+        per step (e.g. 0.998: about the last 500 steps) and validate and
+        return the average instead of the last step's weights; see
+        :class:`~skcxr.classifier.WeightAveraging`. It takes out much of
+        the seed-to-seed spread of the final weights.
     device : str, default="auto"
         ``"auto"`` uses CUDA when present, else the CPU; or any torch device.
     amp : bool, default=True
@@ -162,6 +170,7 @@ class CXRClassifier(NeuralNetClassifier):
         validation_fraction=0.1,
         patience=5,
         lr_schedule="cosine",
+        weight_averaging=None,
         device="auto",
         amp=True,
         random_state=None,
@@ -189,6 +198,7 @@ class CXRClassifier(NeuralNetClassifier):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.lr_schedule = lr_schedule
+        self.weight_averaging = weight_averaging
         self.amp = amp
         self.random_state = random_state
         for name in ("initialized_", "history_", "virtual_params_"):
@@ -274,6 +284,11 @@ class CXRClassifier(NeuralNetClassifier):
         fraction = self.validation_fraction
         if fraction is not None and not (is_positive_number(fraction) and fraction < 1):
             raise ValueError(f"validation_fraction must be None or in (0, 1); got {fraction!r}.")
+        averaging = self.weight_averaging
+        if averaging is not None and not (is_positive_number(averaging) and averaging < 1):
+            raise ValueError(
+                f"weight_averaging must be None or an EMA decay in (0, 1); got {averaging!r}."
+            )
         if self.patience is not None and not (
             isinstance(self.patience, numbers.Integral) and self.patience > 0
         ):
@@ -357,6 +372,7 @@ class CXRClassifier(NeuralNetClassifier):
             lr_schedule=self.lr_schedule,
             max_epochs=self.max_epochs,
             patience=self.patience,
+            weight_averaging=self.weight_averaging,
             verbose=self.verbose,
         )
 
