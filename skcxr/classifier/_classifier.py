@@ -13,6 +13,7 @@ from skorch import NeuralNetClassifier
 from skorch.utils import to_numpy, to_tensor
 from torch.utils.data import Subset
 
+from .._versioning import VersionedPickleMixin
 from ..models import get_module_factory
 from ._augment import resolve_augmentation
 from ._callbacks import LR_SCHEDULES, default_callbacks, is_positive_number
@@ -36,7 +37,7 @@ def resolve_device(device):
     return torch.device(device)
 
 
-class CXRClassifier(NeuralNetClassifier):
+class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
     """A CNN chest X-ray classifier (NORMAL vs PNEUMONIA) for scikit-learn.
 
     A skorch :class:`~skorch.classifier.NeuralNetClassifier` specialised for
