@@ -229,6 +229,29 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         """
         return cls(**{**preset_params(name), **params})
 
+    @classmethod
+    def from_pretrained(cls, name, **params):
+        """The fitted network of pretrained screener ``name``, as an array-level classifier.
+
+        For users who build their own pipeline: it takes image batches at the
+        card's input size (``skcxr.pretrained.get_card(name)["loader"]``
+        says how the images were loaded). :func:`skcxr.load_pretrained`
+        gives the whole screener over file paths instead.
+
+        Parameters
+        ----------
+        name : str
+            One of :func:`skcxr.list_pretrained`.
+        **params
+            Classifier parameters to override, e.g. ``device="cpu"``.
+        """
+        from ..pretrained import pretrained_classifier
+
+        classifier = pretrained_classifier(name, **params)
+        if type(classifier) is not cls:
+            raise TypeError(f"Pretrained {name!r} is a {type(classifier).__name__}, not a {cls.__name__}.")
+        return classifier
+
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, groups=None, **fit_params):
         """Train the network on an image batch.
