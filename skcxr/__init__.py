@@ -4,6 +4,7 @@ A preliminary screening aid that flags possibly concerning films so that a
 radiologist can review them sooner; it never replaces the radiologist.
 """
 
+from ._export import export
 from .classifier import CXRClassifier
 from .datasets import fetch_chest_xray, load_chest_xray
 from .pretrained import list_pretrained, load_pretrained
@@ -16,6 +17,7 @@ __all__ = [
     "CXRClassifier",
     "ImageLoader",
     "Screener",
+    "export",
     "fetch_chest_xray",
     "list_pretrained",
     "load_chest_xray",

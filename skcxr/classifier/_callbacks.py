@@ -22,14 +22,27 @@ LR_SCHEDULES = (None, "cosine", "plateau")
 
 def valid_auc(net, X, y):
     """ROC AUC on the validation split (NaN when it holds one class)."""
+    proba = finite_proba(net, X)
     if len(np.unique(y)) < 2:
         return float("nan")
-    return roc_auc_score(y, net.predict_proba(X)[:, 1])
+    return roc_auc_score(y, proba[:, 1])
 
 
 def valid_accuracy(net, X, y):
     """Accuracy on the validation split, on encoded labels 0..n_classes-1."""
-    return float(np.mean(net.predict_proba(X).argmax(1) == np.asarray(y)))
+    return float(np.mean(finite_proba(net, X).argmax(1) == np.asarray(y)))
+
+
+def finite_proba(net, X):
+    """Validation probabilities; an error naming the epoch if the network's outputs are not finite."""
+    proba = net.predict_proba(X)
+    if not np.isfinite(proba).all():
+        raise ValueError(
+            f"The network's outputs became non-finite in epoch {len(net.history)}: training "
+            f"diverged (lr={net.lr!r} is likely too high for this optimiser). fit stopped; "
+            "the model is not fitted."
+        )
+    return proba
 
 
 def is_positive_number(value):

@@ -1,12 +1,21 @@
 """CXRClassifier: a skorch NeuralNetClassifier that behaves like a scikit-learn classifier."""
 
-import numbers
+import inspect
+import warnings
 from contextlib import contextmanager, nullcontext
+from numbers import Integral, Real
 from types import MappingProxyType
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
@@ -16,7 +25,7 @@ from torch.utils.data import Subset
 from .._versioning import VersionedPickleMixin
 from ..models import get_module_factory
 from ._augment import resolve_augmentation
-from ._callbacks import LR_SCHEDULES, default_callbacks, is_positive_number
+from ._callbacks import default_callbacks, is_positive_number
 from ._presets import preset_params
 from ._intensity import NORMALIZATIONS, dataset_statistics
 from ._network import InputHead, NetworkWithInputHead
@@ -155,6 +164,31 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
     initialized_ = False
     history_ = None
     virtual_params_ = MappingProxyType({})
+    # skorch's `classes` parameter: classes_ always come from y here, so it
+    # is no parameter of this classifier (skorch's code still reads it).
+    classes = None
+
+    _parameter_constraints = {
+        "module": [str, callable, torch.nn.Module],
+        "criterion": [callable],
+        "optimizer": [callable],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "augmentation": [Interval(Real, 0, None, closed="left"), callable, None],
+        "normalization": [StrOptions(set(NORMALIZATIONS))],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "lr_schedule": [StrOptions({"cosine", "plateau"}), None],
+        "weight_averaging": [Interval(Real, 0, 1, closed="neither"), None],
+        "device": [str, torch.device, None],
+        "amp": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, StrOptions({"disable"}), None],
+        "train_split": [callable, None],
+    }
 
     def __init__(
         self,
@@ -202,13 +236,14 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         self.weight_averaging = weight_averaging
         self.amp = amp
         self.random_state = random_state
-        for name in ("initialized_", "history_", "virtual_params_"):
+        for name in ("initialized_", "history_", "virtual_params_", "classes"):
             vars(self).pop(name, None)
 
     def _get_param_names(self):
         # skorch lists every public attribute; its private bookkeeping
-        # (_params_to_validate) is no parameter.
-        return [name for name in super()._get_param_names() if not name.startswith("_")]
+        # (_params_to_validate) and `classes` are no parameters here.
+        return [name for name in super()._get_param_names()
+                if not name.startswith("_") and name != "classes"]
 
     @classmethod
     def from_preset(cls, name, **params):
@@ -273,10 +308,72 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         -------
         self : CXRClassifier
         """
+        X, y_encoded, groups = self._prepare_fit(X, y, groups)
+        rng = check_random_state(self.random_state)
+        self._split_seed_ = rng.randint(np.iinfo(np.int32).max)
+        torch_seed = None if self.random_state is None else rng.randint(np.iinfo(np.int32).max)
+        self._split_groups_ = groups
+        self._fitting = True
+        try:
+            with self._seeded(torch_seed):
+                super().fit(X, y_encoded, **fit_params)
+            self._check_finite_weights()
+        except BaseException:
+            # A fit that failed leaves no model that looks fitted.
+            self.__dict__.pop("classes_", None)
+            raise
+        finally:
+            del self._split_groups_, self._fitting
+        return self
+
+    def _check_finite_weights(self):
+        if not all(torch.isfinite(value).all() for value in self.module_.state_dict().values()
+                   if value.is_floating_point()):
+            raise ValueError(
+                f"Training left non-finite weights (lr={self.lr!r} is likely too high for this "
+                "optimiser); the model is not fitted."
+            )
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs, continuing from the current weights.
+
+        The first call checks the data and sets ``classes_`` as ``fit`` does
+        (``classes`` names both labels when ``y`` may hold only one of them);
+        later calls check that ``X`` matches and that ``y`` holds only known
+        labels. No validation split is made by the first call's ``groups``
+        here: pass ``groups`` to ``fit`` for a patient split.
+        """
+        if getattr(self, "_fitting", False):  # called by skorch's fit, data already checked
+            return super().partial_fit(X, y, **fit_params)
+        if not self.__sklearn_is_fitted__():
+            X, y_encoded, _ = self._prepare_fit(X, y, None, classes=classes)
+        else:
+            X = self._check_fitted_input(X)
+            y = check_binary_target(y, len(X), allow_single_class=True)
+            unknown = np.setdiff1d(y, self.classes_)
+            if len(unknown):
+                raise ValueError(f"y holds labels {list(unknown)} not among classes_ {list(self.classes_)}.")
+            y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
+        super().partial_fit(X, y_encoded, **fit_params)
+        self._check_finite_weights()
+        return self
+
+    def _prepare_fit(self, X, y, groups, classes=None):
+        """Validate parameters and data; set the fitted attributes that come from the data."""
         self._check_params()
         X = check_image_batch(X)
-        y = check_binary_target(y, len(X))
-        classes, y_encoded = np.unique(y, return_inverse=True)
+        y = check_binary_target(y, len(X), allow_single_class=classes is not None)
+        if groups is not None and len(groups) != len(X):
+            raise ValueError(f"groups has {len(groups)} entries but X has {len(X)} images.")
+        classes = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+        if len(classes) != 2 or len(np.setdiff1d(y, classes)):
+            raise ValueError(f"classes must name the two labels of y; got {list(classes)}.")
+        if isinstance(self.class_weight, str) and len(np.unique(y)) < 2:
+            raise ValueError(
+                f"class_weight={self.class_weight!r} needs both classes in y to weigh them; "
+                f"y holds only {np.unique(y)[0]!r}. Pass class_weight as a dict (or None) "
+                "for a first partial_fit on one class."
+            )
         self.classes_ = classes
         self.input_shape_ = X.shape[1:]
         self.class_weight_ = (
@@ -285,38 +382,12 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         )
         if self.normalization == "dataset":
             self.intensity_mean_, self.intensity_std_ = dataset_statistics(X)
-        rng = check_random_state(self.random_state)
-        self._split_seed_ = rng.randint(np.iinfo(np.int32).max)
-        torch_seed = None if self.random_state is None else rng.randint(np.iinfo(np.int32).max)
-        self._split_groups_ = groups
-        try:
-            with self._seeded(torch_seed):
-                super().fit(X, y_encoded.astype(np.int64), **fit_params)
-        finally:
-            del self._split_groups_
-        return self
-
+        y_encoded = np.searchsorted(classes, y).astype(np.int64)
+        return X, y_encoded, groups
 
     def _check_params(self):
-        if self.normalization not in NORMALIZATIONS:
-            raise ValueError(
-                f"normalization must be one of {NORMALIZATIONS}; got {self.normalization!r}."
-            )
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}; got {self.lr_schedule!r}.")
-        resolve_augmentation(self.augmentation)
-        fraction = self.validation_fraction
-        if fraction is not None and not (is_positive_number(fraction) and fraction < 1):
-            raise ValueError(f"validation_fraction must be None or in (0, 1); got {fraction!r}.")
-        averaging = self.weight_averaging
-        if averaging is not None and not (is_positive_number(averaging) and averaging < 1):
-            raise ValueError(
-                f"weight_averaging must be None or an EMA decay in (0, 1); got {averaging!r}."
-            )
-        if self.patience is not None and not (
-            isinstance(self.patience, numbers.Integral) and self.patience > 0
-        ):
-            raise ValueError(f"patience must be None or a positive int; got {self.patience!r}.")
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__)
         if isinstance(self.module, str):
             get_module_factory(self.module)
 
@@ -331,9 +402,22 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         """Set parameters, as in skorch; ``callbacks`` are checked when the net is initialised."""
         if "callbacks" in params and not self.initialized_:
             self.callbacks = params.pop("callbacks")
+        # augmentation__gamma etc. belong to the augmentation estimator, as
+        # scikit-learn routes nested parameters; skorch would store them
+        # as stray attributes.
+        nested = {key.split("__", 1)[1]: params.pop(key)
+                  for key in list(params) if key.startswith("augmentation__")}
         # On an initialised net skorch rebuilds and places the module here.
         with self._skorch_placement():
-            return super().set_params(**params)
+            super().set_params(**params)
+        if nested:
+            if not hasattr(self.augmentation, "set_params"):
+                raise ValueError(
+                    f"augmentation__{next(iter(nested))} needs augmentation to be an estimator "
+                    f"such as RandomAugment(); it is {self.augmentation!r}."
+                )
+            self.augmentation.set_params(**nested)
+        return self
 
     def load_params(self, *args, **kwargs):
         """Load saved weights, as in skorch, onto the device the net was initialised on."""
@@ -401,14 +485,86 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         )
 
     def get_split_datasets(self, X, y=None, **fit_params):
+        groups = getattr(self, "_split_groups_", None)
+        if self.train_split is not None and groups is not None:
+            # The patient ids go to the user's split too: skorch's ValidSplit takes them.
+            if "groups" not in inspect.signature(self.train_split).parameters:
+                raise ValueError(
+                    f"fit got groups (patient ids) but train_split {self.train_split!r} takes no "
+                    "groups argument, so its validation split could not keep patients together. "
+                    "Use skorch.dataset.ValidSplit, or validation_fraction instead of train_split."
+                )
+            return self.train_split(self.get_dataset(X, y), y, groups=groups, **fit_params)
         if self.train_split is not None or self.validation_fraction is None:
             return super().get_split_datasets(X, y, **fit_params)
         dataset = self.get_dataset(X, y)
         train_idx, valid_idx = holdout_indices(
-            y, getattr(self, "_split_groups_", None), self.validation_fraction,
-            getattr(self, "_split_seed_", None),
-        )
+            y, groups, self.validation_fraction, getattr(self, "_split_seed_", None))
         return Subset(dataset, train_idx), Subset(dataset, valid_idx)
+
+    def get_iterator(self, dataset, training=False):
+        """skorch's DataLoader, but a training epoch never ends in a batch of one image.
+
+        Batch normalisation cannot train on a single image (torch raises
+        "Expected more than 1 value per channel"); when the training set
+        leaves one image over, that image sits out the epoch (another one
+        each epoch, as batches are shuffled).
+        """
+        kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
+        kwargs.setdefault("batch_size", self.batch_size)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        if training and "drop_last" not in kwargs and len(dataset) % kwargs["batch_size"] == 1 \
+                and len(dataset) > 1:
+            kwargs["drop_last"] = True
+        iterator = self.iterator_train if training else self.iterator_valid
+        return iterator(dataset, **kwargs)
+
+    def train_step(self, batch, **fit_params):
+        step = super().train_step(batch, **fit_params)
+        if not torch.isfinite(step["loss"]):
+            raise ValueError(
+                f"The training loss became {step['loss'].item()} in epoch {len(self.history)}: "
+                f"training diverged and the weights are no longer finite. The usual cause is a "
+                f"learning rate too high for this optimiser (lr={self.lr!r}); non-finite input "
+                "values are refused earlier. fit stopped; the model is not fitted."
+            )
+        return step
+
+    def notify(self, method_name, **cb_kwargs):
+        try:
+            super().notify(method_name, **cb_kwargs)
+        except KeyboardInterrupt:
+            # Early stopping and time budgets end training this way on purpose.
+            self._stopped_by_callback = True
+            raise
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        self._stopped_by_callback = False
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            if not self._stopped_by_callback:
+                self._warn_interrupted()
+            raise
+        finally:
+            del self._stopped_by_callback
+
+    def _warn_interrupted(self):
+        epoch = len(self.history)
+        callbacks = dict(self.callbacks_)
+        stopper = callbacks.get("early_stopping")
+        if stopper is not None and getattr(stopper, "load_best", False):
+            best = [row["epoch"] for row in self.history if row.get("valid_loss_best")]
+            kept = (f"those of epoch {best[-1]}, the best validation loss so far" if best
+                    else "those it had when interrupted")
+        elif "weight_averaging" in callbacks:
+            kept = "the moving average of the weights up to the interruption"
+        else:
+            kept = f"those it had when interrupted, part way through epoch {epoch}"
+        warnings.warn(
+            f"fit was interrupted (KeyboardInterrupt) in epoch {epoch} of {self.max_epochs}. "
+            f"The weights kept are {kept}.", UserWarning, stacklevel=4)
 
     def infer(self, x, **fit_params):
         x = self._to_device(x)

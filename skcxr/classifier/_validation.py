@@ -71,8 +71,12 @@ def check_image_batch(X, *, channels=None, size=None):
     )
 
 
-def check_binary_target(y, n_samples):
-    """Return y as a 1-D array of exactly two classes, matching X's length."""
+def check_binary_target(y, n_samples, *, allow_single_class=False):
+    """Return y as a 1-D array of exactly two classes, matching X's length.
+
+    ``allow_single_class`` lets a batch hold one of the two classes (for
+    ``partial_fit``, where ``classes`` names both).
+    """
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
@@ -82,7 +86,7 @@ def check_binary_target(y, n_samples):
         raise ValueError(f"X has {n_samples} images but y has {len(y)} labels.")
     kind = type_of_target(y, input_name="y")
     classes = np.unique(y)
-    if len(classes) == 1:
+    if len(classes) == 1 and not allow_single_class:
         raise ValueError(
             f"y has a single class ({classes[0]!r}); CXRClassifier needs both "
             "classes (e.g. NORMAL and PNEUMONIA) to learn."

@@ -14,6 +14,8 @@ empty maps, while HiResCAM put the peak on the blob in every image
 (tests/test_explain_and_plot.py).
 """
 
+import numbers
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -93,8 +95,16 @@ def gradcam(classifier, X, *, target_class=None, layer=None, method="hirescam", 
         image's strongest evidence.
     """
     check_is_fitted(classifier)
+    if not hasattr(classifier, "module_") or not hasattr(classifier.module_, "network"):
+        raise TypeError(
+            f"gradcam needs a fitted CXRClassifier; got {type(classifier).__name__}. For a "
+            "Pipeline or Screener pass its classifier, e.g. pipeline[-1]."
+        )
     if method not in CAM_METHODS:
         raise ValueError(f"method must be one of {CAM_METHODS}; got {method!r}.")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
     X = classifier._check_fitted_input(X)
     classes = list(classifier.classes_)
     target_class = classes[-1] if target_class is None else target_class
@@ -105,7 +115,16 @@ def gradcam(classifier, X, *, target_class=None, layer=None, method="hirescam", 
     # them exactly as predict_proba does); layer names are the network's.
     module = classifier.module_
     network = module.network
-    target = network.get_submodule(layer or default_target_layer(network))
+    layer = default_target_layer(network) if layer is None else layer
+    try:
+        target = network.get_submodule(layer)
+    except (AttributeError, TypeError):
+        convolutional = [name for name, m in network.named_modules()
+                         if name and any(isinstance(c, torch.nn.Conv2d) for c in m.modules())]
+        raise ValueError(
+            f"{type(network).__name__} has no layer {layer!r}; layers with feature maps: "
+            f"{convolutional[:12]}{' ...' if len(convolutional) > 12 else ''}."
+        ) from None
 
     captured = {}
     handle = target.register_forward_hook(lambda _m, _i, output: captured.update(maps=output))
