@@ -1,17 +1,35 @@
-"""Download the original chest X-ray archive, safely and only once."""
+"""Download the original chest X-ray archive, safely and only once.
 
+Safety, step by step: one fetch at a time per data home (a lock); leftovers of
+killed runs removed; the download streamed into a temporary file with a
+timeout on every network wait; the archive checked (sha256 when known, and
+always that it is a readable zip) before it is renamed into place or reused;
+the ``chest_xray`` folder extracted into a temporary folder and renamed into
+place. A bad archive is deleted, never trusted on a later call.
+"""
+
+import contextlib
 import hashlib
+import http.client
+import numbers
 import os
+import re
 import shutil
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
 from ._base import get_data_home
-from ._chest_xray import find_chest_xray_root, load_chest_xray
+from ._chest_xray import SUBSETS, find_chest_xray_root, load_chest_xray
+
+try:  # POSIX; on other systems concurrent fetches are not serialised (documented).
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 # The public archive of Kermany et al. on Mendeley Data (doi:10.17632/rscbjbr9sj,
 # version 3): "ZhangLabData.zip", which holds CellData/chest_xray/{train,test}/...
@@ -20,7 +38,9 @@ from ._chest_xray import find_chest_xray_root, load_chest_xray
 CHEST_XRAY_URL = "https://data.mendeley.com/archiver/rscbjbr9sj?version=3"
 CHEST_XRAY_SHA256 = "acbc42869440eec719361942d0ba560f132742230262f22e78bfb93eb5ea4563"
 ARCHIVE_NAME = "ZhangLabData.zip"
+DEFAULT_TIMEOUT = 60
 _CHUNK = 1 << 20
+_STAGING_PREFIX = ".chest_xray."
 
 
 def fetch_chest_xray(
@@ -31,16 +51,26 @@ def fetch_chest_xray(
     sha256=CHEST_XRAY_SHA256,
     download_if_missing=True,
     keep_archive=False,
+    timeout=DEFAULT_TIMEOUT,
     progress=True,
     return_X_y=False,
 ):
     """Load the Kermany chest X-ray set, downloading it first if needed.
 
     The archive is written to a temporary file beside its final name and
-    renamed only once its sha256 matches, and the ``chest_xray`` folder is
+    renamed only once it is verified (its sha256, and that it is a readable
+    zip whose members pass their CRC check), and the ``chest_xray`` folder is
     extracted to a temporary folder and renamed into place, so an
     interrupted run never leaves a half file or folder that a later run
     would trust. Nothing is downloaded when the data is already there.
+
+    Fetches into one data home wait for each other: the data home is locked
+    (``fcntl.flock`` on the folder, so no lock file is left behind) while a
+    fetch checks, downloads and extracts, and a fetch that waited finds the
+    data in place and downloads nothing. Temporary files left by a run that
+    was killed are removed by the next fetch. On systems without ``fcntl``
+    (Windows) no lock is taken: do not fetch into one folder twice at once
+    there.
 
     Parameters
     ----------
@@ -51,12 +81,16 @@ def fetch_chest_xray(
     url : str, default=CHEST_XRAY_URL
         Address of the zip archive (Mendeley Data by default).
     sha256 : str or None, default=CHEST_XRAY_SHA256
-        Expected sha256 of the archive. ``None`` skips the check, which is
-        only sensible for an archive you made yourself.
+        Expected sha256 of the archive (64 hex digits). ``None`` skips the
+        checksum, which is only sensible for an archive you made yourself;
+        the archive is then still tested as a zip before it is used.
     download_if_missing : bool, default=True
         When false, raise instead of downloading.
     keep_archive : bool, default=False
         Keep the downloaded zip (about 1.2 GB) after extraction.
+    timeout : float or None, default=60
+        Seconds to wait for the server to connect or to send more data
+        before giving up with an ``OSError``; ``None`` waits forever.
     progress : bool, default=True
         Show download progress on standard error.
     return_X_y : bool, default=False
@@ -71,48 +105,162 @@ def fetch_chest_xray(
     ------
     FileNotFoundError
         When the data is missing and ``download_if_missing`` is false.
+    OSError
+        When the download fails or stalls for longer than ``timeout``.
     ValueError
-        When the archive's checksum does not match, or it holds no
-        ``chest_xray`` folder, or an unsafe member path.
+        When the archive's checksum does not match, it is not a valid zip,
+        it holds no ``chest_xray`` folder or an unsafe member path; or a
+        parameter is invalid.
     """
+    _check_params(subset, url, sha256, timeout)
     home = get_data_home(data_home)
-    try:
-        find_chest_xray_root(home)
-    except FileNotFoundError:
+    if not _has_dataset(home):
         if not download_if_missing:
-            raise
-        if (home / "chest_xray").exists():
-            raise ValueError(
-                f"{str(home / 'chest_xray')!r} exists but is incomplete (it needs "
-                "train/ and test/, each with NORMAL/ and PNEUMONIA/); remove it "
-                "to download the dataset again."
-            )
+            find_chest_xray_root(home)  # raises FileNotFoundError, saying where it looked
         home.mkdir(parents=True, exist_ok=True)
-        archive = home / ARCHIVE_NAME
-        if not (archive.is_file() and _matches(archive, sha256)):
-            _download(url, archive, sha256=sha256, progress=progress)
-        _extract_chest_xray(archive, home)
-        if not keep_archive:
-            archive.unlink()
+        with _locked(home, progress):
+            # Another fetch may have finished while this one waited for the lock.
+            if not _has_dataset(home):
+                _remove_leftovers(home)
+                _download_and_extract(home, url, sha256, keep_archive, timeout, progress)
     return load_chest_xray(home, subset=subset, return_X_y=return_X_y)
 
 
-def _matches(path, sha256):
-    if sha256 is None:
-        return True
+def _check_params(subset, url, sha256, timeout):
+    # Checked before anything is downloaded: a typo must not cost a 1.2 GB download.
+    if subset not in (*SUBSETS, "all"):
+        raise ValueError(f"subset must be 'train', 'test' or 'all'; got {subset!r}.")
+    if not isinstance(url, str) or not url:
+        raise ValueError(f"url must be a non-empty string; got {url!r}.")
+    if sha256 is not None and not (
+        isinstance(sha256, str) and re.fullmatch(r"[0-9a-fA-F]{64}", sha256)
+    ):
+        raise ValueError(f"sha256 must be 64 hexadecimal digits or None; got {sha256!r}.")
+    if timeout is not None and not (
+        isinstance(timeout, numbers.Real) and not isinstance(timeout, bool) and timeout > 0
+    ):
+        raise ValueError(f"timeout must be a positive number of seconds or None; got {timeout!r}.")
+
+
+def _has_dataset(home):
+    try:
+        find_chest_xray_root(home)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _locked(home, progress):
+    """Hold an exclusive lock on the data home folder; wait for it if taken."""
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(home, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if progress:
+                sys.stderr.write(f"Waiting for another fetch into {str(home)!r} to finish...\n")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _remove_leftovers(home):
+    """Delete what a killed fetch left: partial downloads and extraction folders.
+
+    Only called under the lock, so no running fetch owns them.
+    """
+    for part in home.glob(f"{ARCHIVE_NAME}*.part"):
+        part.unlink(missing_ok=True)
+    for staging in home.glob(f"{_STAGING_PREFIX}*"):
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _download_and_extract(home, url, sha256, keep_archive, timeout, progress):
+    if (home / "chest_xray").exists():
+        raise ValueError(
+            f"{str(home / 'chest_xray')!r} exists but is incomplete (it needs "
+            "train/ and test/, each with NORMAL/ and PNEUMONIA/); remove it "
+            "to download the dataset again."
+        )
+    archive = home / ARCHIVE_NAME
+    if archive.is_file():
+        try:
+            _verify(archive, sha256, url=None)
+        except ValueError:
+            archive.unlink()  # stale or damaged: download it again
+    if not archive.is_file():
+        _download(url, archive, sha256=sha256, timeout=timeout, progress=progress)
+    try:
+        _extract_chest_xray(archive, home)
+    except ValueError:
+        archive.unlink(missing_ok=True)  # verified, yet unusable: never reuse it
+        raise
+    if not keep_archive:
+        archive.unlink()
+
+
+def _sha256(path):
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
-    return digest.hexdigest() == sha256.lower()
+    return digest.hexdigest()
 
 
-def _download(url, target, *, sha256, progress):
-    """Stream ``url`` into ``target`` through a temporary file; verify sha256."""
+def _verify(path, sha256, *, url, digest=None):
+    """Raise ValueError unless ``path`` has the expected sha256 and is a sound zip.
+
+    Without a checksum every member is read and CRC-checked (``testzip``):
+    a truncated download or an HTML error page saved as the archive fails here.
+    """
+    source = f"downloaded from {url}" if url else f"at {str(path)!r}"
+    if sha256 is not None:
+        actual = digest or _sha256(path)
+        if actual != sha256.lower():
+            raise ValueError(
+                f"Checksum mismatch for the archive {source}: expected sha256 {sha256}, "
+                f"got {actual}. The file was discarded; check the url and sha256 arguments."
+            )
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = None if sha256 is not None else zf.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        with open(path, "rb") as f:
+            start = f.read(32)
+        raise ValueError(
+            f"The archive {source} is not a valid zip file ({exc}; it starts with "
+            f"{start!r}). The file was discarded."
+        ) from exc
+    if bad is not None:
+        raise ValueError(
+            f"The archive {source} is damaged: member {bad!r} fails its CRC check. "
+            "The file was discarded."
+        )
+
+
+def _download(url, target, *, sha256, timeout, progress):
+    """Stream ``url`` into ``target`` through a temporary file; verify before renaming."""
     fd, part = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".part")
     try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url) as response:
+        with os.fdopen(fd, "wb") as out:
+            digest = _stream(url, out, timeout=timeout, progress=progress)
+        _verify(Path(part), sha256, url=url, digest=digest)
+        os.replace(part, target)
+    finally:
+        if os.path.exists(part):
+            os.unlink(part)
+
+
+def _stream(url, out, *, timeout, progress):
+    """Copy the body of ``url`` into ``out``; return its sha256. OSError naming the url."""
+    digest, received, total, shown = hashlib.sha256(), 0, 0, False
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0)
             # The Mendeley archiver may gzip-encode the zip in transit.
             gunzip = (
@@ -120,7 +268,6 @@ def _download(url, target, *, sha256, progress):
                 if response.headers.get("Content-Encoding") == "gzip"
                 else None
             )
-            received = 0
             while chunk := response.read(_CHUNK):
                 received += len(chunk)
                 if gunzip is not None:
@@ -129,26 +276,31 @@ def _download(url, target, *, sha256, progress):
                 digest.update(chunk)
                 if progress:
                     _show_progress(received, total)
+                    shown = True
             if gunzip is not None:
                 tail = gunzip.flush()
                 out.write(tail)
                 digest.update(tail)
-            if total and received < total:
-                raise OSError(
-                    f"Download of {url} stopped after {received} of {total} bytes."
-                )
-        if progress:
-            sys.stderr.write("\n")
-        if sha256 is not None and digest.hexdigest() != sha256.lower():
-            raise ValueError(
-                f"Checksum mismatch for {url}: expected sha256 {sha256}, got "
-                f"{digest.hexdigest()}. The file was discarded; check the url "
-                "and sha256 arguments."
-            )
-        os.replace(part, target)
+    except TimeoutError as exc:
+        raise OSError(
+            f"Download of {url} stalled: no data for {timeout} s after {received} bytes "
+            "(timeout). Try again later, raise timeout=, or pass url= a mirror."
+        ) from exc
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise OSError(
+                f"Download of {url} timed out: the server did not answer within {timeout} s. "
+                "Try again later, raise timeout=, or pass url= a mirror."
+            ) from exc
+        raise OSError(f"Download of {url} failed: {exc}.") from exc
+    except (OSError, http.client.HTTPException, zlib.error) as exc:
+        raise OSError(f"Download of {url} failed after {received} bytes: {exc!r}.") from exc
     finally:
-        if os.path.exists(part):
-            os.unlink(part)
+        if shown:
+            sys.stderr.write("\n")
+    if total and received < total:
+        raise OSError(f"Download of {url} stopped after {received} of {total} bytes.")
+    return digest.hexdigest()
 
 
 def _show_progress(received, total):
@@ -162,26 +314,33 @@ def _show_progress(received, total):
 
 def _extract_chest_xray(archive, home):
     """Extract the archive's ``chest_xray/`` folder to ``home/chest_xray``."""
-    with zipfile.ZipFile(archive) as zf:
-        members = []
-        for name in zf.namelist():
-            parts = PurePosixPath(name).parts
-            if name.startswith("/") or ".." in parts:
-                raise ValueError(f"Unsafe path {name!r} in archive {str(archive)!r}.")
-            # Skip macOS metadata copies that some archives carry.
-            if "chest_xray" in parts and "__MACOSX" not in parts:
-                members.append((name, parts[parts.index("chest_xray") + 1 :]))
-        if not members:
-            raise ValueError(f"Archive {str(archive)!r} holds no 'chest_xray' folder.")
-        staging = Path(tempfile.mkdtemp(dir=home, prefix=".chest_xray."))
-        try:
-            for name, rel in members:
-                if name.endswith("/") or not rel:
-                    continue
-                dest = staging.joinpath(*rel)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(name) as src, open(dest, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-            os.replace(staging, home / "chest_xray")
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            _extract_members(zf, archive, home)
+    except zipfile.BadZipFile as exc:  # e.g. a CRC error met while extracting
+        raise ValueError(f"Archive {str(archive)!r} is damaged: {exc}.") from exc
+
+
+def _extract_members(zf, archive, home):
+    members = []
+    for name in zf.namelist():
+        parts = PurePosixPath(name).parts
+        if name.startswith("/") or ".." in parts:
+            raise ValueError(f"Unsafe path {name!r} in archive {str(archive)!r}.")
+        # Skip macOS metadata copies that some archives carry.
+        if "chest_xray" in parts and "__MACOSX" not in parts:
+            members.append((name, parts[parts.index("chest_xray") + 1 :]))
+    if not members:
+        raise ValueError(f"Archive {str(archive)!r} holds no 'chest_xray' folder.")
+    staging = Path(tempfile.mkdtemp(dir=home, prefix=_STAGING_PREFIX))
+    try:
+        for name, rel in members:
+            if name.endswith("/") or not rel:
+                continue
+            dest = staging.joinpath(*rel)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(name) as src, open(dest, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        os.replace(staging, home / "chest_xray")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
