@@ -1,3 +1,6 @@
+import os
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -84,6 +87,17 @@ def test_mixed_inputs_and_parallel(tmp_path):
     assert np.abs(serial.astype(int) - serial[0].astype(int)).max() <= 1
 
 
+def test_channels_last_batches_load_as_the_messages_say():
+    rgb = np.zeros((2, 20, 40, 3), np.uint8)
+    rgb[..., 0] = 255
+    expected = ImageLoader(size=8, grayscale=False).transform(list(rgb))
+    assert expected[:, 0].min() == 255 and expected[:, 1:].max() == 0
+    np.testing.assert_array_equal(
+        ImageLoader(size=8, grayscale=False).transform(np.moveaxis(rgb, -1, 1)), expected)
+    square = np.zeros((2, 3, 40, 3), np.uint8)  # channels-last images 3 pixels high
+    assert ImageLoader(size=8).transform(list(square)).shape == (2, 1, 8, 8)
+
+
 def test_batch_arrays_are_accepted():
     stack = np.zeros((3, 20, 40), np.uint8)
     assert ImageLoader(size=8).transform(stack).shape == (3, 1, 8, 8)
@@ -105,6 +119,10 @@ def bad_files(tmp_path):
     (tmp_path / "truncated.jpeg").write_bytes(data[: len(data) // 2])
     (tmp_path / "corrupt.jpeg").write_bytes(data[:20] + bytes(200) + data[220:])
     (tmp_path / "notes.txt").write_text("radiology report, not an image")
+    (tmp_path / "folder.jpeg").mkdir()
+    (tmp_path / "loop.jpeg").symlink_to(tmp_path / "loop.jpeg")
+    (tmp_path / "dangling.jpeg").symlink_to(tmp_path / "nowhere.jpeg")
+    os.mkfifo(tmp_path / "fifo.jpeg")  # opening it would block forever
     return tmp_path, good
 
 
@@ -112,6 +130,10 @@ def bad_files(tmp_path):
     "name, message",
     [
         ("missing.jpeg", "missing.jpeg.*no such file"),
+        ("folder.jpeg", "folder.jpeg.*is a directory, not an image file"),
+        ("loop.jpeg", "loop.jpeg.*symbolic link loop"),
+        ("dangling.jpeg", "dangling.jpeg.*broken symbolic link"),
+        ("fifo.jpeg", "fifo.jpeg.*not a regular file"),
         ("truncated.jpeg", "truncated.jpeg.*corrupt or truncated"),
         ("corrupt.jpeg", "corrupt.jpeg"),
         ("notes.txt", "notes.txt.*not an image"),
@@ -129,6 +151,76 @@ def test_decompression_bomb_is_refused(tmp_path):
         ImageLoader(size=8, max_pixels=5000).transform([path])
     with pytest.raises(ValueError, match="PIL image at index 0.*decompression bomb"):
         ImageLoader(size=8, max_pixels=5000).transform([Image.new("L", (100, 100))])
+
+
+def test_unreadable_file_is_not_called_corrupt(tmp_path):
+    path = _save(Image.fromarray(GRADIENT), tmp_path / "locked.png")
+    os.chmod(path, 0)
+    try:
+        if os.access(path, os.R_OK):  # root reads anything
+            pytest.skip("running as a user who can read a mode-000 file")
+        with pytest.raises(ValueError, match="locked.png.*permission denied"):
+            ImageLoader(size=8).transform([path])
+    finally:
+        os.chmod(path, 0o644)
+
+
+@pytest.fixture
+def pillow_limit(monkeypatch):
+    """Pillow's global bomb limit lowered to 1000 pixels for the test (restored after)."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    return 1000
+
+
+@pytest.mark.parametrize("fmt", ["png", "tiff", "jpeg"])
+def test_max_pixels_alone_decides_what_is_too_big(tmp_path, pillow_limit, fmt):
+    # 50x30 = 1500 pixels: above Pillow's limit (it would warn), below twice it.
+    path = _save(Image.new("L", (50, 30), 128), tmp_path / f"big.{fmt}")
+    filters = list(warnings.filters)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Pillow's DecompressionBombWarning would fail here
+        out = ImageLoader(size=8, max_pixels=2000).transform([path, path])
+        assert out.shape == (2, 1, 8, 8) and out.min() == out.max() == 128
+        with pytest.raises(ValueError, match=f"big.{fmt}.*1500 pixels exceeds max_pixels=1400"):
+            ImageLoader(size=8, max_pixels=1400).transform([path])
+    assert Image.MAX_IMAGE_PIXELS == pillow_limit and warnings.filters == filters
+
+
+def test_pillow_hard_limit_is_reported_in_max_pixels_terms(tmp_path, pillow_limit):
+    # 100x30 = 3000 pixels: above twice Pillow's limit, where Pillow refuses to open.
+    path = _save(Image.new("L", (100, 30)), tmp_path / "huge.png")
+    with pytest.raises(ValueError, match="huge.png.*3000 pixels exceeds max_pixels=2000"):
+        ImageLoader(size=8, max_pixels=2000).transform([path])
+    # A max_pixels above Pillow's hard limit cannot lift it: the error says so and how.
+    with pytest.raises(ValueError, match="huge.png.*above Pillow's hard limit of 2000.*"
+                                         "max_pixels=None cannot lift"):
+        ImageLoader(size=8, max_pixels=None).transform([path])
+    assert Image.MAX_IMAGE_PIXELS == pillow_limit
+
+
+def test_parallel_decoding_leaves_warning_filters_alone(tmp_path,
+                                                       pillow_limit):
+    paths = [_save(Image.new("L", (40, 30), i), tmp_path / f"{i}.png") for i in range(12)]
+    filters = list(warnings.filters)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = ImageLoader(size=8, max_pixels=5000, n_jobs=4).transform(paths)
+    assert [int(image.max()) for image in out] == list(range(12))
+    assert warnings.filters == filters
+
+
+def test_dicom_size_is_checked_before_decoding(tmp_path, monkeypatch):
+    pydicom = pytest.importorskip("pydicom")
+    from test_dicom import RAMP, write_dicom
+
+    path = write_dicom(tmp_path / "big.dcm", RAMP)  # 40x20 = 800 pixels
+    decoded = []
+    real = pydicom.dataset.Dataset.pixel_array
+    monkeypatch.setattr(pydicom.dataset.Dataset, "pixel_array",
+                        property(lambda ds: decoded.append(1) or real.fget(ds)))
+    with pytest.raises(ValueError, match="big.dcm.*800 pixels exceeds max_pixels=500"):
+        ImageLoader(size=8, max_pixels=500).transform([path])
+    assert decoded == []
 
 
 @pytest.mark.parametrize(
@@ -150,6 +242,16 @@ def test_bad_arrays_are_named(item, message):
 @pytest.mark.parametrize(
     "X, message",
     [
+        # Channels-last batches: never silently read as channels-first.
+        (np.zeros((2, 20, 40, 3), np.uint8), r"\(2, 20, 40, 3\), which looks channels-last"),
+        (np.zeros((2, 20, 40, 1), np.uint8), r"\(2, 20, 40, 1\), which looks channels-last"),
+        (np.zeros((2, 20, 40, 4), np.uint8), "looks channels-last"),
+        # Both layouts fit: channels-last with H == 3, or channels-first 3 px wide.
+        (np.zeros((2, 3, 40, 3), np.uint8), "reads both as channels-first .* and as channels-last"),
+        (np.zeros((2, 1, 40, 1), np.uint8), "reads both as"),
+        # One (H, W, 3) image passed as if it were a stack of grayscale images.
+        (np.zeros((20, 40, 3), np.uint8), r"stack of 20 images 3 pixel\(s\) wide, or one"),
+        (np.zeros((2, 5, 20, 40), np.uint8), r"numeric array of shape \(2, 5, 20, 40\)"),
         (np.zeros((3, 5)), "2-D array is not a batch"),
         ("image.png", "single str"),
         ([], "empty"),

@@ -4,9 +4,13 @@ Every failure raises ``ValueError`` naming the item, so a batch loader can
 report which file or index is bad instead of silently dropping it.
 """
 
+import errno
 import math
 import os
-from pathlib import Path
+import re
+import stat
+import threading
+import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -14,8 +18,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ._dicom import has_dicom_marker, has_dicom_suffix, read_dicom
 
 RESIZE_MODES = ("stretch", "pad", "crop")
-# Pillow's own bomb limit; images above it are refused before decoding.
+# Pillow's own bomb limit is the default; ``max_pixels`` then replaces it (see _open_pillow).
 DEFAULT_MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+# warnings.catch_warnings swaps the process-wide filter list; our decoding
+# threads take turns so that none restores a list another has changed.
+_PILLOW_WARNINGS_LOCK = threading.Lock()
 _HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 
 
@@ -55,19 +62,17 @@ def load_image(item, index, *, size, resize_mode, grayscale, max_pixels, dicom_v
 
 
 def _open_file(path, what, *, size, grayscale, max_pixels, dicom_voi_lut):
-    if not Path(path).is_file():
-        raise ValueError(f"Cannot read {what}: no such file.")
+    _check_is_file(path, what)
     if has_dicom_suffix(path):
         return _open_dicom(path, what, max_pixels, dicom_voi_lut)
     try:
-        image = Image.open(path)
-        _check_pixels(image, what, max_pixels)
+        image = _open_pillow(path, what, max_pixels)
         # JPEG can decode straight to a smaller scale: much faster for
         # full-size X-rays. Ask for the longest side in both dimensions so
         # an EXIF rotation cannot leave a side short.
         side = max(size)
         image.draft("L" if grayscale else "RGB", (side, side))
-        image.load()
+        _load(image, what, max_pixels)
         return ImageOps.exif_transpose(image)
     except UnidentifiedImageError as exc:
         # Only files Pillow cannot identify are probed for the DICOM marker,
@@ -75,21 +80,97 @@ def _open_file(path, what, *, size, grayscale, max_pixels, dicom_voi_lut):
         if has_dicom_marker(path):
             return _open_dicom(path, what, max_pixels, dicom_voi_lut)
         raise ValueError(f"Cannot read {what}: not an image Pillow can identify.") from exc
-    except Image.DecompressionBombError as exc:
-        raise ValueError(f"Cannot read {what}: {exc}") from exc
-    except (OSError, SyntaxError) as exc:
+    except PermissionError as exc:
+        raise ValueError(f"Cannot read {what}: permission denied.") from exc
+    except (OSError, SyntaxError, EOFError) as exc:
         # Pillow reports truncated and corrupt data as OSError/SyntaxError.
         raise ValueError(f"Cannot read {what}: corrupt or truncated image ({exc}).") from exc
 
 
-def _open_dicom(path, what, max_pixels, voi_lut):
-    image = read_dicom(path, what, voi_lut=voi_lut)
-    _check_pixels(image, what, max_pixels)
+def _check_is_file(path, what):
+    """A ValueError that says what the path is when it is not a readable regular file."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise ValueError(
+                f"Cannot read {what}: broken symbolic link (to {os.readlink(path)!r})."
+            ) from None
+        raise ValueError(f"Cannot read {what}: no such file.") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError(f"Cannot read {what}: symbolic link loop.") from None
+        raise ValueError(f"Cannot read {what}: {exc.strerror or exc}.") from None
+    if stat.S_ISDIR(mode):
+        raise ValueError(f"Cannot read {what}: it is a directory, not an image file.")
+    if not stat.S_ISREG(mode):
+        # A FIFO or device would block or stream forever.
+        raise ValueError(f"Cannot read {what}: not a regular file.")
+
+
+def _open_pillow(path, what, max_pixels):
+    """``Image.open`` (header only) with ``max_pixels`` as the one size limit.
+
+    Pillow warns above its global ``Image.MAX_IMAGE_PIXELS`` and refuses twice
+    that. Its warning is silenced here, for this call only, because the check
+    that follows applies ``max_pixels`` instead; the global stays untouched.
+    """
+    with _PILLOW_WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(path)
+        except Image.DecompressionBombError as exc:
+            raise _bomb_error(exc, what, max_pixels) from exc
+    try:
+        _check_pixels(image, what, max_pixels)
+    except ValueError:
+        image.close()
+        raise
     return image
 
 
+def _load(image, what, max_pixels):
+    """Decode; some formats (TIFF) repeat Pillow's size check here."""
+    if Image.MAX_IMAGE_PIXELS is None or math.prod(image.size) <= Image.MAX_IMAGE_PIXELS:
+        image.load()
+        return
+    # Only images max_pixels allowed above Pillow's limit get here: rare, so
+    # serialising them under the lock costs nothing in practice.
+    with _PILLOW_WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image.load()
+        except Image.DecompressionBombError as exc:
+            raise _bomb_error(exc, what, max_pixels) from exc
+
+
+def _bomb_error(exc, what, max_pixels):
+    """Pillow's hard limit (twice MAX_IMAGE_PIXELS) met: refuse in max_pixels' terms."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    pixels = f"{int(found.group(1))} pixels" if found else "more pixels than Pillow allows"
+    hard_limit = 2 * Image.MAX_IMAGE_PIXELS
+    if max_pixels is not None and max_pixels <= hard_limit:
+        return ValueError(
+            f"Refusing {what}: {pixels} exceeds max_pixels={max_pixels} (possible "
+            "decompression bomb)."
+        )
+    return ValueError(
+        f"Cannot read {what}: {pixels} is above Pillow's hard limit of {hard_limit} "
+        f"(twice PIL.Image.MAX_IMAGE_PIXELS), which max_pixels={max_pixels} cannot lift: "
+        "skcxr leaves that global alone. Raise PIL.Image.MAX_IMAGE_PIXELS yourself if "
+        "you trust this file."
+    )
+
+
+def _open_dicom(path, what, max_pixels, voi_lut):
+    # The size is checked from the header inside, before the pixels are decoded.
+    return read_dicom(path, what, voi_lut=voi_lut,
+                      check_size=lambda image_size: _check_pixels(image_size, what, max_pixels))
+
+
 def _check_pixels(image, what, max_pixels):
-    width, height = image.size
+    """Refuse an image (or a ``(width, height)`` size) above ``max_pixels``."""
+    width, height = image.size if isinstance(image, Image.Image) else image
     if max_pixels is not None and width * height > max_pixels:
         raise ValueError(
             f"Refusing {what}: {width}x{height} = {width * height} pixels exceeds "

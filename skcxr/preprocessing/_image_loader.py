@@ -107,7 +107,11 @@ class ImageLoader(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         X : sequence of str, path-like, PIL images or arrays, or ndarray
             A 3-D array is read as a stack of grayscale images
             ``(n, H, W)``; a 4-D array as ``(n, channels, H, W)`` with 1 or
-            3 channels (this transformer's own output format).
+            3 channels (this transformer's own output format). A shape that
+            also reads as channels-last (``W`` of 1, 3 or 4), or only as
+            channels-last, is a ``ValueError`` that says how to pass it:
+            the layout is never guessed. Arrays in a list are
+            ``(H, W)`` or ``(H, W, channels)``.
 
         Returns
         -------
@@ -183,15 +187,7 @@ def _as_items(X):
             f"{type(X).__name__}. Wrap it in a list."
         )
     if isinstance(X, np.ndarray) and X.dtype.kind not in "OUS":
-        if X.ndim == 3:
-            return list(X)
-        if X.ndim == 4 and X.shape[1] in (1, 3):
-            return [np.moveaxis(image, 0, -1) for image in X]
-        raise ValueError(
-            f"ImageLoader got a numeric array of shape {X.shape}; expected "
-            "(n, height, width) or (n, channels, height, width) with 1 or 3 "
-            "channels, or a list of images. A 2-D array is not a batch of images."
-        )
+        return _split_batch(X)
     try:
         items = list(X)
     except TypeError:
@@ -201,3 +197,52 @@ def _as_items(X):
     if not items:
         raise ValueError("ImageLoader got an empty sequence: no image to load.")
     return [str(item) if isinstance(item, np.str_) else item for item in items]
+
+
+# Trailing axis lengths that read as a channel axis of a channels-last image.
+_LAST_AXIS_CHANNELS = (1, 3, 4)
+
+
+def _split_batch(X):
+    """Split a numeric batch array into (height, width[, channels]) images.
+
+    A layout is never guessed: when the shape reads both as channels-first
+    and as channels-last, or only as channels-last, the error says how to
+    pass the images unambiguously (a list of per-image arrays is always
+    read as (height, width[, channels])).
+    """
+    shape = X.shape
+    if X.ndim == 3:
+        if shape[2] in _LAST_AXIS_CHANNELS:
+            raise ValueError(
+                f"ImageLoader got a numeric array of shape {shape}: a stack of {shape[0]} "
+                f"images {shape[2]} pixel(s) wide, or one (height, width, channels) image? "
+                "The layout is ambiguous. Pass [image] for one image, or list(X) for a stack "
+                "of (height, width) images."
+            )
+        return list(X)
+    if X.ndim == 4:
+        first, last = shape[1] in (1, 3), shape[3] in _LAST_AXIS_CHANNELS
+        if first and last:
+            raise ValueError(
+                f"ImageLoader got a numeric array of shape {shape}, which reads both as "
+                f"channels-first (n, channels, height, width) images {shape[3]} pixel(s) "
+                f"wide and as channels-last (n, height, width, channels) images "
+                f"{shape[1]} pixel(s) high. Pass a list of (height, width, channels) "
+                "images: list(X) if X is channels-last, list(np.moveaxis(X, 1, -1)) if it "
+                "is channels-first."
+            )
+        if first:
+            return [np.moveaxis(image, 0, -1) for image in X]
+        if last:
+            raise ValueError(
+                f"ImageLoader got a numeric array of shape {shape}, which looks "
+                "channels-last (n, height, width, channels); a 4-D array is read as "
+                "channels-first (n, channels, height, width). Pass list(X) (a list of "
+                "(height, width, channels) images) or np.moveaxis(X, -1, 1)."
+            )
+    raise ValueError(
+        f"ImageLoader got a numeric array of shape {shape}; expected "
+        "(n, height, width) or (n, channels, height, width) with 1 or 3 "
+        "channels, or a list of images. A 2-D array is not a batch of images."
+    )
