@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ._errors import ItemError
+
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
 
 
@@ -47,18 +49,18 @@ def read_dicom(path, what, *, voi_lut=False, check_size=None):
         frames = int(ds.get("NumberOfFrames", 1) or 1)
         size = (int(ds.Columns), int(ds.Rows))
     except Exception as exc:  # pydicom raises many types for bad files
-        raise ValueError(f"Cannot read {what}: not a readable DICOM image ({exc}).") from exc
+        raise ItemError(f"Cannot read {what}: not a readable DICOM image ({exc}).") from exc
     if frames != 1:
-        raise ValueError(f"{what} holds {frames} frames; expected one grayscale frame.")
+        raise ItemError(f"{what} holds {frames} frames; expected one grayscale frame.")
     if check_size is not None:
         check_size(size)
     try:
         raw = ds.pixel_array
     except Exception as exc:
-        raise ValueError(f"Cannot read {what}: not a readable DICOM image ({exc}).") from exc
+        raise ItemError(f"Cannot read {what}: not a readable DICOM image ({exc}).") from exc
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     if raw.ndim != 2 or photometric not in ("MONOCHROME1", "MONOCHROME2"):
-        raise ValueError(
+        raise ItemError(
             f"{what} holds {photometric} pixel data of shape {raw.shape}; expected one "
             "grayscale frame (MONOCHROME1 or MONOCHROME2)."
         )
