@@ -14,6 +14,7 @@ from sklearn.pipeline import make_pipeline
 from conftest import make_blob_images
 from skcxr import CXRClassifier, ImageLoader
 from skcxr.metrics import make_screening_scorer, select_threshold, sensitivity_score
+from skcxr.model_selection import patient_split
 
 
 def _write_images(folder, X):
@@ -50,7 +51,7 @@ def test_tuned_threshold_on_patient_grouped_folds(tmp_path):
 
 def test_fixed_threshold_from_validation_scores():
     X, y, groups = make_blob_images(n=48, size=64, seed=13)
-    fit, val = np.arange(32), np.arange(32, 48)
+    fit, val = patient_split(y, groups, test_size=1 / 3, random_state=0)
     model = _classifier().fit(X[fit], y[fit], groups=groups[fit])
     threshold = select_threshold(y[val], model.predict_proba(X[val])[:, 1], min_sensitivity=1.0)
     # FrozenEstimator: apply the threshold to this fitted model, no refit.
