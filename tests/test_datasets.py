@@ -54,6 +54,21 @@ def test_bad_subset(tmp_path):
         load_chest_xray(tmp_path, subset="val")
 
 
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda tmp: load_chest_xray(tmp, return_X_y="yes"), "'return_X_y' parameter"),
+        (lambda tmp: load_image_folder(None), "'root' parameter of load_image_folder"),
+        (lambda tmp: load_image_folder(tmp, patient_id="person"), "'patient_id' parameter"),
+        (lambda tmp: chest_xray_patient_id(5), "'path' parameter of chest_xray_patient_id"),
+        (lambda tmp: get_data_home(5), "'data_home' parameter of get_data_home"),
+    ],
+)
+def test_parameter_types_are_checked(tmp_path, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(tmp_path)
+
+
 def _write_folder(root, counts):
     for cls, n in counts.items():
         (root / cls).mkdir(parents=True)
@@ -138,7 +153,7 @@ def test_image_folder_reports_dangling_links(tmp_path):
 @pytest.mark.parametrize(
     "class_names, message",
     [
-        ("a", "class_names must be a sequence of folder names"),
+        ("a", "'class_names' parameter of load_image_folder must be an array-like"),
         (["a", "a"], "repeats a name"),
         ([], "class_names is empty"),
         ([0, 1], "class_names must be a sequence"),

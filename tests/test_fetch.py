@@ -227,16 +227,20 @@ def test_concurrent_fetches_wait_for_each_other(slow_server, tmp_path, capsys):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"subset": "val"}, "subset must be"),
+        ({"subset": "val"}, "'subset' parameter of fetch_chest_xray"),
         ({"timeout": 0}, "timeout must be a positive number"),
         ({"timeout": "60"}, "timeout must be a positive number"),
+        ({"timeout": True}, "timeout must be a positive number"),
         ({"sha256": "abc"}, "sha256 must be 64 hexadecimal digits"),
-        ({"url": None}, "url must be a non-empty string"),
+        ({"url": None}, "'url' parameter of fetch_chest_xray"),
+        ({"url": ""}, "url must be a non-empty string"),
+        ({"keep_archive": "no"}, "'keep_archive' parameter"),  # "no" is true: refused
+        ({"progress": "yes"}, "'progress' parameter"),
     ],
 )
 def test_fetch_parameters_are_checked_before_downloading(slow_server, tmp_path, kwargs, message):
     base, requests = slow_server
-    kwargs = {"url": f"{base}/full", **kwargs}
+    kwargs = {"url": f"{base}/full", "progress": False, **kwargs}
     with pytest.raises(ValueError, match=message):
-        fetch_chest_xray(tmp_path, progress=False, **kwargs)
+        fetch_chest_xray(tmp_path, **kwargs)
     assert requests == [] and list(tmp_path.iterdir()) == []

@@ -368,3 +368,34 @@ def test_estimator_contract_on_images(tmp_path):
     np.testing.assert_array_equal(loader.transform(paths[1:3]), out[1:3])
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(loader)).transform(paths), out)
     np.testing.assert_array_equal(clone(loader).fit_transform(paths), out)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"size": True}, "size must be"),
+        ({"size": (8, 8.0)}, "size must be"),
+        ({"grayscale": "no"}, "grayscale must be True or False"),  # "no" is true
+        ({"dicom_voi_lut": "yes"}, "dicom_voi_lut must be True or False"),
+        ({"max_pixels": True}, "max_pixels must be"),
+        ({"n_jobs": 0}, "n_jobs must be"),
+        ({"n_jobs": "2"}, "n_jobs must be"),
+    ],
+)
+def test_more_bad_parameters_are_named(params, message):
+    with pytest.raises(ValueError, match=message):
+        ImageLoader(**params).fit_transform([GRADIENT])
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        ({"a.png": 0}, "got dict"),  # keys are not images
+        ({"a.png", "b.png"}, "got set"),  # no order: images would shift against labels
+        ((image for image in [GRADIENT]), "got generator"),  # fit would use it up
+        (np.zeros((0, 20, 40), np.uint8), r"empty batch of shape \(0, 20, 40\)"),
+    ],
+)
+def test_containers_without_a_fixed_order_are_refused(X, message):
+    with pytest.raises(ValueError, match=message):
+        ImageLoader(size=8).fit_transform(X)

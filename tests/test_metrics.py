@@ -8,6 +8,7 @@ from sklearn.linear_model import LogisticRegression
 
 from skcxr.metrics import (
     binary_counts,
+    format_screening_report,
     get_scorer,
     make_screening_scorer,
     npv_score,
@@ -333,3 +334,12 @@ def test_screening_scorers_keep_an_exact_target():
     scorers = screening_scorers(min_sensitivity=0.955)
     assert "specificity_at_sensitivity_95.5" in scorers
     assert screening_scorers()["specificity_at_sensitivity_95"]._kwargs["min_sensitivity"] == 0.95
+
+
+def test_format_screening_report_needs_a_report():
+    report = screening_report(Y_TRUE, SCORE, n_bootstraps=0, output_dict=True)
+    assert "Sensitivity" in format_screening_report(report)
+    with pytest.raises(ValueError, match="lacks \\['n_groups'\\]"):
+        format_screening_report({k: v for k, v in report.items() if k != "n_groups"})
+    with pytest.raises(ValueError, match="got str"):
+        format_screening_report("Screening report: ...")

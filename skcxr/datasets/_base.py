@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import validate_params
 
 # Suffixes that Pillow opens and that X-ray collections actually use.
 IMAGE_SUFFIXES = frozenset({".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp", ".gif"})
@@ -16,6 +17,7 @@ _GET_DATA_HINT = (
 )
 
 
+@validate_params({"data_home": [str, os.PathLike, None]}, prefer_skip_nested_validation=True)
 def get_data_home(data_home=None):
     """Return the folder where skcxr looks for datasets.
 
@@ -38,6 +40,16 @@ def get_data_home(data_home=None):
     return Path(data_home).expanduser()
 
 
+@validate_params(
+    {
+        "root": [str, os.PathLike],
+        "class_names": ["array-like", None],
+        "patient_id": [callable, None],
+        "return_X_y": ["boolean"],
+        "descr": [str],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_image_folder(
     root, *, class_names=None, patient_id=None, return_X_y=False, descr=""
 ):

@@ -23,6 +23,8 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+from sklearn.utils._param_validation import StrOptions, validate_params
+
 from ._base import get_data_home
 from ._chest_xray import SUBSETS, find_chest_xray_root, load_chest_xray
 
@@ -43,6 +45,19 @@ _CHUNK = 1 << 20
 _STAGING_PREFIX = ".chest_xray."
 
 
+@validate_params(
+    {
+        "data_home": [str, os.PathLike, None],
+        "subset": [StrOptions({*SUBSETS, "all"})],
+        "url": [str],
+        "sha256": [str, None],
+        "download_if_missing": ["boolean"],
+        "keep_archive": ["boolean"],
+        "progress": ["boolean"],
+        "return_X_y": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def fetch_chest_xray(
     data_home=None,
     *,
@@ -112,7 +127,7 @@ def fetch_chest_xray(
         it holds no ``chest_xray`` folder or an unsafe member path; or a
         parameter is invalid.
     """
-    _check_params(subset, url, sha256, timeout)
+    _check_params(url, sha256, timeout)
     home = get_data_home(data_home)
     if not _has_dataset(home):
         if not download_if_missing:
@@ -126,12 +141,11 @@ def fetch_chest_xray(
     return load_chest_xray(home, subset=subset, return_X_y=return_X_y)
 
 
-def _check_params(subset, url, sha256, timeout):
-    # Checked before anything is downloaded: a typo must not cost a 1.2 GB download.
-    if subset not in (*SUBSETS, "all"):
-        raise ValueError(f"subset must be 'train', 'test' or 'all'; got {subset!r}.")
-    if not isinstance(url, str) or not url:
-        raise ValueError(f"url must be a non-empty string; got {url!r}.")
+def _check_params(url, sha256, timeout):
+    # Checked before anything is downloaded (as the types are, by validate_params):
+    # a typo must not cost a 1.2 GB download.
+    if not url:
+        raise ValueError("url must be a non-empty string; got ''.")
     if sha256 is not None and not (
         isinstance(sha256, str) and re.fullmatch(r"[0-9a-fA-F]{64}", sha256)
     ):

@@ -162,8 +162,29 @@ _LABELS = {
 }
 
 
+_REPORT_KEYS = ("auc", *_RATES, "counts", "threshold", "pos_label", "n_samples", "n_groups",
+                "n_bootstraps", "confidence")
+
+
 def format_screening_report(report):
-    """Render :func:`screening_report`'s dict as a text table."""
+    """Render :func:`screening_report`'s dict as a text table.
+
+    Parameters
+    ----------
+    report : dict
+        What ``screening_report(..., output_dict=True)`` returns.
+
+    Returns
+    -------
+    text : str
+    """
+    is_dict = isinstance(report, dict)
+    missing = [key for key in _REPORT_KEYS if key not in report] if is_dict else None
+    if not is_dict or missing:
+        raise ValueError(
+            "report must be the dict screening_report(..., output_dict=True) returns"
+            + (f"; it lacks {missing}." if missing else f"; got {type(report).__name__}.")
+        )
     unit = "patients" if report["n_groups"] else "images"
     resampled = report["n_groups"] or report["n_samples"]
     lines = [

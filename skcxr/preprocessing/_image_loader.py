@@ -2,6 +2,7 @@
 
 import numbers
 import os
+from collections.abc import Iterator, Mapping, Set
 
 import numpy as np
 import scipy.sparse as sp
@@ -143,12 +144,12 @@ class ImageLoader(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
 
     def _check_params(self):
         size = self.size
-        if isinstance(size, numbers.Integral):
+        if _is_int(size):
             size = (size, size)
         if (
             not isinstance(size, (tuple, list))
             or len(size) != 2
-            or not all(isinstance(s, numbers.Integral) and s > 0 for s in size)
+            or not all(_is_int(s) and s > 0 for s in size)
         ):
             raise ValueError(
                 f"size must be a positive int or a (height, width) pair; got {self.size!r}."
@@ -159,11 +160,18 @@ class ImageLoader(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             )
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}; got {self.dtype!r}.")
-        if self.max_pixels is not None and not (
-            isinstance(self.max_pixels, numbers.Integral) and self.max_pixels > 0
-        ):
+        if self.max_pixels is not None and not (_is_int(self.max_pixels) and self.max_pixels > 0):
             raise ValueError(
                 f"max_pixels must be a positive int or None; got {self.max_pixels!r}."
+            )
+        # A string such as "no" is true: refuse anything but a bool.
+        for name in ("grayscale", "dicom_voi_lut"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
+        if self.n_jobs is not None and not (_is_int(self.n_jobs) and self.n_jobs != 0):
+            raise ValueError(
+                f"n_jobs must be None, a positive int or a negative int (-1: all cores); "
+                f"got {self.n_jobs!r}."
             )
         return tuple(int(s) for s in size)
 
@@ -188,6 +196,13 @@ def _as_items(X):
         )
     if isinstance(X, np.ndarray) and X.dtype.kind not in "OUS":
         return _split_batch(X)
+    if isinstance(X, (Mapping, Set, Iterator)) or not hasattr(X, "__len__"):
+        # A set has no order (images would shift against labels), a dict's
+        # keys are not images, and an iterator would be used up by fit.
+        raise ValueError(
+            f"ImageLoader expects a sequence of images (a list, tuple or array); got "
+            f"{type(X).__name__}. Pass list(...) of it in a fixed order."
+        )
     try:
         items = list(X)
     except TypeError:
@@ -203,6 +218,10 @@ def _as_items(X):
 _LAST_AXIS_CHANNELS = (1, 3, 4)
 
 
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
 def _split_batch(X):
     """Split a numeric batch array into (height, width[, channels]) images.
 
@@ -212,6 +231,8 @@ def _split_batch(X):
     read as (height, width[, channels])).
     """
     shape = X.shape
+    if X.ndim in (3, 4) and shape[0] == 0:
+        raise ValueError(f"ImageLoader got an empty batch of shape {shape}: no image to load.")
     if X.ndim == 3:
         if shape[2] in _LAST_AXIS_CHANNELS:
             raise ValueError(
