@@ -244,3 +244,9 @@ def test_fetch_parameters_are_checked_before_downloading(slow_server, tmp_path, 
     with pytest.raises(ValueError, match=message):
         fetch_chest_xray(tmp_path, **kwargs)
     assert requests == [] and list(tmp_path.iterdir()) == []
+
+
+def test_fetch_into_a_file_is_refused(tmp_path):
+    (tmp_path / "data").write_text("not a folder")
+    with pytest.raises(ValueError, match="data' is a file, not a folder"):
+        fetch_chest_xray(tmp_path / "data", url="http://127.0.0.1:9/never", progress=False)

@@ -132,6 +132,8 @@ def fetch_chest_xray(
     if not _has_dataset(home):
         if not download_if_missing:
             find_chest_xray_root(home)  # raises FileNotFoundError, saying where it looked
+        if home.exists() and not home.is_dir():
+            raise ValueError(f"data_home {str(home)!r} is a file, not a folder.")
         home.mkdir(parents=True, exist_ok=True)
         with _locked(home, progress):
             # Another fetch may have finished while this one waited for the lock.
