@@ -227,7 +227,8 @@ def test_dicom_size_is_checked_before_decoding(tmp_path, monkeypatch):
     "item, message",
     [
         (np.zeros((4, 4, 2), np.uint8), r"array at index 1 has shape \(4, 4, 2\)"),
-        (np.zeros((3, 20, 40), np.uint8), r"index 1 has shape \(3, 20, 40\), which looks channels-first"),
+        (np.zeros((3, 20, 40), np.uint8),
+         r"index 1 has shape \(3, 20, 40\), which looks channels-first"),
         (Image.new("L", (0, 5)), "PIL image at index 1 is 0x5 pixels: it holds no pixel"),
         (np.zeros((4, 4), np.int8), "array at index 1 has dtype int8"),
         (np.full((4, 4), np.nan), "array at index 1 contains NaN"),

@@ -199,7 +199,7 @@ def test_pos_label_not_among_the_labels_is_an_error(call, pos_label):
 def test_pos_label_of_the_wrong_kind_with_one_label_present():
     # A test set of NORMAL films only: PNEUMONIA may be absent, but 1 is no label at all.
     normal = np.array(["NORMAL"] * 4)
-    with pytest.raises(ValueError, match="pos_label=1 cannot be a label here: the labels are strings"):
+    with pytest.raises(ValueError, match="pos_label=1 cannot be a label here: the labels are str"):
         screening_report(normal, [0.1, 0.2, 0.3, 0.9], n_bootstraps=0)
     report = screening_report(normal, [0.1, 0.2, 0.3, 0.9], pos_label="PNEUMONIA",
                               n_bootstraps=0, output_dict=True)
@@ -304,7 +304,8 @@ def test_non_finite_scores_name_y_score(call, bad):
         (lambda: sensitivity_score([0, 1, None], [0, 1, 1]), "cannot be compared"),
         (lambda: sensitivity_score([0, 1], [0, 1], zero_division=5),
          "'zero_division' parameter of sensitivity_score"),
-        (lambda: select_threshold([0, 0, 0, 0], [0.1, 0.2, 0.3, 0.4]), "no case of the positive class"),
+        (lambda: select_threshold([0, 0, 0, 0], [0.1, 0.2, 0.3, 0.4]),
+         "no case of the positive class"),
         (lambda: select_threshold([1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4]), "only the positive class"),
         (lambda: sensitivity_score([[0, 1]], [[0, 1]]), "y_true must be 1-D"),
     ],

@@ -95,7 +95,8 @@ def test_confusion_matrix_with_only_diseased_cases():
         (np.zeros((2, 8, 8)), np.full((2, 8, 8), np.nan), {}, "heatmaps contains NaN"),
         (np.zeros((2, 8, 8)), np.zeros((2, 8, 8)), {"titles": ["a"]}, "titles has 1 entries for 2"),
         (np.zeros((2, 8, 8)), np.zeros((2, 8, 8)), {"ncols": 0}, "ncols must be a positive int"),
-        (np.zeros((2, 8, 8)), np.zeros((2, 8, 8)), {"alpha": 2}, r"alpha must be a number in \[0, 1\]"),
+        (np.zeros((2, 8, 8)), np.zeros((2, 8, 8)), {"alpha": 2},
+         r"alpha must be a number in \[0, 1\]"),
     ],
 )
 def test_plot_gradcam_checks_its_arguments(images, heatmaps, kwargs, message):

@@ -16,7 +16,7 @@ from skcxr.classifier._validation import check_image_batch
         ((4, 1, 64, 1), None, "is ambiguous"),
         ((4, 64, 64, 1), 1, "looks channels-last"),  # at predict, fitted on 1 channel
         ((4, 64, 64, 3), 1, "looks channels-last"),
-        ((64, 64, 3), None, r"stack of 64 grayscale images 3 pixel\(s\) wide, or one channels-last"),
+        ((64, 64, 3), None, r"stack of 64 grayscale images 3 pixel\(s\) wide, or one channels"),
     ],
 )
 def test_channels_last_and_ambiguous_batches_are_refused(shape, channels, message):

@@ -28,7 +28,8 @@ def check_fraction(value, name, *, include_one=True):
         return float(value)
     hint = ""
     if number and 1 < value <= 100:
-        hint = f" It is a fraction, not a percentage: if you meant {value:g}%, pass {value / 100:g}."
+        hint = (f" It is a fraction, not a percentage: if you meant {value:g}%, "
+                f"pass {value / 100:g}.")
     interval = "(0, 1]" if include_one else "(0, 1)"
     raise ValueError(f"{name} must be a number in {interval}; got {value!r}.{hint}")
 

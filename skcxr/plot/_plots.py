@@ -92,7 +92,7 @@ def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None
 
 
 def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None):
-    """Precision-recall curve (:class:`~sklearn.metrics.PrecisionRecallDisplay`), operating point marked.
+    """Precision-recall curve (:class:`~sklearn.metrics.PrecisionRecallDisplay`), operating point.
 
     Parameters
     ----------
