@@ -38,13 +38,19 @@ class ImageLoader(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
         ``"uint8"`` keeps 0-255 and a quarter of the memory (the
         classifier converts each batch); ``"float32"`` scales to [0, 1].
     max_pixels : int or None, default=PIL.Image.MAX_IMAGE_PIXELS
-        Refuse images with more pixels than this (decompression bombs).
+        Refuse images with more pixels than this (decompression bombs),
+        read from the file's header before any pixel is decoded; ``None``
+        sets no limit. This is the one size limit: Pillow's own
+        ``DecompressionBombWarning`` is silenced for the images it allows,
+        and the global ``PIL.Image.MAX_IMAGE_PIXELS`` is left untouched.
+        Pillow still refuses images above twice that global whatever
+        ``max_pixels`` says; the ``ValueError`` then says so.
     dicom_voi_lut : bool, default=False
         For DICOM files, apply the VOI LUT or window stored in the file
         instead of the full stored-bits range.
     n_jobs : int, default=None
         Threads decoding in parallel (Pillow releases the GIL). ``None``
-        means 1, ``-1`` all cores.
+        means 1, ``-1`` all cores; 0 is an error.
 
     Notes
     -----
