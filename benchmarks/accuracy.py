@@ -21,7 +21,7 @@ Writes ``<out>/accuracy.json`` (machine-readable) and ``<out>/accuracy.md``
     python benchmarks/accuracy.py --jobs 4 --time-budget 300       # models side by side on one GPU
     python benchmarks/accuracy.py --size 128 --epochs 10 --models svm original compact
     python benchmarks/accuracy.py --models recommended --seeds 0 1 2 3 --jobs 4
-    python benchmarks/accuracy.py --quick --size 64 --epochs 2     # a smoke run on 600 images
+    python benchmarks/accuracy.py --quick --size 64 --epochs 2     # a smoke run, ~600 images
 """
 
 import argparse
@@ -38,7 +38,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVC
@@ -49,6 +48,7 @@ from skcxr import CXRClassifier, ImageLoader
 from skcxr.classifier._classifier import resolve_device
 from skcxr.datasets import load_chest_xray
 from skcxr.metrics import screening_report, select_threshold, specificity_at_sensitivity
+from skcxr.model_selection import patient_split
 
 METRICS = ("auc", "accuracy", "sensitivity", "specificity", "ppv", "npv")
 
@@ -259,11 +259,13 @@ def seed_spread(rows):
 def load_data(args):
     """Train/test paths and the patient-level validation split (the same in every process)."""
     train, test = load_chest_xray(subset="train"), load_chest_xray(subset="test")
-    if args.quick:  # a smoke run: 600 training images, the whole test split
-        keep = np.sort(np.random.default_rng(0).choice(len(train.data), 600, replace=False))
+    if args.quick:  # a smoke run: about 600 training images of whole patients, all test images
+        _, keep = patient_split(train.target, train.groups, test_size=600 / len(train.data),
+                                stratify=False, random_state=0)
         train = Bunch(data=train.data[keep], target=train.target[keep], groups=train.groups[keep])
-    splitter = GroupShuffleSplit(n_splits=1, test_size=0.1, random_state=0)
-    fit_idx, val_idx = next(splitter.split(train.data, train.target, train.groups))
+    # Unstratified: the split every recorded result in benchmarks/results used.
+    fit_idx, val_idx = patient_split(train.target, train.groups, test_size=0.1, stratify=False,
+                                     random_state=0)
     return dict(train=train, test=test, fit=fit_idx, val=val_idx)
 
 
@@ -351,7 +353,8 @@ def main():
                         help="seconds of training per model; stops after the epoch exceeding it")
     parser.add_argument("--jobs", type=int, default=1,
                         help="models trained side by side, one process each (one GPU is shared)")
-    parser.add_argument("--quick", action="store_true", help="600 training images, for a smoke run")
+    parser.add_argument("--quick", action="store_true",
+                        help="about 600 training images (whole patients), for a smoke run")
     parser.add_argument("--keep-scores", action="store_true", help="write per-image scores too")
     parser.add_argument("--save-models", metavar="DIR", default=None,
                         help="save each network's weights there (module_ state dict)")

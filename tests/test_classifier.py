@@ -250,15 +250,26 @@ def test_joblib_and_pickle_round_trip(fitted, blobs, tmp_path):
 def test_model_fitted_on_gpu_loads_on_cpu(fitted, blobs, monkeypatch):
     """Simulate the GPU->CPU trip: a pickle that says device='cuda'."""
     X, _, _ = blobs
+    expected = fitted.predict_proba(X)
+    # Fitted on a GPU, expected comes from bfloat16 autocast; on the CPU from float32.
+    atol = 2e-2 if torch.cuda.is_available() else 1e-5
     buffer = io.BytesIO()
     clone_fitted = pickle.loads(pickle.dumps(fitted))
     clone_fitted.device = "cuda"  # as if it had been trained with device="cuda"
     pickle.dump(clone_fitted, buffer)
-    if not torch.cuda.is_available():
-        with pytest.warns(UserWarning, match="cpu"):
-            loaded = pickle.loads(buffer.getvalue())
-        assert str(loaded.device) == "cpu"
-        np.testing.assert_allclose(loaded.predict_proba(X), fitted.predict_proba(X))
+    if torch.cuda.is_available():
+        # Where CUDA is, the pickle loads onto the GPU and predicts the same.
+        on_gpu = pickle.loads(buffer.getvalue())
+        assert str(on_gpu.device) == "cuda"
+        assert all(p.is_cuda for p in on_gpu.module_.parameters())
+        np.testing.assert_allclose(on_gpu.predict_proba(X), expected, atol=1e-4)
+        # Then the trip this test is about: a machine without CUDA.
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="cpu"):
+        loaded = pickle.loads(buffer.getvalue())
+    assert str(loaded.device) == "cpu"
+    assert not any(p.is_cuda for p in loaded.module_.parameters())
+    np.testing.assert_allclose(loaded.predict_proba(X), expected, atol=atol)
 
 
 def test_resnet18_trains_in_the_wrapper():

@@ -54,6 +54,21 @@ def test_bad_subset(tmp_path):
         load_chest_xray(tmp_path, subset="val")
 
 
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda tmp: load_chest_xray(tmp, return_X_y="yes"), "'return_X_y' parameter"),
+        (lambda tmp: load_image_folder(None), "'root' parameter of load_image_folder"),
+        (lambda tmp: load_image_folder(tmp, patient_id="person"), "'patient_id' parameter"),
+        (lambda tmp: chest_xray_patient_id(5), "'path' parameter of chest_xray_patient_id"),
+        (lambda tmp: get_data_home(5), "'data_home' parameter of get_data_home"),
+    ],
+)
+def test_parameter_types_are_checked(tmp_path, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(tmp_path)
+
+
 def _write_folder(root, counts):
     for cls, n in counts.items():
         (root / cls).mkdir(parents=True)
@@ -110,3 +125,56 @@ def test_real_all_subset_and_data_home_forms(data_home, monkeypatch):
     monkeypatch.setenv("SKCXR_DATA", str(data_home))
     X, y = load_chest_xray(subset="test", return_X_y=True)
     assert X.shape == y.shape == (624,)
+
+
+def test_image_folder_skips_hidden_files_and_image_named_folders(tmp_path):
+    # Before: AppleDouble "._x.png" files and a folder "x.png" were listed as images.
+    _write_folder(tmp_path, {"a": 2, "b": 1})
+    (tmp_path / "a" / "._a_0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble metadata")
+    (tmp_path / "a" / ".hidden.png").write_bytes(b"not an image")
+    (tmp_path / "a" / "series_7.png").mkdir()
+    (tmp_path / ".ipynb_checkpoints").mkdir()  # a hidden folder is not a class
+    bunch = load_image_folder(tmp_path)
+    assert list(bunch.target_names) == ["a", "b"]
+    assert [p.split("/")[-1] for p in bunch.data] == ["a_0.png", "a_1.png", "b_0.png"]
+
+
+def test_image_folder_reports_dangling_links(tmp_path):
+    _write_folder(tmp_path, {"a": 1})
+    (tmp_path / "a" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    with pytest.raises(ValueError, match="gone.png' is a broken symbolic link"):
+        load_image_folder(tmp_path)
+    (tmp_path / "a" / "gone.png").unlink()
+    (tmp_path / "a" / "loop.png").symlink_to(tmp_path / "a" / "loop.png")
+    with pytest.raises(ValueError, match="loop.png' cannot be read: a symbolic link loop"):
+        load_image_folder(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "class_names, message",
+    [
+        ("a", "'class_names' parameter of load_image_folder must be an array-like"),
+        (["a", "a"], "repeats a name"),
+        ([], "class_names is empty"),
+        ([0, 1], "class_names must be a sequence"),
+    ],
+)
+def test_image_folder_class_names_are_checked(tmp_path, class_names, message):
+    # Before: "a" was read letter by letter; ["a", "a"] listed every image twice, labelled 0 and 1.
+    _write_folder(tmp_path, {"a": 1})
+    with pytest.raises(ValueError, match=message):
+        load_image_folder(tmp_path, class_names=class_names)
+
+
+def test_image_folder_root_that_is_a_file(tmp_path):
+    (tmp_path / "data.zip").write_bytes(b"PK")
+    with pytest.raises(FileNotFoundError, match="data.zip' is not a folder"):
+        load_image_folder(tmp_path / "data.zip")
+
+
+def test_image_folder_patient_id_failures_name_the_file(tmp_path):
+    _write_folder(tmp_path, {"a": 2})
+    with pytest.raises(ValueError, match=r"patient_id failed on '.*a_0.png': KeyError"):
+        load_image_folder(tmp_path, patient_id=lambda p: {}[p])
+    with pytest.raises(ValueError, match="patient_id returned None for .*a_0.png"):
+        load_image_folder(tmp_path, patient_id=lambda p: None)

@@ -8,6 +8,7 @@ from sklearn.linear_model import LogisticRegression
 
 from skcxr.metrics import (
     binary_counts,
+    format_screening_report,
     get_scorer,
     make_screening_scorer,
     npv_score,
@@ -150,7 +151,7 @@ def test_scorers_by_name_and_object_in_search():
                           scoring=get_scorer("specificity_at_sensitivity_90", pos_label="PNEUMONIA"),
                           cv=3).fit(X, y)
     assert search.best_score_ > 0.5
-    with pytest.raises(ValueError, match="Unknown screening scorer"):
+    with pytest.raises(ValueError, match="Unknown scorer 'youden'.*get_scorer_names"):
         get_scorer("youden")
 
 
@@ -164,3 +165,182 @@ def test_screening_scorer_in_threshold_tuning():
                                        cv=5, random_state=0).fit(X, y)
     assert tuned.best_threshold_ < 0.5  # high sensitivity means a low threshold
     assert sensitivity_score(y, tuned.predict(X)) >= 0.9
+
+
+# ---------------------------------------------------------------- misuse (issue 13)
+NAMES = np.array(["NORMAL", "PNEUMONIA"])
+Y_TEXT = NAMES[Y_TRUE]
+SCORE = np.array([0.9, 0.3, 0.8, 0.2, 0.6, 0.1, 0.4, 0.7])
+
+
+@pytest.mark.parametrize("pos_label", [1, "Pneumonia", "pneumonia", 0])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda pl: sensitivity_score(Y_TEXT, NAMES[Y_PRED], pos_label=pl),
+        lambda pl: specificity_score(Y_TEXT, NAMES[Y_PRED], pos_label=pl),
+        lambda pl: ppv_score(Y_TEXT, NAMES[Y_PRED], pos_label=pl),
+        lambda pl: npv_score(Y_TEXT, NAMES[Y_PRED], pos_label=pl),
+        lambda pl: binary_counts(Y_TEXT, NAMES[Y_PRED], pos_label=pl),
+        lambda pl: screening_objective(Y_TEXT, NAMES[Y_PRED], pos_label=pl),
+        lambda pl: screening_report(Y_TEXT, SCORE, pos_label=pl, n_bootstraps=0),
+        lambda pl: select_threshold(Y_TEXT, SCORE, pos_label=pl),
+        lambda pl: specificity_at_sensitivity(Y_TEXT, SCORE, pos_label=pl),
+    ],
+    ids=["sensitivity", "specificity", "ppv", "npv", "counts", "objective", "report",
+         "select_threshold", "spec_at_sens"],
+)
+def test_pos_label_not_among_the_labels_is_an_error(call, pos_label):
+    # Before: screening_report reported sensitivity NaN, PPV 0 and NPV 1.
+    with pytest.raises(ValueError, match=f"pos_label={pos_label!r} is not one of the labels"):
+        call(pos_label)
+
+
+def test_pos_label_of_the_wrong_kind_with_one_label_present():
+    # A test set of NORMAL films only: PNEUMONIA may be absent, but 1 is no label at all.
+    normal = np.array(["NORMAL"] * 4)
+    with pytest.raises(ValueError, match="pos_label=1 cannot be a label here: the labels are str"):
+        screening_report(normal, [0.1, 0.2, 0.3, 0.9], n_bootstraps=0)
+    report = screening_report(normal, [0.1, 0.2, 0.3, 0.9], pos_label="PNEUMONIA",
+                              n_bootstraps=0, output_dict=True)
+    assert report["specificity"]["value"] == 0.75 and np.isnan(report["sensitivity"]["value"])
+    with pytest.raises(ValueError, match="labels are numbers"):
+        specificity_score([0, 0], [0, 0], pos_label="PNEUMONIA")
+
+
+def test_scorers_check_pos_label_when_scoring():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = NAMES[(X[:, 0] > 0).astype(int)]
+    model = LogisticRegression().fit(X, y)
+    for scorer in [get_scorer("sensitivity"), make_screening_scorer(0.9),
+                   get_scorer("specificity_at_sensitivity_95")]:
+        # scikit-learn's scorer or our metric refuses it, whichever looks first.
+        with pytest.raises(ValueError, match="pos_label=1 is not"):
+            scorer(model, X, y)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda ms: select_threshold(Y_TRUE, SCORE, min_sensitivity=ms),
+        lambda ms: specificity_at_sensitivity(Y_TRUE, SCORE, min_sensitivity=ms),
+        lambda ms: screening_objective(Y_TRUE, Y_PRED, min_sensitivity=ms),
+        lambda ms: make_screening_scorer(ms),
+        lambda ms: screening_scorers(min_sensitivity=ms),
+    ],
+    ids=["select_threshold", "spec_at_sens", "objective", "make_scorer", "scorers"],
+)
+def test_min_sensitivity_outside_zero_one(call):
+    # Before: select_threshold(min_sensitivity=95) raised IndexError and
+    # make_screening_scorer(95) was accepted (and flagged 99.5% of cases).
+    with pytest.raises(ValueError, match=r"in \(0, 1\]; got 95\. .*pass 0\.95"):
+        call(95)
+    for bad in (0, -0.1, 1.01, float("nan"), True, "0.95"):
+        with pytest.raises(ValueError, match="min_sensitivity must be a number in"):
+            call(bad)
+    call(1.0)  # a target of 100% is valid
+
+
+def test_scorer_names_with_impossible_percentages():
+    with pytest.raises(ValueError, match="percentage must be in 1-100"):
+        get_scorer("specificity_at_sensitivity_0")
+    with pytest.raises(ValueError, match="percentage must be in 1-100"):
+        get_scorer("specificity_at_sensitivity_950")
+
+
+def test_report_parameters_are_checked_before_any_work(monkeypatch):
+    from skcxr.metrics import _report
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a bootstrap ran before the parameters were checked")
+
+    monkeypatch.setattr(_report, "_bootstrap_weights", no_work)
+    with pytest.raises(ValueError, match="confidence must be a number in \\(0, 1\\); got 95.*0.95"):
+        screening_report(Y_TRUE, SCORE, confidence=95)
+    with pytest.raises(ValueError, match="confidence must be"):
+        screening_report(Y_TRUE, SCORE, confidence=1.0)
+    for bad in (-1, 2.5, "100", None):
+        with pytest.raises(ValueError, match="'n_bootstraps' parameter of screening_report"):
+            screening_report(Y_TRUE, SCORE, n_bootstraps=bad)
+    for bad in (float("nan"), float("inf"), "0.5"):
+        with pytest.raises(ValueError, match="'threshold' parameter of screening_report"):
+            screening_report(Y_TRUE, SCORE, threshold=bad)
+    with pytest.raises(ValueError, match="groups has shape"):
+        screening_report(Y_TRUE, SCORE, groups=[1, 2, 3])
+    with pytest.raises(ValueError, match="groups contains NaN"):
+        screening_report(Y_TRUE, SCORE, groups=[1, 2, 3, 4, np.nan, 6, 7, 8])
+    # n_bootstraps=0 stays valid: point estimates only.
+    report = screening_report(Y_TRUE, SCORE, n_bootstraps=0, output_dict=True)
+    assert report["sensitivity"]["value"] == 0.75 and np.isnan(report["auc"]["ci_low"])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: screening_report(Y_TRUE, s, n_bootstraps=0),
+        lambda s: select_threshold(Y_TRUE, s),
+        lambda s: specificity_at_sensitivity(Y_TRUE, s),
+    ],
+    ids=["report", "select_threshold", "spec_at_sens"],
+)
+def test_non_finite_scores_name_y_score(call, bad):
+    score = SCORE.copy()
+    score[3] = bad
+    with pytest.raises(ValueError, match="y_score contains 1 NaN or infinite value.*index 3"):
+        call(score)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: screening_report(Y_TRUE, NAMES[Y_TRUE]), "y_score must hold numeric scores"),
+        (lambda: screening_report(Y_TRUE, SCORE[:5]), "equal length"),
+        (lambda: screening_report(Y_TRUE, np.c_[1 - SCORE, SCORE]), r"predict_proba\(X\)\[:, 1\]"),
+        (lambda: screening_report([], [], n_bootstraps=0), "y_true is empty"),
+        (lambda: sensitivity_score([], []), "y_true is empty"),
+        (lambda: sensitivity_score([0, 1, np.nan], [0, 1, 1]), "y_true contains NaN"),
+        (lambda: sensitivity_score([0, 1, None], [0, 1, 1]), "cannot be compared"),
+        (lambda: sensitivity_score([0, 1], [0, 1], zero_division=5),
+         "'zero_division' parameter of sensitivity_score"),
+        (lambda: select_threshold([0, 0, 0, 0], [0.1, 0.2, 0.3, 0.4]),
+         "no case of the positive class"),
+        (lambda: select_threshold([1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4]), "only the positive class"),
+        (lambda: sensitivity_score([[0, 1]], [[0, 1]]), "y_true must be 1-D"),
+    ],
+)
+def test_unclear_inputs_get_clear_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_get_scorer_is_a_superset_of_scikit_learns():
+    from sklearn.metrics import get_scorer as sklearn_get_scorer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2))
+    y = (X[:, 0] + 0.5 * rng.normal(size=80) > 0).astype(int)
+    model = LogisticRegression().fit(X, y)
+    for name in ("roc_auc", "accuracy", "neg_log_loss", "recall"):
+        assert get_scorer(name)(model, X, y) == sklearn_get_scorer(name)(model, X, y)
+    assert get_scorer(None) is None
+    assert get_scorer("sensitivity")(model, X, y) == sensitivity_score(y, model.predict(X))
+    # pos_label is only ours to apply: never silently dropped for scikit-learn's scorers.
+    with pytest.raises(ValueError, match="pos_label='PNEUMONIA' applies only to skcxr"):
+        get_scorer("recall", pos_label="PNEUMONIA")
+
+
+def test_screening_scorers_keep_an_exact_target():
+    scorers = screening_scorers(min_sensitivity=0.955)
+    assert "specificity_at_sensitivity_95.5" in scorers
+    assert screening_scorers()["specificity_at_sensitivity_95"]._kwargs["min_sensitivity"] == 0.95
+
+
+def test_format_screening_report_needs_a_report():
+    report = screening_report(Y_TRUE, SCORE, n_bootstraps=0, output_dict=True)
+    assert "Sensitivity" in format_screening_report(report)
+    with pytest.raises(ValueError, match="lacks \\['n_groups'\\]"):
+        format_screening_report({k: v for k, v in report.items() if k != "n_groups"})
+    with pytest.raises(ValueError, match="got str"):
+        format_screening_report("Screening report: ...")

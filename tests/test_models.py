@@ -56,3 +56,11 @@ def test_unknown_names_list_the_known_ones():
     with pytest.raises(ValueError, match="resnet18"):
         create_module("vgg11")
     assert {"cxrnet", "resnet18", "densenet121", "efficientnet_b0", "tiny"} <= set(available_modules())
+
+
+def test_the_test_network_is_registered_but_not_public():
+    import skcxr.models
+
+    assert "tiny" in available_modules()  # tests build it by name
+    assert "tiny_cxrnet" not in skcxr.models.__all__
+    assert not hasattr(skcxr.models, "tiny_cxrnet")

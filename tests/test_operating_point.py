@@ -14,9 +14,11 @@ from sklearn.pipeline import make_pipeline
 from conftest import make_blob_images
 from skcxr import CXRClassifier, ImageLoader
 from skcxr.metrics import make_screening_scorer, select_threshold, sensitivity_score
+from skcxr.model_selection import patient_split
 
 
 def _write_images(folder, X):
+    folder.mkdir(exist_ok=True)
     paths = []
     for i, image in enumerate(X[:, 0]):
         paths.append(str(folder / f"{i}.png"))
@@ -32,7 +34,7 @@ def _classifier():
 def test_tuned_threshold_on_patient_grouped_folds(tmp_path):
     X, y, groups = make_blob_images(n=48, size=64, seed=11)
     names = np.array(["NORMAL", "PNEUMONIA"])
-    paths = _write_images(tmp_path, X)
+    paths = _write_images(tmp_path / "fit", X)
     with sklearn.config_context(enable_metadata_routing=True):
         pipe = make_pipeline(ImageLoader(size=64), _classifier().set_fit_request(groups=True))
         tuned = TunedThresholdClassifierCV(
@@ -42,13 +44,14 @@ def test_tuned_threshold_on_patient_grouped_folds(tmp_path):
     assert 0 < tuned.best_threshold_ < 1
     assert tuned.best_score_ >= 0  # the sensitivity target was met on the folds
     X_new, y_new, _ = make_blob_images(n=24, size=64, seed=12)
-    predicted = tuned.predict(_write_images(tmp_path / ".." / tmp_path.name, X_new))
+    # New images in their own folder: the fitted pipeline never saw these files.
+    predicted = tuned.predict(_write_images(tmp_path / "new", X_new))
     assert sensitivity_score(names[y_new], predicted, pos_label="PNEUMONIA") >= 0.9
 
 
 def test_fixed_threshold_from_validation_scores():
     X, y, groups = make_blob_images(n=48, size=64, seed=13)
-    fit, val = np.arange(32), np.arange(32, 48)
+    fit, val = patient_split(y, groups, test_size=1 / 3, random_state=0)
     model = _classifier().fit(X[fit], y[fit], groups=groups[fit])
     threshold = select_threshold(y[val], model.predict_proba(X[val])[:, 1], min_sensitivity=1.0)
     # FrozenEstimator: apply the threshold to this fitted model, no refit.

@@ -1,7 +1,9 @@
 """The internal validation split used for early stopping, by patient."""
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedShuffleSplit
+from sklearn.model_selection import StratifiedShuffleSplit
+
+from ..model_selection import patient_split
 
 
 def holdout_indices(y, groups, fraction, seed):
@@ -9,7 +11,8 @@ def holdout_indices(y, groups, fraction, seed):
 
     With ``groups`` (patient ids) every patient lands on one side, with
     classes balanced as far as patients allow; without, images are split
-    stratified by class.
+    stratified by class. The patient split is
+    :func:`skcxr.model_selection.patient_split`, stratified.
     """
     if not 0 < fraction < 1:
         raise ValueError(f"validation_fraction must be in (0, 1); got {fraction}.")
@@ -20,11 +23,11 @@ def holdout_indices(y, groups, fraction, seed):
     groups = np.asarray(groups)
     if len(groups) != len(y):
         raise ValueError(f"groups has {len(groups)} entries but X has {len(y)} images.")
-    n_splits = max(2, round(1 / fraction))
+    # The folds patient_split needs (checked here to name validation_fraction).
+    n_splits = max(2, round(1 / min(fraction, 1 - fraction)))
     if len(np.unique(groups)) < n_splits:
         raise ValueError(
             f"validation_fraction={fraction} needs at least {n_splits} patients "
             f"(groups); got {len(np.unique(groups))}."
         )
-    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    return next(splitter.split(index, y, groups))
+    return patient_split(y, groups, test_size=fraction, stratify=True, random_state=seed)

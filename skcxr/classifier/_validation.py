@@ -29,6 +29,7 @@ def check_image_batch(X, *, channels=None, size=None):
             f"X has dtype {X.dtype}; expected uint8 images or floats in [0, 1] "
             "(use skcxr.preprocessing.ImageLoader to decode files)."
         )
+    _check_layout(X.shape, channels)
     if X.ndim == 3:
         X = X[:, np.newaxis]
     if X.ndim != 4:
@@ -68,6 +69,36 @@ def check_image_batch(X, *, channels=None, size=None):
         return X.astype(np.float32, copy=False)
     raise ValueError(
         f"X has dtype {X.dtype}; expected uint8 (0-255) or float in [0, 1]."
+    )
+
+
+# Trailing axis lengths that make a batch look channels-last (gray, RGB, RGBA).
+_LAST_AXIS_CHANNELS = (1, 3, 4)
+
+
+def _check_layout(shape, channels):
+    """Refuse a batch that reads as channels-last, or as either layout.
+
+    Such a trailing axis would be the images' width, far below ``MIN_SIDE``,
+    so no valid batch is refused; the message says what the shape looks like
+    instead of reporting images a few pixels wide.
+    """
+    if len(shape) not in (3, 4) or shape[-1] not in _LAST_AXIS_CHANNELS or 0 in shape[:1]:
+        return
+    if len(shape) == 3:
+        raise ValueError(
+            f"X has shape {shape}: a stack of {shape[0]} grayscale images {shape[2]} "
+            "pixel(s) wide, or one channels-last (height, width, channels) image? "
+            "CXRClassifier takes a batch (n_samples, channels, height, width), as "
+            "ImageLoader returns; for one image pass np.moveaxis(X, -1, 0)[np.newaxis]."
+        )
+    expected = (1, 3) if channels is None else (channels,)
+    looks = "is ambiguous: it also reads as" if shape[1] in expected else "looks"
+    raise ValueError(
+        f"X has shape {shape}, which {looks} channels-last (n_samples, height, width, "
+        "channels); CXRClassifier takes channels-first batches (n_samples, channels, "
+        "height, width). Pass np.moveaxis(X, -1, 1) if X is channels-last, or decode "
+        "images with skcxr.preprocessing.ImageLoader."
     )
 
 

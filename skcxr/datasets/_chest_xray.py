@@ -1,10 +1,12 @@
 """The Kermany pediatric chest X-ray set, in its Kaggle folder layout."""
 
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ._base import _GET_DATA_HINT, get_data_home, load_image_folder
 
@@ -53,6 +55,7 @@ _PATIENT_PATTERNS = (
 )
 
 
+@validate_params({"path": [str, os.PathLike]}, prefer_skip_nested_validation=True)
 def chest_xray_patient_id(path):
     """Return the patient id encoded in a Kermany file name.
 
@@ -105,6 +108,14 @@ def find_chest_xray_root(data_home=None):
     )
 
 
+@validate_params(
+    {
+        "data_home": [str, os.PathLike, None],
+        "subset": [StrOptions({*SUBSETS, "all"})],
+        "return_X_y": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_chest_xray(data_home=None, *, subset="train", return_X_y=False):
     """Load the Kermany chest X-ray set (NORMAL vs PNEUMONIA) as file paths.
 
@@ -157,10 +168,6 @@ def load_chest_xray(data_home=None, *, subset="train", return_X_y=False):
     >>> train.data.shape, train.target.mean().round(2)  # doctest: +SKIP
     ((5216,), 0.74)
     """
-    if subset not in (*SUBSETS, "all"):
-        raise ValueError(
-            f"subset must be 'train', 'test' or 'all'; got {subset!r}."
-        )
     root = find_chest_xray_root(data_home)
     names = SUBSETS if subset == "all" else (subset,)
     parts = [

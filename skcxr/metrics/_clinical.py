@@ -5,40 +5,79 @@ When a metric's denominator is empty (no diseased case for sensitivity, no
 healthy one for specificity, no positive call for PPV, no negative call for
 NPV) it is undefined: scikit-learn's ``UndefinedMetricWarning`` is raised
 and ``zero_division`` is returned (0.0 under ``"warn"``, as in
-:func:`sklearn.metrics.recall_score`; pass ``np.nan`` to propagate it).
+:func:`sklearn.metrics.recall_score`; it may also be 0.0, 1.0 or ``np.nan``,
+which propagates). ``pos_label`` must name one of the labels, as in
+scikit-learn: ``pos_label=1`` with ``"NORMAL"``/``"PNEUMONIA"`` labels is a
+``ValueError``, never a silent sensitivity of 0.
 """
 
 import warnings
 
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.utils._param_validation import validate_params
+
+from ._checks import POS_LABEL, ZERO_DIVISION, check_fraction, check_labels
 
 
+def weighted_counts(true_pos, pred_pos, weights=None):
+    """``(tp, fp, tn, fn)`` of boolean masks; case ``i`` counts ``weights[i]`` times.
+
+    The one place confusion counts are computed: :func:`binary_counts`, the
+    bootstrap of :func:`screening_report` and the operating points of the
+    plots all call it.
+    """
+    cells = (true_pos & pred_pos, ~true_pos & pred_pos, ~true_pos & ~pred_pos,
+             true_pos & ~pred_pos)
+    if weights is None:
+        return tuple(int(np.count_nonzero(cell)) for cell in cells)
+    return tuple(weights @ cell for cell in cells)
+
+
+def screening_rates(tp, fp, tn, fn):
+    """The screening rates of confusion counts; NaN where a denominator is 0."""
+
+    def ratio(a, b):
+        return a / b if b else np.nan
+
+    return {
+        "accuracy": ratio(tp + tn, tp + tn + fp + fn),
+        "sensitivity": ratio(tp, tp + fn),
+        "specificity": ratio(tn, tn + fp),
+        "ppv": ratio(tp, tp + fp),
+        "npv": ratio(tn, tn + fn),
+        "f1": ratio(2 * tp, 2 * tp + fp + fn),
+    }
+
+
+_LABEL_PARAMS = {"y_true": ["array-like"], "y_pred": ["array-like"], "pos_label": POS_LABEL}
+_METRIC_PARAMS = {**_LABEL_PARAMS, "zero_division": ZERO_DIVISION}
+
+
+@validate_params(_LABEL_PARAMS, prefer_skip_nested_validation=True)
 def binary_counts(y_true, y_pred, *, pos_label=1):
     """Return ``(tp, fp, tn, fn)`` for a binary problem.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels, at most two distinct values together.
+    pos_label : int, float, bool or str, default=1
+        The diseased class. It must be one of the labels when both occur;
+        when only one label occurs it must at least be of the same kind
+        (string or number).
+
+    Returns
+    -------
+    tp, fp, tn, fn : int
 
     Examples
     --------
     >>> binary_counts([0, 1, 1, 0], [1, 1, 0, 0])
     (1, 1, 1, 1)
     """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    if y_true.ndim != 1 or y_true.shape != y_pred.shape:
-        raise ValueError(
-            f"y_true and y_pred must be 1-D of equal length; got shapes "
-            f"{y_true.shape} and {y_pred.shape}."
-        )
-    labels = np.unique(np.concatenate([y_true, y_pred]))
-    if len(labels) > 2:
-        raise ValueError(f"Expected binary labels; got {len(labels)}: {labels[:10]}.")
-    if len(labels) == 2 and pos_label not in labels:
-        raise ValueError(f"pos_label={pos_label!r} is not one of the labels {list(labels)}.")
-    true_pos, pred_pos = y_true == pos_label, y_pred == pos_label
-    tp = int(np.sum(true_pos & pred_pos))
-    fp = int(np.sum(~true_pos & pred_pos))
-    tn = int(np.sum(~true_pos & ~pred_pos))
-    fn = int(np.sum(true_pos & ~pred_pos))
-    return tp, fp, tn, fn
+    y_true, y_pred = check_labels(y_true, pos_label, y_pred=y_pred)
+    return weighted_counts(y_true == pos_label, y_pred == pos_label)
 
 
 def _ratio(numerator, denominator, zero_division, name, empty):
@@ -47,12 +86,13 @@ def _ratio(numerator, denominator, zero_division, name, empty):
     if zero_division == "warn":
         warnings.warn(
             f"{name} is undefined: {empty}. Returning 0.0; set zero_division to choose.",
-            UndefinedMetricWarning, stacklevel=3,
+            UndefinedMetricWarning, stacklevel=4,  # past validate_params' wrapper
         )
         return 0.0
     return float(zero_division)
 
 
+@validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
 def sensitivity_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
     """Sensitivity (recall, true positive rate): TP / (TP + FN).
 
@@ -67,6 +107,7 @@ def sensitivity_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
     return _ratio(tp, tp + fn, zero_division, "Sensitivity", "y_true has no positive case")
 
 
+@validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
 def specificity_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
     """Specificity (true negative rate): TN / (TN + FP).
 
@@ -81,18 +122,21 @@ def specificity_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
     return _ratio(tn, tn + fp, zero_division, "Specificity", "y_true has no negative case")
 
 
+@validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
 def ppv_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
     """Positive predictive value (precision): TP / (TP + FP)."""
     tp, fp, tn, fn = binary_counts(y_true, y_pred, pos_label=pos_label)
     return _ratio(tp, tp + fp, zero_division, "PPV", "no case was predicted positive")
 
 
+@validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
 def npv_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
     """Negative predictive value: TN / (TN + FN)."""
     tp, fp, tn, fn = binary_counts(y_true, y_pred, pos_label=pos_label)
     return _ratio(tn, tn + fn, zero_division, "NPV", "no case was predicted negative")
 
 
+@validate_params(_LABEL_PARAMS, prefer_skip_nested_validation=True)
 def screening_objective(y_true, y_pred, *, min_sensitivity=0.95, pos_label=1):
     """Specificity when sensitivity reaches ``min_sensitivity``, else a penalty.
 
@@ -110,6 +154,7 @@ def screening_objective(y_true, y_pred, *, min_sensitivity=0.95, pos_label=1):
     >>> screening_objective([1, 1, 0, 0], [1, 0, 0, 0], min_sensitivity=0.9)
     -0.5
     """
+    min_sensitivity = check_fraction(min_sensitivity, "min_sensitivity")
     tp, fp, tn, fn = binary_counts(y_true, y_pred, pos_label=pos_label)
     sensitivity = tp / (tp + fn) if tp + fn else 1.0
     if sensitivity >= min_sensitivity:

@@ -1,31 +1,24 @@
 """screening_report: the numbers a screening tool is judged by, with 95% CIs."""
 
+import numbers
+
 import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
+
+from ._checks import FINITE, POS_LABEL, check_fraction, check_labels, check_scores
+from ._clinical import screening_rates, weighted_counts
 
 _RATES = ("accuracy", "sensitivity", "specificity", "ppv", "npv", "f1")
 
 
 def _weighted_rates(true_pos, pred_pos, weights):
     """Screening rates from per-case weights (bootstrap multiplicities); NaN if undefined."""
-    tp = np.sum(weights * (true_pos & pred_pos))
-    fp = np.sum(weights * (~true_pos & pred_pos))
-    tn = np.sum(weights * (~true_pos & ~pred_pos))
-    fn = np.sum(weights * (true_pos & ~pred_pos))
-
-    def ratio(a, b):
-        return a / b if b else np.nan
-
-    return {
-        "accuracy": ratio(tp + tn, tp + tn + fp + fn),
-        "sensitivity": ratio(tp, tp + fn),
-        "specificity": ratio(tn, tn + fp),
-        "ppv": ratio(tp, tp + fp),
-        "npv": ratio(tn, tn + fn),
-        "f1": ratio(2 * tp, 2 * tp + fp + fn),
-        "counts": {"tp": int(tp), "fp": int(fp), "tn": int(tn), "fn": int(fn)},
-    }
+    tp, fp, tn, fn = weighted_counts(true_pos, pred_pos, weights)
+    rates = screening_rates(tp, fp, tn, fn)
+    rates["counts"] = {"tp": int(tp), "fp": int(fp), "tn": int(tn), "fn": int(fn)}
+    return rates
 
 
 def _weighted_auc(true_pos, y_score, weights):
@@ -45,6 +38,19 @@ def _bootstrap_weights(n_samples, groups, rng):
     return per_group[group_index]
 
 
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_score": ["array-like"],
+        "threshold": [FINITE],
+        "pos_label": POS_LABEL,
+        "groups": ["array-like", None],
+        "n_bootstraps": [Interval(numbers.Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "output_dict": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def screening_report(
     y_true,
     y_score,
@@ -68,15 +74,16 @@ def screening_report(
     threshold : float, default=0.5
         A case is called positive when its score is at least this. Choose
         it on validation data (:func:`select_threshold`), not on these labels.
-    pos_label : int or str, default=1
-        The diseased class.
+    pos_label : int, float, bool or str, default=1
+        The diseased class. It must be one of the labels of ``y_true``
+        (``"PNEUMONIA"`` for string labels); otherwise a ``ValueError``.
     groups : array-like of shape (n_samples,), default=None
         Patient ids. Resampling then draws patients, not images, so that
         several films of one patient do not narrow the intervals falsely.
     n_bootstraps : int, default=1000
         Resamples for the percentile intervals; 0 gives point estimates only.
     confidence : float, default=0.95
-        Coverage of the intervals.
+        Coverage of the intervals, in (0, 1): 0.95 for 95% intervals.
     random_state : int, RandomState instance or None, default=None
     output_dict : bool, default=False
         Return a dict instead of text.
@@ -97,22 +104,25 @@ def screening_report(
     >>> report["sensitivity"]["value"], report["specificity"]["value"]
     (1.0, 0.5)
     """
-    y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=float)
-    if y_score.ndim != 1 or y_true.shape != y_score.shape:
-        raise ValueError(
-            f"y_true and y_score must be 1-D of equal length; got shapes {y_true.shape} "
-            f"and {y_score.shape}. Pass the positive class's column of predict_proba."
-        )
-    if len(np.unique(y_true)) > 2:
-        raise ValueError("screening_report needs binary y_true.")
+    confidence = check_fraction(confidence, "confidence", include_one=False)
+    y_true = check_labels(y_true, pos_label)
+    y_score = check_scores(y_score, y_true)
     true_pos, pred_pos = y_true == pos_label, y_score >= threshold
     if groups is not None:
         groups = np.asarray(groups)
         if groups.shape != y_true.shape:
-            raise ValueError(f"groups has shape {groups.shape}; expected {y_true.shape}.")
-        groups = np.unique(groups, return_inverse=True)
+            raise ValueError(
+                f"groups has shape {groups.shape}; expected {y_true.shape}, one patient "
+                "id per case."
+            )
+        if groups.dtype.kind == "f" and np.isnan(groups).any():
+            raise ValueError("groups contains NaN; every case needs a patient id.")
+        try:
+            groups = np.unique(groups, return_inverse=True)
+        except TypeError:
+            raise ValueError("groups mixes id types that cannot be compared.") from None
 
-    point = _weighted_rates(true_pos, pred_pos, np.ones(len(y_true)))
+    point = _weighted_rates(true_pos, pred_pos, None)
     point["auc"] = _weighted_auc(true_pos, y_score, np.ones(len(y_true)))
     rng = check_random_state(random_state)
     samples = {name: [] for name in ("auc", *_RATES)}
@@ -152,8 +162,29 @@ _LABELS = {
 }
 
 
+_REPORT_KEYS = ("auc", *_RATES, "counts", "threshold", "pos_label", "n_samples", "n_groups",
+                "n_bootstraps", "confidence")
+
+
 def format_screening_report(report):
-    """Render :func:`screening_report`'s dict as a text table."""
+    """Render :func:`screening_report`'s dict as a text table.
+
+    Parameters
+    ----------
+    report : dict
+        What ``screening_report(..., output_dict=True)`` returns.
+
+    Returns
+    -------
+    text : str
+    """
+    is_dict = isinstance(report, dict)
+    missing = [key for key in _REPORT_KEYS if key not in report] if is_dict else None
+    if not is_dict or missing:
+        raise ValueError(
+            "report must be the dict screening_report(..., output_dict=True) returns"
+            + (f"; it lacks {missing}." if missing else f"; got {type(report).__name__}.")
+        )
     unit = "patients" if report["n_groups"] else "images"
     resampled = report["n_groups"] or report["n_samples"]
     lines = [

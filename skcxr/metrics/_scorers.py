@@ -2,8 +2,11 @@
 
 import re
 
+from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.metrics import make_scorer
+from sklearn.utils._param_validation import validate_params
 
+from ._checks import POS_LABEL, check_fraction
 from ._clinical import (
     npv_score,
     ppv_score,
@@ -20,13 +23,27 @@ _LABEL_METRICS = {
     "npv": npv_score,
 }
 _AT_SENSITIVITY = re.compile(r"^specificity_at_sensitivity_(\d+)$")
+_SCREENING_NAMES = [*_LABEL_METRICS, "specificity_at_sensitivity_<percent>"]
 
 
+@validate_params({"pos_label": POS_LABEL}, prefer_skip_nested_validation=True)
 def make_screening_scorer(min_sensitivity=0.95, *, pos_label=1):
     """Scorer maximised by the most specific threshold with enough sensitivity.
 
     Wraps :func:`screening_objective` for
     :class:`~sklearn.model_selection.TunedThresholdClassifierCV`.
+
+    Parameters
+    ----------
+    min_sensitivity : float, default=0.95
+        The sensitivity target, a fraction in (0, 1] (0.95, not 95).
+    pos_label : int, float, bool or str, default=1
+        The diseased class (``"PNEUMONIA"`` for string labels).
+
+    Returns
+    -------
+    scorer : callable
+        A scikit-learn scorer ``scorer(estimator, X, y)``.
 
     Examples
     --------
@@ -34,40 +51,101 @@ def make_screening_scorer(min_sensitivity=0.95, *, pos_label=1):
     >>> scorer = make_screening_scorer(0.95, pos_label="PNEUMONIA")
     >>> # TunedThresholdClassifierCV(model, scoring=scorer, cv=StratifiedGroupKFold(5))
     """
+    min_sensitivity = check_fraction(min_sensitivity, "min_sensitivity")
     return make_scorer(screening_objective, min_sensitivity=min_sensitivity, pos_label=pos_label)
 
 
-def get_scorer(name, *, pos_label=1):
-    """A scorer by name: ``"sensitivity"``, ``"specificity"``, ``"ppv"``,
-    ``"npv"`` or ``"specificity_at_sensitivity_<percent>"`` (threshold-free,
-    from ``predict_proba``, e.g. ``"specificity_at_sensitivity_95"``).
+@validate_params({"pos_label": POS_LABEL}, prefer_skip_nested_validation=True)
+def get_scorer(scoring, *, pos_label=1):
+    """A scorer by name: skcxr's screening scorers and all of scikit-learn's.
+
+    A superset of :func:`sklearn.metrics.get_scorer`: the screening names
+    ``"sensitivity"``, ``"specificity"``, ``"ppv"``, ``"npv"`` and
+    ``"specificity_at_sensitivity_<percent>"`` (threshold-free, from
+    ``predict_proba``, e.g. ``"specificity_at_sensitivity_95"``) are built
+    here with ``pos_label``; every other value (``"roc_auc"``, a callable,
+    ``None``) is passed to :func:`sklearn.metrics.get_scorer` unchanged, so
+    importing this function in place of scikit-learn's loses nothing.
+
+    Parameters
+    ----------
+    scoring : str, callable or None
+        Scorer name, or what :func:`sklearn.metrics.get_scorer` accepts.
+    pos_label : int, float, bool or str, default=1
+        The diseased class, for the screening names. scikit-learn's own
+        scorers choose their positive class themselves, so for them any
+        other value than the default 1 is a ``ValueError`` rather than
+        silently ignored (build them with :func:`sklearn.metrics.make_scorer`).
+
+    Returns
+    -------
+    scorer : callable
 
     Examples
     --------
     >>> scorer = get_scorer("specificity_at_sensitivity_95", pos_label="PNEUMONIA")
+    >>> get_scorer("roc_auc")
+    make_scorer(roc_auc_score, response_method=('decision_function', 'predict_proba'))
     """
-    if name in _LABEL_METRICS:
-        return make_scorer(_LABEL_METRICS[name], pos_label=pos_label, zero_division=0.0)
-    match = _AT_SENSITIVITY.match(name)
+    if isinstance(scoring, str) and scoring in _LABEL_METRICS:
+        return make_scorer(_LABEL_METRICS[scoring], pos_label=pos_label, zero_division=0.0)
+    match = _AT_SENSITIVITY.match(scoring) if isinstance(scoring, str) else None
     if match:
+        percent = int(match.group(1))
+        if not 0 < percent <= 100:
+            raise ValueError(
+                f"Scorer {scoring!r} asks for {percent}% sensitivity; the percentage must be "
+                "in 1-100, e.g. 'specificity_at_sensitivity_95'."
+            )
         return make_scorer(
             specificity_at_sensitivity, response_method="predict_proba",
-            min_sensitivity=int(match.group(1)) / 100, pos_label=pos_label,
+            min_sensitivity=percent / 100, pos_label=pos_label,
         )
-    known = [*_LABEL_METRICS, "specificity_at_sensitivity_<percent>"]
-    raise ValueError(f"Unknown screening scorer {name!r}; known: {known}.")
+    if pos_label != 1:
+        raise ValueError(
+            f"pos_label={pos_label!r} applies only to skcxr's screening scorers "
+            f"{_SCREENING_NAMES}; scikit-learn's scorer {scoring!r} chooses its positive "
+            "class itself. Build it with sklearn.metrics.make_scorer(..., pos_label=...)."
+        )
+    try:
+        return sklearn_get_scorer(scoring)
+    except ValueError as exc:
+        raise ValueError(
+            f"Unknown scorer {scoring!r}: neither one of skcxr's screening scorers "
+            f"{_SCREENING_NAMES} nor one of scikit-learn's "
+            "(sklearn.metrics.get_scorer_names())."
+        ) from exc
 
 
+@validate_params({"pos_label": POS_LABEL}, prefer_skip_nested_validation=True)
 def screening_scorers(*, pos_label=1, min_sensitivity=0.95):
     """A dict of scorers for multi-metric search: AUC and the clinical metrics.
+
+    Parameters
+    ----------
+    pos_label : int, float, bool or str, default=1
+        The diseased class (``"PNEUMONIA"`` for string labels).
+    min_sensitivity : float, default=0.95
+        Target of the ``"specificity_at_sensitivity_<percent>"`` entry, a
+        fraction in (0, 1].
+
+    Returns
+    -------
+    scorers : dict
+        Name to scorer, for ``scoring=`` of a search or ``cross_validate``.
 
     Examples
     --------
     >>> sorted(screening_scorers(pos_label="PNEUMONIA"))  # doctest: +NORMALIZE_WHITESPACE
     ['npv', 'ppv', 'roc_auc', 'sensitivity', 'specificity', 'specificity_at_sensitivity_95']
     """
-    at_sensitivity = f"specificity_at_sensitivity_{round(100 * min_sensitivity)}"
+    min_sensitivity = check_fraction(min_sensitivity, "min_sensitivity")
     scorers = {"roc_auc": "roc_auc"}
-    for name in (*_LABEL_METRICS, at_sensitivity):
+    for name in _LABEL_METRICS:
         scorers[name] = get_scorer(name, pos_label=pos_label)
+    # Built here rather than by name so that a target such as 0.955 is kept exactly.
+    scorers[f"specificity_at_sensitivity_{100 * min_sensitivity:g}"] = make_scorer(
+        specificity_at_sensitivity, response_method="predict_proba",
+        min_sensitivity=min_sensitivity, pos_label=pos_label,
+    )
     return scorers

@@ -2,17 +2,26 @@
 
 import numpy as np
 from sklearn.metrics import roc_curve
+from sklearn.utils._param_validation import validate_params
+
+from ._checks import POS_LABEL, check_fraction, check_labels, check_scores
+
+_PARAMS = {"y_true": ["array-like"], "y_score": ["array-like"], "pos_label": POS_LABEL}
 
 
 def _roc(y_true, y_score, pos_label):
-    y_score = np.asarray(y_score)
-    if y_score.ndim != 1:
+    y_true = check_labels(y_true, pos_label)
+    y_score = check_scores(y_score, y_true)
+    if not np.any(y_true == pos_label):
         raise ValueError(
-            f"y_score must be 1-D scores of the positive class; got shape {y_score.shape}. "
-            "Pass predict_proba(X)[:, 1] (the column of the positive class)."
+            f"y_true has no case of the positive class {pos_label!r}: sensitivity is "
+            "undefined, so no threshold can be chosen."
         )
-    if pos_label not in np.unique(y_true):
-        raise ValueError(f"y_true has no case of the positive class {pos_label!r}.")
+    if np.all(y_true == pos_label):
+        raise ValueError(
+            f"y_true holds only the positive class {pos_label!r}: specificity is "
+            "undefined, so no threshold can be chosen."
+        )
     return roc_curve(y_true, y_score, pos_label=pos_label, drop_intermediate=False)
 
 
@@ -23,11 +32,13 @@ def _operating_point(y_true, y_score, min_sensitivity, pos_label):
     sensitivity meets the target has the highest threshold and the lowest
     false positive rate among those that do.
     """
+    min_sensitivity = check_fraction(min_sensitivity, "min_sensitivity")
     fpr, tpr, thresholds = _roc(y_true, y_score, pos_label)
     first = np.flatnonzero(tpr >= min_sensitivity - 1e-12)[0]
     return fpr[first], thresholds[first]
 
 
+@validate_params(_PARAMS, prefer_skip_nested_validation=True)
 def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1):
     """Highest threshold whose sensitivity on these scores is at least the target.
 
@@ -43,7 +54,9 @@ def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1):
     y_score : array-like of shape (n_samples,)
         Score or probability of the positive class.
     min_sensitivity : float, default=0.95
-    pos_label : int or str, default=1
+        The sensitivity target, a fraction in (0, 1] (0.95, not 95).
+    pos_label : int, float, bool or str, default=1
+        The diseased class; it must be one of the labels of ``y_true``.
 
     Returns
     -------
@@ -58,6 +71,7 @@ def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1):
     return float(threshold)
 
 
+@validate_params(_PARAMS, prefer_skip_nested_validation=True)
 def specificity_at_sensitivity(y_true, y_score, *, min_sensitivity=0.95, pos_label=1):
     """Best specificity reachable with sensitivity at least ``min_sensitivity``.
 

@@ -3,7 +3,7 @@
 All take ``in_channels`` and ``n_classes`` and return logits.
 """
 
-from ._cnn import CXRNet, tiny_cxrnet
+from ._cnn import CXRNet
 from ._registry import available_modules, create_module, get_module_factory
 from ._torchvision import TORCHVISION_ARCHITECTURES, torchvision_model
 
@@ -13,6 +13,5 @@ __all__ = [
     "available_modules",
     "create_module",
     "get_module_factory",
-    "tiny_cxrnet",
     "torchvision_model",
 ]

@@ -76,7 +76,7 @@ class CXRNet(nn.Module):
         return self.classifier(self.pool(self.features(x)))
 
 
-def tiny_cxrnet(in_channels=1, n_classes=2, **kwargs):
+def _tiny_cxrnet(in_channels=1, n_classes=2, **kwargs):
     """A very small CXRNet for tests and smoke runs (milliseconds per batch)."""
     params = dict(channels=(4, 8), kernel_size=3, hidden_units=16, pooled_size=4)
     params.update(kwargs)

@@ -2,10 +2,13 @@
 
 from functools import partial
 
-from ._cnn import CXRNet, tiny_cxrnet
+from ._cnn import CXRNet
+from ._cnn import _tiny_cxrnet
 from ._torchvision import TORCHVISION_ARCHITECTURES, torchvision_model
 
-_REGISTRY = {"cxrnet": CXRNet, "tiny": tiny_cxrnet}
+# "tiny" is a test-size network (tests train it in about a second), kept
+# registered by name for them; its builder is not public API.
+_REGISTRY = {"cxrnet": CXRNet, "tiny": _tiny_cxrnet}
 _REGISTRY.update({arch: partial(torchvision_model, arch) for arch in TORCHVISION_ARCHITECTURES})
 
 

@@ -5,9 +5,12 @@ Built on scikit-learn's ``*Display`` classes; matplotlib is an optional
 dependency (``pip install skcxr[plot]``).
 """
 
+import numbers
+
 import numpy as np
 
-from ..metrics import binary_counts
+from ..metrics._checks import check_labels, check_scores
+from ..metrics._clinical import screening_rates, weighted_counts
 
 
 def _pyplot():
@@ -20,18 +23,54 @@ def _pyplot():
     return plt
 
 
+def _check_curve_input(y_true, y_score, pos_label, *, both_classes, score_name="y_score"):
+    """Labels and scores checked as the metrics check them; a curve needs both classes."""
+    y_true = check_labels(y_true, pos_label)
+    y_score = check_scores(y_score, y_true, name=score_name)
+    if both_classes and len(np.unique(y_true)) < 2:
+        only = y_true[:1].tolist()[0]
+        raise ValueError(
+            f"y_true holds a single class ({only!r}); this curve needs cases of both classes."
+        )
+    return y_true, y_score
+
+
+def _check_threshold(threshold, allow_none):
+    if threshold is None and allow_none:
+        return None
+    if (
+        not isinstance(threshold, numbers.Real)
+        or isinstance(threshold, (bool, np.bool_))
+        or not np.isfinite(threshold)
+    ):
+        raise ValueError(f"threshold must be a finite number; got {threshold!r}.")
+    return float(threshold)
+
+
 def _operating_point(y_true, y_score, threshold, pos_label):
-    y_pred = np.where(np.asarray(y_score) >= threshold, 1, 0)
-    y_bin = (np.asarray(y_true) == pos_label).astype(int)
-    tp, fp, tn, fn = binary_counts(y_bin, y_pred)
-    sensitivity = tp / (tp + fn) if tp + fn else np.nan
-    specificity = tn / (tn + fp) if tn + fp else np.nan
-    precision = tp / (tp + fp) if tp + fp else np.nan
-    return sensitivity, specificity, precision
+    """Sensitivity, specificity and precision at ``threshold`` (NaN where undefined)."""
+    rates = screening_rates(*weighted_counts(y_true == pos_label, y_score >= threshold))
+    return rates["sensitivity"], rates["specificity"], rates["ppv"]
 
 
 def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None):
     """ROC curve (:class:`~sklearn.metrics.RocCurveDisplay`), operating point marked.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels, two classes.
+    y_score : array-like of shape (n_samples,)
+        Finite scores or probabilities of the positive class.
+    threshold : float, default=None
+        Operating point to mark (a case is positive when its score is at
+        least this); must be finite.
+    pos_label : int, float, bool or str, default=1
+        The diseased class; it must be one of the labels of ``y_true``.
+    name : str, default=None
+        Legend name of the curve.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when ``None``.
 
     Returns
     -------
@@ -40,6 +79,8 @@ def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None
     _pyplot()
     from sklearn.metrics import RocCurveDisplay
 
+    threshold = _check_threshold(threshold, allow_none=True)
+    y_true, y_score = _check_curve_input(y_true, y_score, pos_label, both_classes=True)
     display = RocCurveDisplay.from_predictions(y_true, y_score, pos_label=pos_label,
                                                name=name, ax=ax)
     if threshold is not None:
@@ -51,10 +92,33 @@ def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None
 
 
 def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None):
-    """Precision-recall curve (:class:`~sklearn.metrics.PrecisionRecallDisplay`), operating point marked."""
+    """Precision-recall curve (:class:`~sklearn.metrics.PrecisionRecallDisplay`), operating point.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels, two classes.
+    y_score : array-like of shape (n_samples,)
+        Finite scores or probabilities of the positive class.
+    threshold : float, default=None
+        Operating point to mark (a case is positive when its score is at
+        least this); must be finite.
+    pos_label : int, float, bool or str, default=1
+        The diseased class; it must be one of the labels of ``y_true``.
+    name : str, default=None
+        Legend name of the curve.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    display : sklearn.metrics.PrecisionRecallDisplay
+    """
     _pyplot()
     from sklearn.metrics import PrecisionRecallDisplay
 
+    threshold = _check_threshold(threshold, allow_none=True)
+    y_true, y_score = _check_curve_input(y_true, y_score, pos_label, both_classes=True)
     display = PrecisionRecallDisplay.from_predictions(y_true, y_score, pos_label=pos_label,
                                                       name=name, ax=ax)
     if threshold is not None:
@@ -66,26 +130,71 @@ def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=
 
 
 def plot_confusion_matrix(y_true, y_score, *, threshold=0.5, pos_label=1, ax=None):
-    """Confusion matrix at ``threshold`` (:class:`~sklearn.metrics.ConfusionMatrixDisplay`)."""
+    """Confusion matrix at ``threshold`` (:class:`~sklearn.metrics.ConfusionMatrixDisplay`).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels (one class is allowed).
+    y_score : array-like of shape (n_samples,)
+        Finite scores or probabilities of the positive class.
+    threshold : float, default=0.5
+        A case is called positive when its score is at least this.
+    pos_label : int, float, bool or str, default=1
+        The diseased class; with both classes in ``y_true`` it must be one of them.
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    display : sklearn.metrics.ConfusionMatrixDisplay
+    """
     _pyplot()
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    y_true = np.asarray(y_true)
-    labels = np.unique(y_true)
-    negative = [label for label in labels if label != pos_label]
-    negative = negative[0] if negative else 0
-    y_pred = np.where(np.asarray(y_score) >= threshold, pos_label, negative)
+    threshold = _check_threshold(threshold, allow_none=False)
+    y_true, y_score = _check_curve_input(y_true, y_score, pos_label, both_classes=False)
+    negative = [label for label in np.unique(y_true).tolist() if label != pos_label]
+    # With only diseased cases in y_true the negative label is unknown: name it by negation.
+    negative = negative[0] if negative else f"not {pos_label}"
     display = ConfusionMatrixDisplay.from_predictions(
-        y_true, y_pred, labels=[negative, pos_label], ax=ax, colorbar=False)
+        y_true == pos_label, y_score >= threshold, labels=[False, True],
+        display_labels=[str(negative), str(pos_label)], ax=ax, colorbar=False)
     display.ax_.set_title(f"threshold {threshold:.3g}")
     return display
 
 
 def plot_reliability(y_true, y_prob, *, n_bins=10, pos_label=1, name=None, ax=None):
-    """Reliability diagram (:class:`~sklearn.calibration.CalibrationDisplay`)."""
+    """Reliability diagram (:class:`~sklearn.calibration.CalibrationDisplay`).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_prob : array-like of shape (n_samples,)
+        Probabilities of the positive class, in [0, 1].
+    n_bins : int, default=10
+        Number of probability bins, at least 1.
+    pos_label : int, float, bool or str, default=1
+        The diseased class; with both classes in ``y_true`` it must be one of them.
+    name : str, default=None
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    display : sklearn.calibration.CalibrationDisplay
+    """
     _pyplot()
     from sklearn.calibration import CalibrationDisplay
 
+    if not isinstance(n_bins, numbers.Integral) or isinstance(n_bins, bool) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive int; got {n_bins!r}.")
+    y_true, y_prob = _check_curve_input(y_true, y_prob, pos_label, both_classes=False,
+                                        score_name="y_prob")
+    if y_prob.min() < 0 or y_prob.max() > 1:
+        raise ValueError(
+            f"y_prob must be probabilities in [0, 1]; got values in [{y_prob.min():g}, "
+            f"{y_prob.max():g}]. Pass predict_proba(X)[:, 1], not decision scores."
+        )
     return CalibrationDisplay.from_predictions(y_true, y_prob, n_bins=n_bins,
                                                pos_label=pos_label, name=name, ax=ax)
 
@@ -95,25 +204,31 @@ def plot_gradcam(images, heatmaps, *, titles=None, ncols=4, alpha=0.4, cmap="jet
 
     Parameters
     ----------
-    images : ndarray of shape (n, 1, H, W) or (n, H, W)
+    images : ndarray of shape (n, 1, H, W), (n, 3, H, W) or (n, H, W)
     heatmaps : ndarray of shape (n, H, W)
         From :func:`skcxr.explain.gradcam`.
     titles : list of str, default=None
         One per image (e.g. true label, probability).
+    ncols : int, default=4
+        Images per row.
+    alpha : float, default=0.4
+        Opacity of the heatmap, in [0, 1].
+    cmap : str, default="jet"
+        Colour map of the heatmap.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
     """
     plt = _pyplot()
-    images = np.asarray(images)
-    if images.ndim == 4:
-        images = images[:, 0]
-    if images.shape != np.shape(heatmaps):
-        raise ValueError(
-            f"images {images.shape} and heatmaps {np.shape(heatmaps)} must have the same shape."
-        )
+    images, heatmaps = _check_gradcam_input(images, heatmaps)
     n = len(images)
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"titles has {len(titles)} entries for {n} images; give one per image.")
+    if not isinstance(ncols, numbers.Integral) or isinstance(ncols, bool) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int; got {ncols!r}.")
+    if not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be a number in [0, 1]; got {alpha!r}.")
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 3 * nrows), squeeze=False)
@@ -127,3 +242,27 @@ def plot_gradcam(images, heatmaps, *, titles=None, ncols=4, alpha=0.4, cmap="jet
             ax.set_title(titles[i], fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def _check_gradcam_input(images, heatmaps):
+    """Images as (n, H, W) or (n, H, W, 3) for imshow, heatmaps (n, H, W), both non-empty."""
+    images, heatmaps = np.asarray(images), np.asarray(heatmaps)
+    if images.ndim == 4 and images.shape[1] in (1, 3):
+        images = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
+    elif images.ndim != 3:
+        raise ValueError(
+            f"images has shape {images.shape}; expected (n, 1, H, W), (n, 3, H, W) or (n, H, W)."
+        )
+    if heatmaps.ndim != 3 or images.shape[:3] != heatmaps.shape:
+        raise ValueError(
+            f"images {images.shape} and heatmaps {heatmaps.shape} must hold the same number "
+            "of images of the same height and width; heatmaps are (n, H, W)."
+        )
+    if len(images) == 0:
+        raise ValueError("images is empty: there is nothing to plot.")
+    for array, name in ((images, "images"), (heatmaps, "heatmaps")):
+        if array.dtype.kind not in "biuf":
+            raise ValueError(f"{name} must be numeric; got dtype {array.dtype}.")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(f"{name} contains NaN or infinite values.")
+    return images, heatmaps

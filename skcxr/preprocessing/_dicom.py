@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ._errors import ItemError
+
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
 
 
@@ -29,8 +31,12 @@ def has_dicom_marker(path):
     return header[128:132] == b"DICM"
 
 
-def read_dicom(path, what, *, voi_lut=False):
-    """Read a single-frame grayscale DICOM as an 8-bit PIL image."""
+def read_dicom(path, what, *, voi_lut=False, check_size=None):
+    """Read a single-frame grayscale DICOM as an 8-bit PIL image.
+
+    ``check_size((width, height))`` runs on the header's size before the
+    pixel data is decoded (the decompression-bomb check).
+    """
     try:
         import pydicom
         from pydicom.pixels import apply_voi_lut
@@ -40,12 +46,21 @@ def read_dicom(path, what, *, voi_lut=False):
         ) from exc
     try:
         ds = pydicom.dcmread(path)
-        raw = ds.pixel_array
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        size = (int(ds.Columns), int(ds.Rows))
     except Exception as exc:  # pydicom raises many types for bad files
-        raise ValueError(f"Cannot read {what}: not a readable DICOM image ({exc}).") from exc
+        raise ItemError(f"Cannot read {what}: not a readable DICOM image ({exc}).") from exc
+    if frames != 1:
+        raise ItemError(f"{what} holds {frames} frames; expected one grayscale frame.")
+    if check_size is not None:
+        check_size(size)
+    try:
+        raw = ds.pixel_array
+    except Exception as exc:
+        raise ItemError(f"Cannot read {what}: not a readable DICOM image ({exc}).") from exc
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     if raw.ndim != 2 or photometric not in ("MONOCHROME1", "MONOCHROME2"):
-        raise ValueError(
+        raise ItemError(
             f"{what} holds {photometric} pixel data of shape {raw.shape}; expected one "
             "grayscale frame (MONOCHROME1 or MONOCHROME2)."
         )

@@ -2,6 +2,7 @@
 
 import numbers
 import os
+from collections.abc import Iterator, Mapping, Set
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,13 +39,19 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
         ``"uint8"`` keeps 0-255 and a quarter of the memory (the
         classifier converts each batch); ``"float32"`` scales to [0, 1].
     max_pixels : int or None, default=PIL.Image.MAX_IMAGE_PIXELS
-        Refuse images with more pixels than this (decompression bombs).
+        Refuse images with more pixels than this (decompression bombs),
+        read from the file's header before any pixel is decoded; ``None``
+        sets no limit. This is the one size limit: Pillow's own
+        ``DecompressionBombWarning`` is silenced for the images it allows,
+        and the global ``PIL.Image.MAX_IMAGE_PIXELS`` is left untouched.
+        Pillow still refuses images above twice that global whatever
+        ``max_pixels`` says; the ``ValueError`` then says so.
     dicom_voi_lut : bool, default=False
         For DICOM files, apply the VOI LUT or window stored in the file
         instead of the full stored-bits range.
     n_jobs : int, default=None
         Threads decoding in parallel (Pillow releases the GIL). ``None``
-        means 1, ``-1`` all cores.
+        means 1, ``-1`` all cores; 0 is an error.
 
     Notes
     -----
@@ -108,7 +115,11 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
         X : sequence of str, path-like, PIL images or arrays, or ndarray
             A 3-D array is read as a stack of grayscale images
             ``(n, H, W)``; a 4-D array as ``(n, channels, H, W)`` with 1 or
-            3 channels (this transformer's own output format).
+            3 channels (this transformer's own output format). A shape that
+            also reads as channels-last (``W`` of 1, 3 or 4), or only as
+            channels-last, is a ``ValueError`` that says how to pass it:
+            the layout is never guessed. Arrays in a list are
+            ``(H, W)`` or ``(H, W, channels)``.
 
         Returns
         -------
@@ -140,12 +151,12 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
 
     def _check_params(self):
         size = self.size
-        if isinstance(size, numbers.Integral):
+        if _is_int(size):
             size = (size, size)
         if (
             not isinstance(size, (tuple, list))
             or len(size) != 2
-            or not all(isinstance(s, numbers.Integral) and s > 0 for s in size)
+            or not all(_is_int(s) and s > 0 for s in size)
         ):
             raise ValueError(
                 f"size must be a positive int or a (height, width) pair; got {self.size!r}."
@@ -156,11 +167,18 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
             )
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}; got {self.dtype!r}.")
-        if self.max_pixels is not None and not (
-            isinstance(self.max_pixels, numbers.Integral) and self.max_pixels > 0
-        ):
+        if self.max_pixels is not None and not (_is_int(self.max_pixels) and self.max_pixels > 0):
             raise ValueError(
                 f"max_pixels must be a positive int or None; got {self.max_pixels!r}."
+            )
+        # A string such as "no" is true: refuse anything but a bool.
+        for name in ("grayscale", "dicom_voi_lut"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
+        if self.n_jobs is not None and not (_is_int(self.n_jobs) and self.n_jobs != 0):
+            raise ValueError(
+                f"n_jobs must be None, a positive int or a negative int (-1: all cores); "
+                f"got {self.n_jobs!r}."
             )
         return tuple(int(s) for s in size)
 
@@ -184,14 +202,13 @@ def _as_items(X):
             f"{type(X).__name__}. Wrap it in a list."
         )
     if isinstance(X, np.ndarray) and X.dtype.kind not in "OUS":
-        if X.ndim == 3:
-            return list(X)
-        if X.ndim == 4 and X.shape[1] in (1, 3):
-            return [np.moveaxis(image, 0, -1) for image in X]
+        return _split_batch(X)
+    if isinstance(X, (Mapping, Set, Iterator)) or not hasattr(X, "__len__"):
+        # A set has no order (images would shift against labels), a dict's
+        # keys are not images, and an iterator would be used up by fit.
         raise ValueError(
-            f"ImageLoader got a numeric array of shape {X.shape}; expected "
-            "(n, height, width) or (n, channels, height, width) with 1 or 3 "
-            "channels, or a list of images. A 2-D array is not a batch of images."
+            f"ImageLoader expects a sequence of images (a list, tuple or array); got "
+            f"{type(X).__name__}. Pass list(...) of it in a fixed order."
         )
     try:
         items = list(X)
@@ -202,3 +219,58 @@ def _as_items(X):
     if not items:
         raise ValueError("ImageLoader got an empty sequence: no image to load.")
     return [str(item) if isinstance(item, np.str_) else item for item in items]
+
+
+# Trailing axis lengths that read as a channel axis of a channels-last image.
+_LAST_AXIS_CHANNELS = (1, 3, 4)
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _split_batch(X):
+    """Split a numeric batch array into (height, width[, channels]) images.
+
+    A layout is never guessed: when the shape reads both as channels-first
+    and as channels-last, or only as channels-last, the error says how to
+    pass the images unambiguously (a list of per-image arrays is always
+    read as (height, width[, channels])).
+    """
+    shape = X.shape
+    if X.ndim in (3, 4) and shape[0] == 0:
+        raise ValueError(f"ImageLoader got an empty batch of shape {shape}: no image to load.")
+    if X.ndim == 3:
+        if shape[2] in _LAST_AXIS_CHANNELS:
+            raise ValueError(
+                f"ImageLoader got a numeric array of shape {shape}: a stack of {shape[0]} "
+                f"images {shape[2]} pixel(s) wide, or one (height, width, channels) image? "
+                "The layout is ambiguous. Pass [image] for one image, or list(X) for a stack "
+                "of (height, width) images."
+            )
+        return list(X)
+    if X.ndim == 4:
+        first, last = shape[1] in (1, 3), shape[3] in _LAST_AXIS_CHANNELS
+        if first and last:
+            raise ValueError(
+                f"ImageLoader got a numeric array of shape {shape}, which reads both as "
+                f"channels-first (n, channels, height, width) images {shape[3]} pixel(s) "
+                f"wide and as channels-last (n, height, width, channels) images "
+                f"{shape[1]} pixel(s) high. Pass a list of (height, width, channels) "
+                "images: list(X) if X is channels-last, list(np.moveaxis(X, 1, -1)) if it "
+                "is channels-first."
+            )
+        if first:
+            return [np.moveaxis(image, 0, -1) for image in X]
+        if last:
+            raise ValueError(
+                f"ImageLoader got a numeric array of shape {shape}, which looks "
+                "channels-last (n, height, width, channels); a 4-D array is read as "
+                "channels-first (n, channels, height, width). Pass list(X) (a list of "
+                "(height, width, channels) images) or np.moveaxis(X, -1, 1)."
+            )
+    raise ValueError(
+        f"ImageLoader got a numeric array of shape {shape}; expected "
+        "(n, height, width) or (n, channels, height, width) with 1 or 3 "
+        "channels, or a list of images. A 2-D array is not a batch of images."
+    )
