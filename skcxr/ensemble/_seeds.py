@@ -2,11 +2,9 @@
 
 from numbers import Integral
 
-import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.exceptions import NotFittedError
-from sklearn.frozen import FrozenEstimator
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
@@ -14,17 +12,16 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from .._versioning import VersionedPickleMixin
+from ._members import (
+    check_same_recipe,
+    common_classes,
+    estimator_has,
+    member_seed,
+    seed_parameters,
+)
 from ._routing import fit_router, route_fit_params
 
 MAX_SEED = np.iinfo(np.int32).max
-
-
-def _estimator_has(name):
-    def check(self):
-        getattr(self.estimator, name)  # raises AttributeError, which hides the method
-        return True
-
-    return check
 
 
 class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin,
@@ -129,7 +126,7 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
         self : SeedEnsembleClassifier
         """
         self._validate_params()
-        names = _seed_parameters(self.estimator)
+        names = seed_parameters(self.estimator)
         params = route_fit_params(self, fit_params)
         seeds = check_random_state(self.random_state).randint(MAX_SEED, size=self.n_estimators)
         members = [clone(self.estimator).set_params(**dict.fromkeys(names, int(seed)))
@@ -137,7 +134,7 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
         self.estimators_ = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_member)(member, X, y, params) for member in members)
         self.random_states_ = [int(seed) for seed in seeds]
-        self.classes_ = _common_classes(self.estimators_)
+        self.classes_ = common_classes(self.estimators_)
         return self
 
     @classmethod
@@ -171,11 +168,11 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
                 check_is_fitted(member)
             except NotFittedError as error:
                 raise NotFittedError(f"Member {index} is not fitted: {error}") from None
-        _check_same_recipe(members)
+        check_same_recipe(members)
         ensemble = cls(clone(members[0]), n_estimators=len(members))
         ensemble.estimators_ = members
-        ensemble.random_states_ = [_member_seed(member) for member in members]
-        ensemble.classes_ = _common_classes(members)
+        ensemble.random_states_ = [member_seed(member) for member in members]
+        ensemble.classes_ = common_classes(members)
         return ensemble
 
     def predict_proba(self, X):
@@ -214,7 +211,7 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
         """Feature names the members saw (members on named columns only)."""
         return self.estimators_[0].feature_names_in_
 
-    @available_if(_estimator_has("embed"))
+    @available_if(estimator_has("embed"))
     def embed(self, X):
         """The members' penultimate features of each image, side by side.
 
@@ -256,87 +253,3 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
 
 def _fit_member(member, X, y, fit_params):
     return member.fit(X, y, **fit_params)
-
-
-def _seed_parameters(estimator):
-    """Names of every ``random_state`` parameter of ``estimator``, nested ones included."""
-    if isinstance(estimator, FrozenEstimator):
-        raise ValueError(
-            "SeedEnsembleClassifier fits clones of its estimator; a FrozenEstimator "
-            "cannot be refitted with other seeds. Combine fitted members with "
-            "SeedEnsembleClassifier.from_fitted([...]) instead."
-        )
-    names = sorted(name for name in estimator.get_params(deep=True) if _is_seed(name))
-    if not names:
-        raise ValueError(
-            f"{type(estimator).__name__} has no random_state parameter, so its "
-            "clones would all be the same model; a seed ensemble needs an estimator "
-            "whose training depends on random_state."
-        )
-    return names
-
-
-def _member_seed(member):
-    """The value of the member's ``random_state`` parameters when they agree, else None."""
-    params = member.get_params(deep=True)
-    seeds = [params[name] for name in params if _is_seed(name)]
-    if seeds and len({joblib.hash(seed) for seed in seeds}) == 1:
-        return seeds[0]
-    return None
-
-
-def _is_seed(name):
-    return name == "random_state" or name.endswith("__random_state")
-
-
-def _common_classes(members):
-    classes = np.asarray(members[0].classes_)
-    for index, member in enumerate(members[1:], start=1):
-        if not np.array_equal(np.asarray(member.classes_), classes):
-            raise ValueError(
-                f"Member {index} has classes_ {np.asarray(member.classes_).tolist()} but member 0 has "
-                f"{classes.tolist()}; averaging their probabilities would mix up classes."
-            )
-    return classes
-
-
-def _recipe(member):
-    """The member's parameters that define its recipe: all but seeds and nested estimators.
-
-    Nested estimators (Pipeline steps, an ``augmentation`` object) are
-    compared through their own parameters, which ``get_params(deep=True)``
-    lists; their fitted state would differ between members by design.
-    """
-    params = member.get_params(deep=True)
-    return {name: joblib.hash(value) for name, value in params.items()
-            if not _is_seed(name) and not _holds_estimator(value)}
-
-
-def _holds_estimator(value):
-    if isinstance(value, type):
-        return False
-    if hasattr(value, "get_params"):
-        return True
-    if isinstance(value, (list, tuple)):
-        return any(_holds_estimator(item) for item in value)
-    return False
-
-
-def _check_same_recipe(members):
-    first, recipe = members[0], _recipe(members[0])
-    for index, member in enumerate(members[1:], start=1):
-        if type(member) is not type(first):
-            raise ValueError(
-                f"Member {index} is a {type(member).__name__} but member 0 is a "
-                f"{type(first).__name__}; different estimators belong in "
-                "sklearn.ensemble.VotingClassifier(voting='soft')."
-            )
-        other = _recipe(member)
-        differing = sorted(name for name in recipe.keys() | other.keys()
-                           if recipe.get(name) != other.get(name))
-        if differing:
-            raise ValueError(
-                f"Member {index} differs from member 0 in {differing}, not only in "
-                "random_state; members of different recipes belong in "
-                "sklearn.ensemble.VotingClassifier(voting='soft')."
-            )

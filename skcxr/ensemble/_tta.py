@@ -11,8 +11,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._versioning import VersionedPickleMixin
 from ..classifier._validation import check_image_batch
+from ._members import estimator_has
 from ._routing import fit_router, route_fit_params
-from ._seeds import _estimator_has
 from ._views import check_views, warp
 
 
@@ -149,7 +149,7 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         proba = self.predict_proba(X)  # first: it raises NotFittedError before fit
         return self.classes_[np.argmax(proba, axis=1)]
 
-    @available_if(_estimator_has("embed"))
+    @available_if(estimator_has("embed"))
     def embed(self, X):
         """The estimator's features of the images as given (the identity view only).
 
