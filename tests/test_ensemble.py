@@ -396,3 +396,52 @@ def test_sklearn_conformance_with_networks(estimator, check):
 def test_sklearn_conformance_on_tabular_members(estimator, check):
     # With members that take 2-D data, every data check runs on the ensemble itself.
     check(estimator)
+
+
+# ------------------------------------------------- benchmarks/ensemble_study.py
+@pytest.mark.slow  # six patient-level bootstraps of 1,000 resamples: minutes on a busy CPU
+@pytest.mark.realdata
+def test_ensemble_study_scores_the_mean_of_stored_member_scores(data_home, tmp_path, monkeypatch):
+    """The study's seed-ensemble row, on made-up member scores of the real splits' sizes."""
+    import json
+    import subprocess
+    import sys
+    from argparse import Namespace
+
+    from sklearn.metrics import roc_auc_score
+
+    from conftest import REPO_ROOT
+
+    monkeypatch.setenv("SKCXR_DATA", str(data_home))
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))
+    import accuracy
+
+    data = accuracy.load_data(Namespace(quick=True))
+    y_val, y_test = data["train"].target[data["val"]], data["test"].target
+    args = Namespace(target_sensitivity=0.97, size=64)
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed in (0, 1):  # noisy scores that rank the labels fairly well
+        val, test = (np.clip(y + rng.normal(0, 0.6, len(y)), 0, 1) for y in (y_val, y_test))
+        row = accuracy.score_row("stable", val, test, 0.5, data, args)
+        row.update(seed=seed, train_seconds=1.0)
+        rows.append(row)
+    meta = dict(device="test", commit="test", date="today", target=0.97, size=64, max_epochs=1,
+                seeds=[0, 1], quick=True)
+    (tmp_path / "accuracy.json").write_text(json.dumps({"meta": meta, "rows": rows}))
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "ensemble_study.py"), str(tmp_path),
+         "--no-tta"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    written = json.loads((tmp_path / "ensemble_study.json").read_text())["rows"]
+    assert [r["model"] for r in written] == ["stable", "stable", "stable_seed_ensemble"]
+    ensemble = written[-1]
+    mean_val = np.mean([r["scores"]["val"] for r in rows], axis=0)
+    mean_test = np.mean([r["scores"]["test"] for r in rows], axis=0)
+    assert ensemble["members"] == [0, 1] and ensemble["seed"] is None
+    assert ensemble["validation_auc"] == pytest.approx(roc_auc_score(y_val, mean_val))
+    assert ensemble["default"]["auc"]["value"] == pytest.approx(roc_auc_score(y_test, mean_test))
+    # The threshold comes from the validation scores alone.
+    assert ensemble["screening_threshold"] == accuracy.select_threshold(
+        y_val, mean_val, min_sensitivity=0.97)
+    assert "seed ensemble of 2" in (tmp_path / "ensemble_study.md").read_text()
