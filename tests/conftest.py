@@ -44,3 +44,12 @@ def make_blob_images(n=32, size=64, seed=0):
 @pytest.fixture
 def blob_data():
     return make_blob_images()
+
+
+def pytest_configure(config):
+    # The tests' networks are tiny: one thread wastes nothing, and on a
+    # shared or busy machine two threads wait on each other (a tiny fit
+    # measured 35 s with two threads against 2 s with one under load).
+    import torch
+
+    torch.set_num_threads(1)

@@ -77,7 +77,7 @@ def test_gradcam_errors(blob_model):
         gradcam(blob_model, X, target_class="PNEUMONIA")
     with pytest.raises(ValueError, match="method must be one of"):
         gradcam(blob_model, X, method="lime")
-    with pytest.raises(AttributeError):
+    with pytest.raises(ValueError, match="has no layer 'no_such_layer'"):
         gradcam(blob_model, X, layer="no_such_layer")
 
 

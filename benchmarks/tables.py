@@ -1,0 +1,180 @@
+"""Write the accuracy tables of README.md and the docs from benchmarks/results/*.json.
+
+No number in those tables is typed by hand: each table is rendered from one
+results file, into README.md between ``<!-- table:NAME -->`` markers and into
+``docs/_generated/NAME.rst`` (which the docs include). The docs build runs
+this with ``--docs-only``; after a new run, run it by hand and commit
+README.md. ``--check`` exits 1 when README.md is not what the results say
+(a test runs it).
+
+    python benchmarks/tables.py            # rewrite README.md's tables and docs/_generated/
+    python benchmarks/tables.py --check    # is README.md up to date?
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+# name: (results file, short labels of the rows' models)
+TABLES = {
+    "h100-224px": ("h100-224px-30epochs.json", {
+        "svm": "Linear SVM, 64 px pixels (original baseline)",
+        "original": "Original CNN+FC, SGD, class weights (`original` preset)",
+        "compact": "Wide CXRNet (`compact` preset)",
+        "recommended": "ResNet-18 from scratch (`recommended` preset at e657ef3)",
+        "densenet121": "DenseNet-121 from scratch, same recipe",
+        "ensemble": "Mean of the three rows above",
+    }),
+    "cpu-seed-study": ("cpu-128px-6epochs-seeds.json", {
+        "recommended": "ResNet-18, early stopping (`recommended` at 31c62d5)",
+        "stable_equalize": "ResNet-18, full cosine, weight EMA, histogram equalisation",
+        "stable": "ResNet-18, full cosine, weight EMA",
+    }),
+}
+HEADER = ["model", "epochs run (best)", "val AUC", "val spec at 97% sens", "test AUC (95% CI)",
+          "sens / spec at 0.5", "screening: sens", "screening: spec (95% CI)", "PPV / NPV",
+          "train time"]
+
+
+def _value(entry):
+    return entry["value"]
+
+
+def row_cells(row, label):
+    d, s = row["default"], row["screening"]
+    epochs = "-"
+    if row.get("epochs_run"):
+        star = "*" if row.get("stopped_by_time_budget") else ""
+        epochs = f"{row['epochs_run']}{star} ({row.get('best_epoch')})"
+    val_spec = row.get("validation_specificity_at_target")
+    seed = f" (seed {row['seed']})" if row.get("several_seeds") else ""
+    return [
+        f"{label}{seed}", epochs, f"{row['validation_auc']:.3f}",
+        "-" if val_spec is None else f"{val_spec:.3f}",
+        f"{_value(d['auc']):.3f} ({d['auc']['ci_low']:.3f}–{d['auc']['ci_high']:.3f})",
+        f"{_value(d['sensitivity']):.3f} / {_value(d['specificity']):.3f}",
+        f"{_value(s['sensitivity']):.3f}",
+        f"{_value(s['specificity']):.3f} ({s['specificity']['ci_low']:.3f}–"
+        f"{s['specificity']['ci_high']:.3f})",
+        f"{_value(s['ppv']):.3f} / {_value(s['npv']):.3f}",
+        f"{row['train_seconds'] / 60:.1f} min",
+    ]
+
+
+def spread_cells(rows, label):
+    """Mean ± standard deviation over the seeds of one model."""
+    def stat(values):
+        values = np.asarray(values, dtype=float)
+        return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
+
+    d = [r["default"] for r in rows]
+    s = [r["screening"] for r in rows]
+    val_spec = [r.get("validation_specificity_at_target") for r in rows]
+    return [
+        f"**{label}: mean ± sd over {len(rows)} seeds**", "-",
+        stat([r["validation_auc"] for r in rows]),
+        "-" if None in val_spec else stat(val_spec),
+        stat([_value(x["auc"]) for x in d]),
+        f"{stat([_value(x['sensitivity']) for x in d])} / {stat([_value(x['specificity']) for x in d])}",
+        stat([_value(x["sensitivity"]) for x in s]),
+        stat([_value(x["specificity"]) for x in s]),
+        f"{stat([_value(x['ppv']) for x in s])} / {stat([_value(x['npv']) for x in s])}",
+        f"{np.mean([r['train_seconds'] for r in rows]) / 60:.1f} min",
+    ]
+
+
+def table_rows(name):
+    file, labels = TABLES[name]
+    results = json.loads((RESULTS / file).read_text())
+    rows = results["rows"]
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    cells = []
+    for model in models:
+        runs = [r for r in rows if r["model"] == model]
+        for run in runs:
+            cells.append(row_cells({**run, "several_seeds": len(runs) > 1}, labels.get(model, model)))
+        if len(runs) > 1:
+            cells.append(spread_cells(runs, labels.get(model, model)))
+    return results["meta"], cells
+
+
+def caption(meta, file):
+    parts = [f"{meta['device']}, {meta['size']} px, at most {meta['max_epochs']} epochs, "
+             f"commit {meta['commit']}, {meta['date']}"]
+    if meta.get("parallel_jobs", 1) > 1:
+        parts.append(f"{meta['parallel_jobs']} models trained side by side (train times are "
+                     "wall-clock under sharing)")
+    if meta.get("time_budget_s"):
+        parts.append(f"* = stopped by the run's {meta['time_budget_s']:g} s time budget")
+    parts.append(f"raw numbers: `benchmarks/results/{file}`")
+    return "; ".join(parts) + "."
+
+
+def markdown(name):
+    meta, cells = table_rows(name)
+    lines = [caption(meta, TABLES[name][0]), "",
+             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in cells]
+    return "\n".join(lines) + "\n"
+
+
+def rst(name):
+    meta, cells = table_rows(name)
+    text = caption(meta, TABLES[name][0]).replace("`", "``").replace("*", r"\*")
+    lines = [text, "", ".. list-table::", "   :header-rows: 1", ""]
+    for row in [HEADER, *cells]:
+        lines.append("   * - " + _rst_cell(row[0]))
+        lines += [f"     - {_rst_cell(c)}" for c in row[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def _rst_cell(text):
+    text = text.replace("`", "``")
+    if text.startswith("**"):
+        return text
+    return text.replace("*", r"\*") if text != "-" else r"\-"
+
+
+def replace_block(text, name, block):
+    start, stop = f"<!-- table:{name} -->", f"<!-- /table:{name} -->"
+    if start not in text:
+        return text
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(stop, 1)
+    return f"{head}{start}\n{block}{stop}{tail}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
+    parser.add_argument("--docs-only", action="store_true", help="write docs/_generated/ only")
+    args = parser.parse_args()
+    available = [name for name, (file, _) in TABLES.items() if (RESULTS / file).exists()]
+    if not args.check:
+        generated = ROOT / "docs" / "_generated"
+        generated.mkdir(exist_ok=True)
+        for name in available:
+            (generated / f"{name}.rst").write_text(rst(name))
+    readme_path = ROOT / "README.md"
+    readme = readme_path.read_text()
+    updated = readme
+    for name in available:
+        updated = replace_block(updated, name, markdown(name))
+    if args.check:
+        if updated != readme:
+            print("README.md's tables differ from benchmarks/results: run python benchmarks/tables.py",
+                  file=sys.stderr)
+            sys.exit(1)
+        return
+    if not args.docs_only:
+        readme_path.write_text(updated)
+
+
+if __name__ == "__main__":
+    main()
