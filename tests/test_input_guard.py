@@ -314,8 +314,8 @@ def test_fit_input_guard_on_a_pipeline(films):
     (dict(max_false_rejection="2%"), r"max_false_rejection must be in \(0, 1\); got '2%'"),
     (dict(calibration_size=1), r"calibration_size must be in \(0, 1\); got 1"),
     (dict(n_components=0), "n_components must be a positive int; got 0"),
-    (dict(max_false_rejection=0.001), r"60 held-out images cannot set a threshold for "
-                                      r"max_false_rejection=0.001: that needs at least 999"),
+    (dict(max_false_rejection=0.001), (r"60 held-out images cannot set a threshold for "
+                                       r"max_false_rejection=0.001: that needs at least 999")),
 ])
 def test_bad_parameters_are_named(guard, films, params, match):
     X, _, groups = films

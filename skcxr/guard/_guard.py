@@ -11,15 +11,11 @@ from threadpoolctl import threadpool_limits
 
 from ..classifier._validation import check_image_batch
 from ._file_checks import file_reasons
-from ._image_checks import (frame_reasons, orientation_reasons, template_correlation,
-                            template_of)
+from ._image_checks import LayoutCheck, frame_reasons
 from ._scores import FeatureGaussian, ThumbnailPCA, thumbnails
 
 STATE_FORMAT = "skcxr.InputGuard/1"
 SCORE_NAMES = ("features", "thumbnail")
-# Share of the fitted films below whose template correlation an image counts
-# as not matching the films' layout (see _image_checks.orientation_reasons).
-LOW_CORRELATION_QUANTILE = 0.01
 N_FOLDS = 5  # out-of-fold scores that put the two novelty scores on one scale
 
 
@@ -36,8 +32,8 @@ class InputGuard(OutlierMixin, BaseEstimator):
       guide);
     * a *novelty* score: how unlike the training films the image is, the
       larger of two robust z-scores: the Mahalanobis distance of the
-      classifier's penultimate features (L2-normalised, shrunk covariance)
-      and the probabilistic-PCA likelihood of a 32x32 thumbnail of the image
+      classifier's penultimate features (shrunk covariance) and the
+      probabilistic-PCA likelihood of a 16x16 thumbnail of the image
       itself.
 
     ``fit`` learns both from training films and sets the novelty threshold on
@@ -224,9 +220,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
             self.feature_model_, self.thumbnail_model_ = self._score_models(features, thumbs)
         self.score_median_ = np.median(logs, axis=0)
         self.score_scale_ = 1.4826 * np.median(np.abs(logs - self.score_median_), axis=0) + 1e-9
-        self.template_ = template_of(X)
-        correlation = template_correlation(X, self.template_)
-        self.low_correlation_ = float(np.quantile(correlation, LOW_CORRELATION_QUANTILE))
+        self.layout_check_ = LayoutCheck().fit(thumbs)
 
     def _score_models(self, features, thumbs):
         return (FeatureGaussian().fit(features),
@@ -248,7 +242,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
 
     def _check_reasons(self, X):
         reasons = frame_reasons(X)
-        turned = orientation_reasons(X, self.template_, self.low_correlation_)
+        turned = self.layout_check_.reasons(thumbnails(X))
         return np.where(reasons == "", turned, reasons)
 
     # ------------------------------------------------------------ predicting
@@ -344,8 +338,6 @@ class InputGuard(OutlierMixin, BaseEstimator):
             "input_shape": np.asarray(self.input_shape_, dtype=np.int64),
             "calibration_rejection": float(self.calibration_rejection_),
             "n_calibration": int(self.n_calibration_),
-            "template": self.template_,
-            "low_correlation": self.low_correlation_,
             "score_median": self.score_median_,
             "score_scale": self.score_scale_,
         }
@@ -353,6 +345,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
             state["random_state"] = int(self.random_state)
         state.update(self.feature_model_.to_state("features."))
         state.update(self.thumbnail_model_.to_state("thumbnail."))
+        state.update(self.layout_check_.to_state("layout."))
         return state
 
     @classmethod
@@ -392,12 +385,11 @@ class InputGuard(OutlierMixin, BaseEstimator):
         guard.n_features_in_ = int(state["n_features_in"])
         guard.calibration_rejection_ = float(state["calibration_rejection"])
         guard.n_calibration_ = int(state["n_calibration"])
-        guard.template_ = np.asarray(state["template"], dtype=np.float64)
-        guard.low_correlation_ = float(state["low_correlation"])
         guard.score_median_ = np.asarray(state["score_median"], dtype=np.float64)
         guard.score_scale_ = np.asarray(state["score_scale"], dtype=np.float64)
         guard.feature_model_ = FeatureGaussian.from_state(state, "features.")
         guard.thumbnail_model_ = ThumbnailPCA.from_state(state, "thumbnail.")
+        guard.layout_check_ = LayoutCheck.from_state(state, "layout.")
         return guard
 
 

@@ -2,10 +2,10 @@
 
 * A near-constant frame (blank, overexposed, a uniform fill).
 * Colour, when the batch has three channels: X-ray films are grey.
-* An inverted or rotated film, by correlating the image's thumbnail with
-  the mean thumbnail of the training films (the *template*): a negative
-  correlates with it as strongly as a film does, only with the sign turned;
-  a film turned on its side correlates once turned back.
+* An inverted, rotated or upside-down film (:class:`LayoutCheck`), by
+  correlating the image's thumbnail with the mean thumbnail of the training
+  films: a negative correlates with it as strongly as a film does, only with
+  the sign turned; a turned film correlates better once turned back.
 
 The template checks use limits learnt from the training films, so they
 stay silent on anything that looks like a film in the usual orientation.
@@ -13,7 +13,7 @@ stay silent on anything that looks like a film in the usual orientation.
 
 import numpy as np
 
-from ._scores import grey_float, thumbnails
+from ._scores import grey_float
 
 # Grey levels spanned by the middle 98% of the pixels (1st to 99th
 # percentile) below which a frame holds no picture to read.
@@ -21,7 +21,10 @@ MIN_GREY_RANGE = 12
 COLOUR_CHROMA = 40  # as in file checks: channels differing by more are coloured
 MAX_COLOUR_SHARE = 0.1
 # Turns tried for a film on its side or upside down: np.rot90's k.
-TURNS = {1: "rotated by 90 degrees", 3: "rotated by 90 degrees", 2: "upside down"}
+TURNS = {1: "rotated by 90 degrees", 2: "upside down", 3: "rotated by 90 degrees"}
+# Share of the training films whose correlation with the template may lie
+# below the least an image needs to "match the layout".
+LOW_CORRELATION_QUANTILE = 0.01
 
 
 def frame_reasons(X):
@@ -46,47 +49,67 @@ def _colour_share(X):
     return np.mean(rgb.max(axis=1) - rgb.min(axis=1) > COLOUR_CHROMA, axis=(1, 2))
 
 
-def template_of(X):
-    """The standardised mean thumbnail of a batch of films, flattened."""
-    template = thumbnails(X).mean(axis=0)
-    return (template - template.mean()) / (template.std() + 1e-6)
+class LayoutCheck:
+    """Inverted and turned films, by correlating thumbnails with the training films' mean.
 
+    The *template* is the mean standardised thumbnail of the training films:
+    their common layout. Each image's thumbnail is correlated with it as it
+    is, as its negative, and turned by 90, 180 and 270 degrees. An image is
 
-def template_correlation(X, template):
-    """Pearson correlation of each image's thumbnail with the template."""
-    return thumbnails(X) @ template / template.size
+    * *inverted* when its negative matches the layout (correlates at least
+      ``low_correlation_``, a value all but 1% of the films reach);
+    * *turned* when a turned version matches the layout and correlates
+      better than the image as it is, by more than any training film's own
+      turned version does (``margins_``, one per turn).
 
-
-def orientation_reasons(X, template, low_correlation):
-    """Inverted or turned films, from correlations with the template.
-
-    Parameters
-    ----------
-    X : ndarray (n, c, H, W)
-    template : ndarray
-        From :func:`template_of` on the training films.
-    low_correlation : float
-        A low quantile of the training films' correlations with the
-        template: below it an image does not match their layout. A film is
-        *inverted* when its negative matches, *turned* when it does not
-        match as it is but does once turned back. Both need the template to
-        mean something, i.e. a positive ``low_correlation``.
+    Both stay silent when the films share no layout (``low_correlation_``
+    not positive).
     """
-    reasons = np.full(len(X), "", dtype=object)
-    if low_correlation <= 0:
-        return reasons  # the films do not share a layout: nothing to compare with
-    corr = template_correlation(X, template)
-    for i in np.flatnonzero(-corr >= low_correlation):
-        reasons[i] = (f"inverted film (its negative matches the training films' layout: "
-                      f"correlation {-corr[i]:.2f}, {corr[i]:.2f} as given)")
-    square = X.shape[2] == X.shape[3]
-    candidates = np.flatnonzero((reasons == "") & (corr < low_correlation))
-    if not square or len(candidates) == 0:
-        return reasons
-    for k, what in TURNS.items():
-        turned = template_correlation(np.rot90(X[candidates], k, axes=(2, 3)), template)
-        for i, c in zip(candidates, turned):
-            if reasons[i] == "" and c >= low_correlation:
+
+    def fit(self, thumbs):
+        template = thumbs.mean(axis=0)
+        self.template_ = (template - template.mean()) / (template.std() + 1e-6)
+        corr = self._correlation(thumbs)
+        self.low_correlation_ = float(np.quantile(corr, LOW_CORRELATION_QUANTILE))
+        self.margins_ = np.array([max(0.0, float(np.max(turned - corr)))
+                                  for turned in self._turned_correlations(thumbs)])
+        return self
+
+    def reasons(self, thumbs):
+        reasons = np.full(len(thumbs), "", dtype=object)
+        if self.low_correlation_ <= 0:
+            return reasons  # the films share no layout: nothing to compare with
+        corr = self._correlation(thumbs)
+        for i in np.flatnonzero(-corr >= self.low_correlation_):
+            reasons[i] = (f"inverted film (its negative matches the training films' layout: "
+                          f"correlation {-corr[i]:.2f}, {corr[i]:.2f} as given)")
+        for (k, what), turned, margin in zip(TURNS.items(), self._turned_correlations(thumbs),
+                                             self.margins_):
+            found = ((reasons == "") & (turned >= self.low_correlation_)
+                     & (turned - corr > margin))
+            for i in np.flatnonzero(found):
                 reasons[i] = (f"{what} (turned back it matches the training films' layout: "
-                              f"correlation {c:.2f}, {corr[i]:.2f} as given)")
-    return reasons
+                              f"correlation {turned[i]:.2f}, {corr[i]:.2f} as given)")
+        return reasons
+
+    def _correlation(self, thumbs):
+        return thumbs @ self.template_ / self.template_.size
+
+    def _turned_correlations(self, thumbs):
+        side = int(round(np.sqrt(thumbs.shape[1])))
+        squares = thumbs.reshape(len(thumbs), side, side)
+        return [self._correlation(np.rot90(squares, k, axes=(1, 2)).reshape(len(thumbs), -1))
+                for k in TURNS]
+
+    def to_state(self, prefix):
+        return {f"{prefix}template": self.template_,
+                f"{prefix}low_correlation": self.low_correlation_,
+                f"{prefix}margins": self.margins_}
+
+    @classmethod
+    def from_state(cls, state, prefix):
+        check = cls()
+        check.template_ = np.asarray(state[f"{prefix}template"], dtype=np.float64)
+        check.low_correlation_ = float(state[f"{prefix}low_correlation"])
+        check.margins_ = np.asarray(state[f"{prefix}margins"], dtype=np.float64)
+        return check

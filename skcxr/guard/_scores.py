@@ -1,11 +1,12 @@
 """The two novelty scores the input guard combines, each a plain numpy model.
 
 * :class:`FeatureGaussian`: Mahalanobis distance of the classifier's
-  penultimate features to the training films' (Lee et al. 2018), on
-  L2-normalised features (Müller & Hein 2025, "Mahalanobis++"), with a
+  penultimate features to the training films' (Lee et al. 2018), with a
   Ledoit-Wolf shrunk covariance. It measures what the network makes of an
-  image.
-* :class:`ThumbnailPCA`: the negative log-likelihood of a small, per-image
+  image. The features are not L2-normalised as "Mahalanobis++" (Müller &
+  Hein) proposes: on our development model that lost gradients and crops
+  (their unusual feature norm is part of what gives them away).
+* :class:`ThumbnailPCA`: the negative log-likelihood of a 16x16, per-image
   standardised thumbnail under probabilistic PCA of the training films'
   thumbnails -- a linear autoencoder in the manner of TorchXRayVision's
   reconstruction check. It measures the image itself, independently of what
@@ -43,16 +44,16 @@ def thumbnails(X, side=THUMBNAIL_SIDE):
 
 
 class FeatureGaussian:
-    """Squared Mahalanobis distance of L2-normalised features to their training mean."""
+    """Squared Mahalanobis distance of features to their training mean (shrunk covariance)."""
 
     def fit(self, features):
-        unit = _unit(features)
-        self.mean_ = unit.mean(axis=0)
-        self.precision_ = LedoitWolf().fit(unit).precision_
+        features = np.asarray(features, dtype=np.float64)
+        self.mean_ = features.mean(axis=0)
+        self.precision_ = LedoitWolf().fit(features).precision_
         return self
 
     def score(self, features):
-        centred = _unit(features) - self.mean_
+        centred = np.asarray(features, dtype=np.float64) - self.mean_
         return np.einsum("ij,jk,ik->i", centred, self.precision_, centred)
 
     def to_state(self, prefix):
@@ -118,7 +119,3 @@ class ThumbnailPCA:
         model.noise_variance_ = float(state[f"{prefix}noise_variance"])
         return model
 
-
-def _unit(features):
-    features = np.asarray(features, dtype=np.float64)
-    return features / (np.linalg.norm(features, axis=1, keepdims=True) + _EPS)
