@@ -1,6 +1,7 @@
 """InputGuard: refuse images the classifier was not made for, with a reason."""
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, OutlierMixin, clone
@@ -147,6 +148,15 @@ class InputGuard(OutlierMixin, BaseEstimator):
         refused_by_checks = self._check_reasons(X[cal_idx]) != ""
         self.threshold_ = _conformal_quantile(
             np.where(refused_by_checks, np.inf, novelty), self.max_false_rejection)
+        if not np.isfinite(self.threshold_):
+            # The named checks alone use up the budget: refuse nothing more
+            # for novelty, and say so rather than quietly exceed the rate.
+            self.threshold_ = float(np.max(novelty[~refused_by_checks], initial=0.0))
+            warnings.warn(
+                f"The named checks refuse {np.mean(refused_by_checks):.1%} of the held-out "
+                f"films, more than max_false_rejection={self.max_false_rejection}; the "
+                "novelty threshold is set above every held-out film. Are these films "
+                "blank, coloured, inverted or turned?", UserWarning, stacklevel=2)
         self.offset_ = -self.threshold_
         self.calibration_rejection_ = float(np.mean(refused_by_checks | (novelty > self.threshold_)))
         self.n_calibration_ = len(cal_idx)
