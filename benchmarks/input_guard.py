@@ -7,8 +7,8 @@ from images that installed packages ship or that this script generates:
   documents, microscopy, a retina, a CT phantom, ...) and scikit-learn's
   sample photographs, each as it is, in grey, and as random crops;
 * synthetic images: noise, smooth random fields, gradients, rendered text;
-* Kermany **test** films made unusable: turned 90 degrees, inverted,
-  heavily cropped, blank.
+* Kermany **test** films made unusable: turned 90 degrees, upside down,
+  inverted, heavily cropped, blank.
 
 Every file goes the way ``skcxr screen`` takes it: the file checks first
 (``guard.file_reasons``), then decoding by the model's loader and the image
@@ -19,6 +19,8 @@ Nothing here is chosen on test data.
 
     python benchmarks/input_guard.py --model model.joblib
     python benchmarks/input_guard.py --model model.joblib --max-train 2000 --json guard.json
+    python benchmarks/input_guard.py --model model.joblib --save-guard guard.joblib  # fit once
+    python benchmarks/input_guard.py --model model.joblib --guard guard.joblib      # reuse it
 
 ``--model`` takes a file written by ``joblib.dump`` of a fitted
 ``ImageLoader -> CXRClassifier`` pipeline (or a threshold classifier around
@@ -40,7 +42,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from skcxr.datasets import load_chest_xray
-from skcxr.guard import fit_input_guard
+from skcxr.guard import InputGuard, fit_input_guard
 from skcxr.guard._helpers import _pipeline_of
 
 GOAL_FOREIGN, GOAL_FILMS = 0.95, 0.02
@@ -156,18 +158,20 @@ def unusable_films(paths, rng):
     for i, path in enumerate(paths):
         film = np.asarray(Image.open(path).convert("L"))
         h, w = film.shape
-        kind = i % 4
+        kind = i % 5
         if kind == 0:
-            yield "film turned 90 degrees", f"rot{i}", np.rot90(film, 1 if i % 8 else 3)
+            yield "film turned 90 degrees", f"rot{i}", np.rot90(film, 1 if i % 10 else 3)
         elif kind == 1:
             yield "film inverted", f"inv{i}", 255 - film
+        elif kind == 4:
+            yield "film upside down", f"upside{i}", np.rot90(film, 2)
         elif kind == 2:
             ch, cw = h // 4, w // 4  # a sixteenth of the film
             top, left = rng.integers(0, h - ch), rng.integers(0, w - cw)
             yield "film heavily cropped", f"crop{i}", upscale(film[top:top + ch, left:left + cw], 200)
         else:
             blank = np.full_like(film, int(rng.integers(0, 256)))
-            if i % 8 == 3:
+            if i % 10 == 3:
                 blank = clip(blank + rng.normal(0, 2, blank.shape))  # sensor noise
             yield "film blank", f"blank{i}", blank
 
@@ -233,6 +237,10 @@ def main(argv=None):
     parser.add_argument("--max-false-rejection", type=float, default=0.02)
     parser.add_argument("--n-films", type=int, default=60,
                         help="test films per unusable-film kind (turned, inverted, ...)")
+    parser.add_argument("--save-guard", default=None,
+                        help="write the fitted guard's state here (joblib), for --guard")
+    parser.add_argument("--guard", default=None,
+                        help="use the guard state saved by --save-guard instead of fitting one")
     parser.add_argument("--refit", action="store_true",
                         help="fit a new guard even if the model carries one")
     parser.add_argument("--seed", type=int, default=0)
@@ -248,7 +256,10 @@ def main(argv=None):
 
     guard = getattr(model, "input_guard_", None)
     start = time.perf_counter()
-    if guard is None or args.refit:
+    if args.guard:
+        guard = InputGuard.from_state(joblib.load(args.guard), pipeline[-1])
+        fitted = f"loaded from {args.guard}"
+    elif guard is None or args.refit:
         data, groups = train.data, train.groups
         if args.max_train and args.max_train < len(data):
             patients = rng.permutation(np.unique(groups))
@@ -260,6 +271,8 @@ def main(argv=None):
                                 random_state=args.seed)
         fitted = (f"fitted on {len(data)} training films of {len(np.unique(groups))} patients "
                   f"in {time.perf_counter() - start:.0f} s")
+        if args.save_guard:
+            joblib.dump(guard.get_state(), args.save_guard)
     else:
         fitted = "the model's own guard"
     print(f"guard: {fitted}; threshold {guard.threshold_:.2f} set on {guard.n_calibration_} "
@@ -267,7 +280,7 @@ def main(argv=None):
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        films = rng.choice(test.data, 4 * args.n_films, replace=False)
+        films = rng.choice(test.data, 5 * args.n_films, replace=False)
         items = [*((g, f"{name}{suffix}", v) for g, name, image in package_images()
                    for suffix, v in variants(image, rng)),
                  *synthetic_images(rng), *unusable_films(films, rng)]

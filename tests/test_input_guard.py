@@ -347,3 +347,12 @@ def test_warns_when_the_named_checks_exceed_the_rate(guard, films):
         fitted = InputGuard(guard.classifier, max_false_rejection=0.05, random_state=0).fit(
             X, groups=groups)
     assert np.isfinite(fitted.threshold_) and fitted.calibration_rejection_ > 0.05
+
+
+def test_reasons_with_proba_take_one_pass(guard):
+    X = np.concatenate([make_films(10, seed=10)[0], foreign_images(6)])
+    reasons, proba = guard.reasons(X, return_proba=True)
+    np.testing.assert_array_equal(reasons, guard.reasons(X))
+    np.testing.assert_allclose(proba, guard.classifier.predict_proba(X), rtol=1e-6)
+    np.testing.assert_allclose(guard._features_and_proba(X)[0], guard.classifier.embed(X),
+                               rtol=1e-5, atol=1e-6)

@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from ..classifier._network import final_linear_layer
 from ..classifier._validation import check_image_batch
 from ._file_checks import file_reasons
 from ._image_checks import LayoutCheck, frame_reasons
@@ -277,7 +278,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         """``score_samples(X) - offset_``: negative for images refused for novelty."""
         return self.score_samples(X) - self.offset_
 
-    def reasons(self, X):
+    def reasons(self, X, *, return_proba=False):
         """Why each image is refused; ``""`` for an accepted image.
 
         The named checks come first (near-constant frame, colour, inverted,
@@ -287,19 +288,46 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+        return_proba : bool, default=False
+            Also return the classifier's ``predict_proba(X)``, from the same
+            pass through the network: screening and guarding then cost one
+            forward pass, not two. Use the probabilities of accepted images
+            only.
 
         Returns
         -------
         reasons : ndarray of str, shape (n_samples,)
+        proba : ndarray of shape (n_samples, 2)
+            Only with ``return_proba=True``.
         """
         check_is_fitted(self)
         X = self._check_fitted_input(X)
+        features, proba = self._features_and_proba(X) if return_proba else (None, None)
         reasons = self._check_reasons(X)
-        novelty = self._novelty(X)
+        novelty = self._novelty(X, features)
         for i in np.flatnonzero((reasons == "") & (novelty > self.threshold_)):
             reasons[i] = (f"unlike the training films (novelty {novelty[i]:.1f} > "
                           f"{self.threshold_:.1f})")
-        return reasons.astype(str)
+        reasons = reasons.astype(str)
+        return (reasons, proba) if return_proba else reasons
+
+    def _features_and_proba(self, X):
+        """Penultimate features caught on their way through ``predict_proba``.
+
+        The same features as ``classifier.embed`` (the input of the last
+        Linear layer), except under CUDA mixed precision, where they are
+        computed in bfloat16 as the probabilities are.
+        """
+        layer = final_linear_layer(self.classifier.module_.network)
+        batches = []
+        handle = layer.register_forward_hook(
+            lambda _module, inputs, _output: batches.append(
+                inputs[0].detach().float().cpu().numpy()))
+        try:
+            proba = self.classifier.predict_proba(X)
+        finally:
+            handle.remove()
+        return np.concatenate(batches), proba
 
     def predict(self, X):
         """+1 for an image the classifier may score, -1 for a refused one.
