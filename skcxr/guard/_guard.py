@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 from ..classifier._network import final_linear_layer
 from ..classifier._validation import check_image_batch
 from ._file_checks import file_reasons
-from ._image_checks import LayoutCheck, frame_reasons
+from ._image_checks import LayoutCheck, corrected, frame_reasons
 from ._scores import FeatureGaussian, ThumbnailPCA, thumbnails
 
 STATE_FORMAT = "skcxr.InputGuard/1"
@@ -130,7 +130,8 @@ class InputGuard(OutlierMixin, BaseEstimator):
         """
         self._check_params()
         X = self._check_input(X)
-        fit_idx, cal_idx = self._split(len(X), groups)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        fit_idx, cal_idx = self._split(len(X), groups, seed)
         features = self.classifier.embed(X)
         self.n_features_in_ = features.shape[1]
         frame = frame_reasons(X)
@@ -144,9 +145,11 @@ class InputGuard(OutlierMixin, BaseEstimator):
                 f"{N_FOLDS} patients, and many more to be useful."
             )
         self._fit_scores(X[films], features[films],
-                         None if groups is None else np.asarray(groups)[films])
+                         None if groups is None else np.asarray(groups)[films], seed)
         novelty = self._novelty(X[cal_idx], features[cal_idx])
-        refused_by_checks = self._check_reasons(X[cal_idx]) != ""
+        # A superset of what the named checks refuse once the threshold is
+        # set (suspicions count unverified), so the rate is kept.
+        refused_by_checks = self._refused_by_checks(X[cal_idx])
         self.threshold_ = _conformal_quantile(
             np.where(refused_by_checks, np.inf, novelty), self.max_false_rejection)
         if not np.isfinite(self.threshold_):
@@ -183,9 +186,8 @@ class InputGuard(OutlierMixin, BaseEstimator):
         self.input_shape_ = tuple(X.shape[1:])
         return X
 
-    def _split(self, n_samples, groups):
+    def _split(self, n_samples, groups, seed):
         """Indices fitting the scores and indices setting the threshold."""
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         index = np.arange(n_samples)
         if groups is None:
             splitter = ShuffleSplit(1, test_size=self.calibration_size, random_state=seed)
@@ -210,18 +212,19 @@ class InputGuard(OutlierMixin, BaseEstimator):
             )
         return fit_idx, cal_idx
 
-    def _fit_scores(self, X, features, groups):
+    def _fit_scores(self, X, features, groups, seed):
         thumbs = thumbnails(X)
         # The two scores become robust z-scores (median and MAD of their
         # logs) so that they share one scale. Both models fit their own
-        # films much more closely than new ones (a 512- or 1024-dimensional
-        # model on a few thousand films), so the z-scores are taken from
+        # films much more closely than new ones (hundreds of dimensions
+        # from a few thousand films), so the z-scores are taken from
         # out-of-fold scores: each film scored by models fitted without its
         # patient.
         logs = np.empty((len(X), len(SCORE_NAMES)))
-        folds = GroupKFold(N_FOLDS) if groups is not None else KFold(N_FOLDS)
-        # Small dense eigendecompositions: BLAS threads only contend for the
-        # cores (7x slower on a shared 2-core machine than one thread).
+        folds = (GroupKFold(N_FOLDS) if groups is not None
+                 else KFold(N_FOLDS, shuffle=True, random_state=seed))
+        # Small dense eigendecompositions: on a shared 2-core machine two
+        # BLAS threads made them 5-6x slower than one.
         with threadpool_limits(1, user_api="blas"):
             for train, held_out in folds.split(thumbs, groups=groups):
                 feature_model, thumbnail_model = self._score_models(features[train],
@@ -251,10 +254,29 @@ class InputGuard(OutlierMixin, BaseEstimator):
         z = (self._log_scores(features, thumbnails(X)) - self.score_median_) / self.score_scale_
         return z.max(axis=1)
 
-    def _check_reasons(self, X):
+    def _named_reasons(self, X):
+        """Reasons from the named checks, given the fitted threshold.
+
+        A suspected inverted or turned film is named so only when, inverted
+        or turned back, it passes as a film; otherwise the novelty judges it
+        (a face or a page may correlate with the films' layout too).
+        """
         reasons = frame_reasons(X)
-        turned = self.layout_check_.reasons(thumbnails(X))
-        return np.where(reasons == "", turned, reasons)
+        corrections, suspected = self.layout_check_.suspects(thumbnails(X))
+        # Turning a non-square image by 90 degrees changes its shape: the
+        # network cannot check it, so such suspicions are left to the novelty.
+        keeps_shape = (X.shape[2] == X.shape[3]) | (corrections % 2 == 0)
+        todo = np.flatnonzero((reasons == "") & (corrections >= 0) & keeps_shape)
+        if len(todo):
+            fixed = corrected(X[todo], corrections[todo])
+            passes = (frame_reasons(fixed) == "") & (self._novelty(fixed) <= self.threshold_)
+            reasons[todo[passes]] = suspected[todo[passes]]
+        return reasons
+
+    def _refused_by_checks(self, X):
+        """Images any named check may refuse: layout suspicions unverified (before a threshold)."""
+        corrections, _ = self.layout_check_.suspects(thumbnails(X))
+        return (frame_reasons(X) != "") | (corrections >= 0)
 
     # ------------------------------------------------------------ predicting
     def score_samples(self, X):
@@ -303,8 +325,8 @@ class InputGuard(OutlierMixin, BaseEstimator):
         check_is_fitted(self)
         X = self._check_fitted_input(X)
         features, proba = self._features_and_proba(X) if return_proba else (None, None)
-        reasons = self._check_reasons(X)
         novelty = self._novelty(X, features)
+        reasons = self._named_reasons(X)
         for i in np.flatnonzero((reasons == "") & (novelty > self.threshold_)):
             reasons[i] = (f"unlike the training films (novelty {novelty[i]:.1f} > "
                           f"{self.threshold_:.1f})")

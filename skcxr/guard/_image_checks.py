@@ -50,11 +50,12 @@ def _colour_share(X):
 
 
 class LayoutCheck:
-    """Inverted and turned films, by correlating thumbnails with the training films' mean.
+    """Suspect inverted and turned films, by correlating thumbnails with the films' mean.
 
     The *template* is the mean standardised thumbnail of the training films:
     their common layout. Each image's thumbnail is correlated with it as it
     is, as its negative, and turned by 90, 180 and 270 degrees. An image is
+    suspected to be
 
     * *inverted* when its negative matches the layout (correlates at least
       ``low_correlation_``, a value all but 1% of the films reach);
@@ -62,8 +63,10 @@ class LayoutCheck:
       better than the image as it is, by more than any training film's own
       turned version does (``margins_``, one per turn).
 
-    Both stay silent when the films share no layout (``low_correlation_``
-    not positive).
+    A suspicion is only a candidate: the guard names it only when the
+    corrected image passes as a film (a face or a page can correlate with
+    the layout too). Nothing is suspected when the films share no layout
+    (``low_correlation_`` not positive).
     """
 
     def fit(self, thumbs):
@@ -75,22 +78,34 @@ class LayoutCheck:
                                   for turned in self._turned_correlations(thumbs)])
         return self
 
-    def reasons(self, thumbs):
+    def suspects(self, thumbs):
+        """The correction each image may need, and the reason to give if it does.
+
+        Returns
+        -------
+        corrections : ndarray of int, shape (n,)
+            -1: none; 0: invert; k in 1, 2, 3: ``np.rot90(image, k)`` turns
+            it back.
+        reasons : ndarray of object, shape (n,)
+        """
+        corrections = np.full(len(thumbs), -1)
         reasons = np.full(len(thumbs), "", dtype=object)
         if self.low_correlation_ <= 0:
-            return reasons  # the films share no layout: nothing to compare with
+            return corrections, reasons  # the films share no layout: nothing to compare with
         corr = self._correlation(thumbs)
         for i in np.flatnonzero(-corr >= self.low_correlation_):
+            corrections[i] = 0
             reasons[i] = (f"inverted film (its negative matches the training films' layout: "
                           f"correlation {-corr[i]:.2f}, {corr[i]:.2f} as given)")
         for (k, what), turned, margin in zip(TURNS.items(), self._turned_correlations(thumbs),
                                              self.margins_):
-            found = ((reasons == "") & (turned >= self.low_correlation_)
+            found = ((corrections < 0) & (turned >= self.low_correlation_)
                      & (turned - corr > margin))
             for i in np.flatnonzero(found):
+                corrections[i] = k
                 reasons[i] = (f"{what} (turned back it matches the training films' layout: "
                               f"correlation {turned[i]:.2f}, {corr[i]:.2f} as given)")
-        return reasons
+        return corrections, reasons
 
     def _correlation(self, thumbs):
         return thumbs @ self.template_ / self.template_.size
@@ -113,3 +128,14 @@ class LayoutCheck:
         check.low_correlation_ = float(state[f"{prefix}low_correlation"])
         check.margins_ = np.asarray(state[f"{prefix}margins"], dtype=np.float64)
         return check
+
+
+def corrected(X, corrections):
+    """The images of ``X`` inverted or turned back as ``corrections`` says (>= 0 only)."""
+    out = []
+    for image, correction in zip(X, corrections):
+        if correction == 0:
+            out.append(255 - image if image.dtype == np.uint8 else 1 - image)
+        else:
+            out.append(np.rot90(image, correction, axes=(1, 2)))
+    return np.ascontiguousarray(np.stack(out))
