@@ -1,0 +1,378 @@
+"""The input guard: named reasons, novelty, false-rejection rate, persistence, errors."""
+
+import io
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+
+from conftest import make_blob_images
+from skcxr import CXRClassifier, ImageLoader
+from skcxr.guard import InputGuard, file_reasons, fit_input_guard
+from skcxr.guard._scores import thumbnails
+
+SIZE = 48
+
+
+def make_films(n, size=SIZE, seed=0):
+    """Synthetic frontal 'chest films' with a layout: dark lungs either side of a
+    bright mediastinum, a bright abdomen below, darker air above; PNEUMONIA adds
+    an opacity in the left lung. Position, exposure and noise vary per image.
+
+    Returns uint8 images (n, 1, size, size), labels and patient ids (2 films each).
+    """
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    yy, xx = np.mgrid[:size, :size] / size
+    images = []
+    for label in y:
+        dy, dx = rng.normal(0, 0.02, 2)
+        image = np.full((size, size), 150.0)
+        image[yy < 0.12 + dy] = 40  # air above the shoulders
+        image[yy > 0.75 + dy] = 190  # abdomen below the diaphragm
+        for centre in (0.3, 0.7):
+            lung = ((yy - 0.45 - dy) / 0.28) ** 2 + ((xx - centre - dx) / 0.15) ** 2 < 1
+            image[lung] = 60
+        if label:
+            image += 90 * np.exp(-((yy - 0.5) ** 2 + (xx - 0.3) ** 2) / (2 * 0.06**2))
+        image = rng.uniform(0.8, 1.2) * image + rng.normal(0, 12, image.shape)
+        images.append(np.clip(image + rng.uniform(-20, 20), 0, 255))
+    return np.stack(images)[:, None].astype(np.uint8), y, np.arange(n) // 2
+
+
+def foreign_images(n=12, size=SIZE, seed=0):
+    """Images that are clearly no film: checkerboards, stripes, gradients, noise, discs."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    kinds = [
+        lambda: ((yy // rng.integers(3, 12) + xx // rng.integers(3, 12)) % 2) * 255,
+        lambda: (np.sin(xx / rng.uniform(1, 4)) > 0) * 200 + 30,  # stripes, like lines of text
+        lambda: (xx * rng.uniform(0, 1) + yy * rng.uniform(0, 1)) * 255 / (2 * size),
+        lambda: rng.integers(0, 256, (size, size)),
+        lambda: ((yy - size * rng.uniform(.3, .7)) ** 2 + (xx - size / 2) ** 2 < (size / 4) ** 2) * 220 + 20,
+    ]
+    return np.stack([kinds[i % len(kinds)]() for i in range(n)])[:, None].astype(np.uint8)
+
+
+def tiny_classifier(X, y, epochs=6):
+    return CXRClassifier("tiny", lr=0.05, max_epochs=epochs, batch_size=16, random_state=0,
+                         validation_fraction=None).fit(X, y)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    # These tiny networks gain nothing from threads, and on a shared 2-core
+    # machine two torch threads ran this module an order of magnitude slower.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def films():
+    return make_films(200, seed=0)
+
+
+@pytest.fixture(scope="module")
+def guard(films):
+    X, y, groups = films
+    return InputGuard(tiny_classifier(X, y), max_false_rejection=0.05, random_state=0).fit(
+        X, groups=groups)
+
+
+# ------------------------------------------------------------ named reasons
+def test_near_constant_frame_is_named(guard):
+    blank = np.full((2, 1, SIZE, SIZE), 128, np.uint8)
+    blank[1] += np.random.default_rng(0).integers(0, 4, (1, SIZE, SIZE), dtype=np.uint8)
+    reasons = guard.reasons(blank)
+    assert all(r.startswith("near-constant frame (grey levels span") for r in reasons)
+    np.testing.assert_array_equal(guard.predict(blank), [-1, -1])
+
+
+def accepted_films(guard, n=8, seed=5):
+    X = make_films(n, seed=seed)[0]
+    return X[guard.predict(X) == 1]
+
+
+def test_inverted_film_is_named(guard):
+    X = accepted_films(guard)
+    assert len(X) >= 6
+    reasons = guard.reasons(255 - X)
+    assert all(r.startswith("inverted film") for r in reasons), reasons
+
+
+@pytest.mark.parametrize("turns, what", [(1, "rotated by 90 degrees"), (3, "rotated by 90 degrees"),
+                                         (2, "upside down")])
+def test_turned_film_is_named(guard, turns, what):
+    X = np.rot90(accepted_films(guard, seed=6), turns, axes=(2, 3))
+    assert len(X) >= 6
+    assert all(r.startswith(what) for r in guard.reasons(X)), guard.reasons(X)
+
+
+def test_layout_is_named_only_when_the_correction_passes(guard):
+    # A turned film whose layout matches once turned back, but which turned
+    # back is still foreign (its noise is far too strong): the novelty
+    # judges it, and the reason does not claim it is just a turned film.
+    X = np.rot90(accepted_films(guard, seed=6), 2, axes=(2, 3)).astype(float)
+    noisy = np.clip(X + np.random.default_rng(0).normal(0, 60, X.shape), 0, 255).astype(np.uint8)
+    suspected = guard.layout_check_.suspects(thumbnails(noisy))[0]
+    assert np.all(suspected == 2)  # the layout alone says upside down ...
+    reasons = guard.reasons(noisy)
+    assert all(r.startswith("unlike the training films") for r in reasons), reasons
+
+
+def test_novelty_refuses_foreign_images(guard):
+    reasons = guard.reasons(foreign_images())
+    assert all(r != "" for r in reasons), reasons
+    assert any(r.startswith("unlike the training films (novelty ") for r in reasons)
+
+
+def test_novelty_reason_states_score_and_threshold(guard):
+    X = foreign_images()
+    novelty = -guard.score_samples(X)
+    for r, score in zip(guard.reasons(X), novelty):
+        if r.startswith("unlike"):
+            assert r == f"unlike the training films (novelty {score:.1f} > {guard.threshold_:.1f})"
+
+
+def test_predict_and_decision_function_agree_with_reasons(guard):
+    X = np.concatenate([make_films(20, seed=7)[0], foreign_images()])
+    reasons = guard.reasons(X)
+    np.testing.assert_array_equal(guard.predict(X), np.where(reasons == "", 1, -1))
+    decision = guard.decision_function(X)
+    np.testing.assert_allclose(decision, guard.score_samples(X) - guard.offset_)
+    novelty_refused = np.char.startswith(reasons.astype(str), "unlike")
+    assert np.all(decision[novelty_refused] < 0)
+    assert np.all(decision[reasons == ""] >= 0)
+
+
+def test_colour_batch_is_named(films):
+    X, y, groups = (a[:120] for a in films)
+    rgb = np.repeat(X, 3, axis=1)
+    guard = InputGuard(tiny_classifier(rgb, y, epochs=1), max_false_rejection=0.05,
+                       random_state=0).fit(rgb, groups=groups)
+    coloured = rgb[:2].copy()
+    coloured[:, 0] = 250  # a strong red cast
+    assert all(r.startswith("colour picture") for r in guard.reasons(coloured))
+    assert np.mean(guard.predict(rgb[:40]) == 1) > 0.8
+
+
+# ----------------------------------------------- false-rejection rate
+def test_false_rejection_on_new_patients_is_near_the_rate():
+    X, y, groups = make_blob_images(n=320, size=SIZE, seed=0)
+    clf = tiny_classifier(X, y, epochs=3)
+    guard = InputGuard(clf, max_false_rejection=0.1, random_state=0).fit(X, groups=groups)
+    assert guard.n_calibration_ == 64  # a fifth of the 160 patients, two films each
+    assert guard.calibration_rejection_ <= 0.1
+    new = make_blob_images(n=300, size=SIZE, seed=1)[0]
+    rate = np.mean(guard.predict(new) == -1)
+    assert 0.02 <= rate <= 0.2, rate  # 0.1 requested; n=64 held out leaves some spread
+
+
+def test_threshold_comes_from_held_out_patients(guard, films):
+    X, y, groups = films
+    clf = guard.classifier
+    loose = InputGuard(clf, max_false_rejection=0.2, random_state=0).fit(X, groups=groups)
+    strict = InputGuard(clf, max_false_rejection=0.03, random_state=0).fit(X, groups=groups)
+    assert strict.threshold_ > loose.threshold_
+    assert strict.n_calibration_ == 40  # 20 of 100 patients
+    # Without groups, images are held out one by one.
+    assert InputGuard(clf, max_false_rejection=0.03, random_state=0).fit(X).n_calibration_ == 40
+
+
+# ------------------------------------------------------------- file checks
+def write_dicom(path, **tags):
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "DX"
+    for name, value in tags.items():
+        setattr(ds, name, value)
+    ds.Rows, ds.Columns = 20, 20
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+    ds.PixelRepresentation = 0
+    ds.PixelData = np.zeros((20, 20), np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return str(path)
+
+
+@pytest.mark.parametrize("tags, reason", [
+    # row: which header property the case covers
+    (dict(Modality="CT"), "not a chest radiograph (DICOM Modality CT)"),
+    (dict(Modality="MR", BodyPartExamined="CHEST"), "not a chest radiograph (DICOM Modality MR)"),
+    (dict(ViewPosition="LL"), "lateral view (DICOM ViewPosition LL)"),
+    (dict(ViewPosition="RL", BodyPartExamined="CHEST"), "lateral view (DICOM ViewPosition RL)"),
+    (dict(ViewPosition="LLO"), "oblique view (DICOM ViewPosition LLO)"),
+    (dict(BodyPartExamined="KNEE"), "not the chest (DICOM BodyPartExamined KNEE)"),
+    (dict(Modality="CR", BodyPartExamined="CHEST", ViewPosition="PA"), ""),
+    (dict(Modality="DX", BodyPartExamined="THORAX", ViewPosition="AP"), ""),
+    (dict(), ""),  # DX without view or body part: nothing to object to
+])
+def test_dicom_header_reasons(tmp_path, tags, reason):
+    pytest.importorskip("pydicom")
+    path = write_dicom(tmp_path / "a.dcm", **tags)
+    assert file_reasons([path]) == [reason]
+    # Found by the DICM marker too, without the suffix.
+    assert file_reasons([write_dicom(tmp_path / "noext", **tags)]) == [reason]
+
+
+def save(path, array, **kwargs):
+    Image.fromarray(array).save(path, **kwargs)
+    return str(path)
+
+
+def test_image_file_reasons(tmp_path):
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 256, (300, 260), dtype=np.uint8)
+    photo = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    grey_rgb = np.repeat(grey[:, :, None], 3, axis=2)  # the Kermany files are RGB JPEGs of grey
+    annotated = grey_rgb.copy()
+    annotated[:20, :40] = (255, 0, 0)  # a small red marker
+    paths = [
+        save(tmp_path / "photo.jpeg", photo),
+        save(tmp_path / "banner.png", grey[:100, :]),
+        save(tmp_path / "tall.png", np.ascontiguousarray(grey[:, :120].repeat(2, axis=0))),
+        save(tmp_path / "icon.png", grey[:64, :64]),
+        save(tmp_path / "film.png", grey),
+        save(tmp_path / "film.jpeg", grey_rgb, quality=90),
+        save(tmp_path / "marked.png", annotated),
+    ]
+    reasons = file_reasons(paths)
+    assert reasons[0].startswith("colour picture (") and "of pixels in colour" in reasons[0]
+    assert reasons[1] == "extreme aspect ratio (2.6:1, 260x100 pixels)"
+    assert reasons[2] == "extreme aspect ratio (5.0:1, 120x600 pixels)"
+    assert reasons[3] == "too small to be a film (64x64 pixels)"
+    assert reasons[4:] == ["", "", ""]
+
+
+def test_file_reasons_never_raise_for_bad_files(tmp_path):
+    text = tmp_path / "notes.jpeg"
+    text.write_text("not an image")
+    truncated = tmp_path / "cut.jpeg"
+    save(truncated, np.zeros((300, 300, 3), np.uint8))
+    truncated.write_bytes(truncated.read_bytes()[:200])
+    broken_dicom = tmp_path / "broken.dcm"
+    broken_dicom.write_bytes(b"\0" * 128 + b"DICM" + b"garbage")
+    paths = [str(text), str(truncated), str(broken_dicom), str(tmp_path / "missing.png"),
+             str(tmp_path)]
+    assert file_reasons(paths) == [""] * len(paths)
+
+
+def test_guard_file_reasons_need_no_fit(tmp_path):
+    path = save(tmp_path / "photo.png", np.random.default_rng(0).integers(
+        0, 256, (200, 200, 3), dtype=np.uint8))
+    unfitted = InputGuard(CXRClassifier("tiny"))
+    assert unfitted.file_reasons([path])[0].startswith("colour picture")
+
+
+# ------------------------------------------------------------- persistence
+def assert_same_outputs(a, b, X):
+    np.testing.assert_array_equal(a.score_samples(X), b.score_samples(X))
+    np.testing.assert_array_equal(a.reasons(X), b.reasons(X))
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_state_round_trip_gives_identical_outputs(guard):
+    X = np.concatenate([make_films(10, seed=8)[0], foreign_images(), 255 - make_films(2)[0]])
+    state = guard.get_state()
+    assert all(isinstance(k, str) for k in state)
+    assert all(isinstance(v, (np.ndarray, float, int, str)) for v in state.values())
+    assert_same_outputs(guard, InputGuard.from_state(state, guard.classifier), X)
+    # As stored beside weights loaded with torch.load(weights_only=True).
+    tensors = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in state.items()}
+    buffer = io.BytesIO()
+    torch.save(tensors, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=True)
+    restored = InputGuard.from_state(loaded, guard.classifier)
+    assert_same_outputs(guard, restored, X)
+    assert restored.get_params(deep=False) == guard.get_params(deep=False)
+
+
+def test_pickle_and_clone(guard):
+    X = np.concatenate([make_films(6, seed=9)[0], foreign_images(6)])
+    assert_same_outputs(guard, pickle.loads(pickle.dumps(guard)), X)
+    fresh = clone(guard)
+    assert fresh.classifier is guard.classifier  # the guard never trains it
+    assert not hasattr(fresh, "offset_")
+    assert fresh.get_params()["max_false_rejection"] == 0.05
+
+
+def test_fit_input_guard_on_a_pipeline(films):
+    X, y, groups = (a[:120] for a in films)
+    images = list(X[:, 0])  # ImageLoader takes arrays as well as files
+    model = make_pipeline(ImageLoader(size=SIZE), CXRClassifier(
+        "tiny", max_epochs=1, batch_size=16, random_state=0, validation_fraction=None))
+    model.fit(images, y)
+    guard = fit_input_guard(model, images, groups=groups, max_false_rejection=0.05,
+                            random_state=0)
+    assert guard.classifier is model[-1] and guard.max_false_rejection == 0.05
+    assert guard.predict(model[:-1].transform(images[:4])).shape == (4,)
+    with pytest.raises(ValueError, match="needs a fitted pipeline ImageLoader -> CXRClassifier"):
+        fit_input_guard(model[-1], X, groups=groups)
+
+
+# ------------------------------------------------------------------ errors
+@pytest.mark.parametrize("params, match", [
+    (dict(max_false_rejection=0), r"max_false_rejection must be in \(0, 1\); got 0"),
+    (dict(max_false_rejection=1.5), r"max_false_rejection must be in \(0, 1\); got 1.5"),
+    (dict(max_false_rejection="2%"), r"max_false_rejection must be in \(0, 1\); got '2%'"),
+    (dict(calibration_size=1), r"calibration_size must be in \(0, 1\); got 1"),
+    (dict(n_components=0), "n_components must be a positive int; got 0"),
+    (dict(max_false_rejection=0.001), (r"40 held-out images cannot set a threshold for "
+                                       r"max_false_rejection=0.001: that needs at least 999")),
+])
+def test_bad_parameters_are_named(guard, films, params, match):
+    X, _, groups = films
+    with pytest.raises(ValueError, match=match):
+        InputGuard(guard.classifier, **params).fit(X, groups=groups)
+
+
+def test_bad_inputs_are_named(guard, films):
+    X, _, groups = films
+    with pytest.raises(ValueError, match="not fitted yet"):
+        InputGuard(CXRClassifier("tiny")).fit(X)
+    with pytest.raises(ValueError, match=r"groups has shape \(5,\); expected \(200,\)"):
+        InputGuard(guard.classifier).fit(X, groups=groups[:5])
+    with pytest.raises(ValueError, match="fitted on 48x48"):
+        guard.reasons(np.zeros((2, 1, 64, 64), np.uint8))
+    state = guard.get_state()
+    with pytest.raises(ValueError, match="Not an input guard state"):
+        InputGuard.from_state({**state, "format": "other"}, guard.classifier)
+    other = tiny_classifier(make_films(40, size=64)[0], np.arange(40) % 2, epochs=1)
+    with pytest.raises(ValueError, match=r"fitted on images of shape \(1, 48, 48\)"):
+        InputGuard.from_state(state, other)
+
+
+def test_warns_when_the_named_checks_exceed_the_rate(guard, films):
+    X, _, groups = films
+    X = X.copy()
+    X[::4] = 100  # a quarter of the films blank: more than the 5% allowed
+    with pytest.warns(UserWarning, match=r"named checks refuse 2\d\.\d% of the held-out films"):
+        fitted = InputGuard(guard.classifier, max_false_rejection=0.05, random_state=0).fit(
+            X, groups=groups)
+    assert np.isfinite(fitted.threshold_) and fitted.calibration_rejection_ > 0.05
+
+
+def test_reasons_with_proba_take_one_pass(guard):
+    X = np.concatenate([make_films(10, seed=10)[0], foreign_images(6)])
+    reasons, proba = guard.reasons(X, return_proba=True)
+    np.testing.assert_array_equal(reasons, guard.reasons(X))
+    np.testing.assert_allclose(proba, guard.classifier.predict_proba(X), rtol=1e-6)
+    np.testing.assert_allclose(guard._features_and_proba(X)[0], guard.classifier.embed(X),
+                               rtol=1e-5, atol=1e-6)
