@@ -39,12 +39,15 @@ dl.model dt{font-weight:600}dl.model dd{margin:0}
 .count.attention{border-color:#c98a00;color:#8a5a00}
 table{border-collapse:collapse;width:100%;font-size:.92em}
 th,td{border:1px solid #d0d0d0;padding:4px 8px;text-align:left;vertical-align:middle}
-th{background:#f0f0f0;position:sticky;top:0}
+th{background:#f0f0f0}
+.scroll{overflow-x:auto}td{white-space:nowrap}
+td.path,td.reason,td.uid{white-space:normal;overflow-wrap:anywhere}
+td.reason{min-width:140px}td.uid{max-width:200px;font-size:.9em}
 tr.flagged td:first-child{border-left:5px solid #b3261e}
 tr.unsuitable,tr.error{background:#fff4ce}
-td.path{min-width:220px;max-width:460px;overflow-wrap:anywhere}
+td.path{min-width:180px;max-width:420px}
 td.path .dir{color:#666;font-size:.9em}td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.film img,td.heatmap img{width:160px;height:auto;display:block;image-rendering:auto}
+td.film img,td.heatmap img{width:150px;height:auto;display:block;image-rendering:auto}
 .figures{display:flex;flex-wrap:wrap;gap:16px}.figures figure{margin:0}
 .figures img{width:420px;height:auto;border:1px solid #ddd}
 pre{background:#f6f6f6;padding:10px;overflow-x:auto}
@@ -90,7 +93,7 @@ def write_report(path, rows, screener, *, model_name, threshold_note="", n_skipp
         out.write(_table_start(counts, heatmap_note, with_labels, with_dicom))
         for rank, row in enumerate(rows, 1):
             out.write(_table_row(rank, row, images.get(row.index), with_labels, with_dicom))
-        out.write("</tbody></table></section>\n</body></html>\n")
+        out.write("</tbody></table></div></section>\n</body></html>\n")
 
 
 def _head(model_name):
@@ -228,7 +231,7 @@ def _table_start(counts, heatmap_note, with_labels, with_dicom):
         "not screened (unsuitable, error), then the other films by descending score. "
         f"{counts['files']} rows, one per file.</p>"
         + (f'<p class="note">{e(heatmap_note)}</p>' if heatmap_note else "")
-        + f'<table class="worklist"><thead><tr>{head}</tr></thead><tbody>\n'
+        + f'<div class="scroll"><table class="worklist"><thead><tr>{head}</tr></thead><tbody>\n'
     )
 
 
@@ -254,11 +257,12 @@ def _table_row(rank, row, images, with_labels, with_dicom):
         f'<td class="num">{"" if row.score is None else f"{row.score:.3f}"}</td>',
         f"<td>{'' if row.flagged is None else ('yes' if row.flagged else 'no')}</td>",
         f"<td>{row.status}</td>",
-        f"<td>{e(row.reason)}</td>",
+        f'<td class="reason">{e(row.reason)}</td>',
     ]
     if with_labels:
         cells.append(f"<td>{e(row.label or '')}</td>")
     if with_dicom:
-        cells.extend(f"<td>{e(v)}</td>" for v in (row.dicom or ("",) * len(DICOM_FIELDS)))
+        cells.extend(f'<td class="uid">{e(v)}</td>'
+                     for v in (row.dicom or ("",) * len(DICOM_FIELDS)))
     css = "flagged" if row.flagged else row.status
     return f'<tr class="{css}">{"".join(cells)}</tr>\n'
