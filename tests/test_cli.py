@@ -242,9 +242,44 @@ def test_train_refuses_a_folder_without_two_classes(tmp_path, capsys):
     Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "only" / "a.png")
     status, _, err = run(["train", tmp_path, "--out", tmp_path / "m.joblib"], capsys)
     assert status == 2 and "exactly two class folders" in err
+    status, _, err = run(["train", tmp_path, "--size", "16", "--out", tmp_path / "m.joblib"],
+                         capsys)
+    assert status == 2 and "--size must be at least 32" in err
+    status, _, err = run(["evaluate", tmp_path / "nope", "--model", "x"], capsys)
+    assert status == 2 and "is not a folder" in err
 
 
 # ---------------------------------------------------------------- info
+class FakeRegistry:
+    """Stands in for skcxr.pretrained: one pretrained screener, the tiny one."""
+
+    def __init__(self, screener):
+        self.screener = screener
+
+    def list_pretrained(self):
+        return ["tiny-pretrained"]
+
+    def get_card(self, name):
+        return {"name": name, "title": "tiny, pretrained", "intended_use": "For tests only.",
+                "threshold": 0.4, "validation": {"auc": 0.99, "patients": 12}}
+
+    def load_pretrained(self, name):
+        assert name == "tiny-pretrained"
+        return self.screener
+
+
+def test_the_first_pretrained_screener_is_the_default(tiny_screener, monkeypatch, capsys):
+    monkeypatch.setattr("skcxr.cli._models.pretrained_registry",
+                        lambda: FakeRegistry(tiny_screener["screener"]))
+    status, out, err = run(["screen", tiny_screener["films"]], capsys)
+    assert status == 0 and len(list(csv.DictReader(io.StringIO(out)))) == 40
+    assert "flagged at threshold 0.4," in err
+    status, out, _ = run(["info"], capsys)
+    assert status == 0 and "tiny-pretrained  tiny, pretrained" in out
+    status, out, _ = run(["info", "tiny-pretrained"], capsys)
+    assert status == 0 and "threshold: 0.4" in out and "  auc: 0.99" in out
+
+
 def test_info_lists_pretrained_or_says_there_are_none(capsys, no_pretrained, tiny_screener):
     status, out, _ = run(["info"], capsys)
     assert status == 0 and "No pretrained screener ships with this installation" in out

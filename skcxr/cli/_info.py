@@ -3,7 +3,7 @@
 import os
 import textwrap
 
-from ._models import UsageError, list_pretrained, load_model, pretrained_registry
+from ._models import UsageError, list_pretrained, load_model, pretrained_card
 
 # Shown first, in this order; every other entry of the card follows.
 _FIRST = ("title", "intended_use", "not_validated_on", "threshold", "threshold_rule")
@@ -23,7 +23,7 @@ def run_info(args):
                   f"{screener.decision_threshold:.4g}).")
             return 0
     elif args.name in names:
-        card = pretrained_registry().get_card(args.name)
+        card = pretrained_card(args.name)
     else:
         known = ", ".join(names) if names else "none in this installation"
         raise UsageError(f"{args.name!r} is neither a file nor a pretrained screener "
@@ -37,10 +37,9 @@ def _listing(names):
         return ("No pretrained screener ships with this installation of skcxr.\n"
                 "Train one with 'skcxr train DATA_DIR --out model.joblib' and pass "
                 "'--model model.joblib' to 'skcxr screen'.")
-    registry = pretrained_registry()
     lines = ["Pretrained screeners ('skcxr info NAME' for one's card; the first is the default):"]
     for name in names:
-        title = registry.get_card(name).get("title", "")
+        title = pretrained_card(name).get("title", "")
         lines.append(f"  {name}" + (f"  {title}" if title else ""))
     return "\n".join(lines)
 

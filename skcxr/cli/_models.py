@@ -10,7 +10,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 
 from ..preprocessing import ImageLoader
-from ..screener import Screener
+from ..screener import Screener, split_loader
 
 
 class UsageError(Exception):
@@ -34,6 +34,11 @@ def list_pretrained():
     """Names of the pretrained screeners shipped with this installation (maybe none)."""
     registry = pretrained_registry()
     return [] if registry is None else list(registry.list_pretrained())
+
+
+def pretrained_card(name):
+    """The model card of pretrained screener ``name``."""
+    return pretrained_registry().get_card(name)
 
 
 @dataclass
@@ -98,6 +103,10 @@ def _as_screener(loaded, spec):
     """``(Screener, whether it carries its own threshold)`` from what a file held."""
     if isinstance(loaded, Screener):
         _check_fitted(loaded, spec)
+        if split_loader(loaded.fitted_estimator)[0] is None:
+            raise UsageError(
+                f"the screener in {spec!r} scores decoded images, not files: its estimator "
+                "must start with an ImageLoader to screen files.")
         return loaded, True
     if isinstance(loaded, Pipeline) and isinstance(loaded.steps[0][1], ImageLoader):
         screener = Screener(loaded, threshold=0.5)

@@ -27,7 +27,7 @@ EXIT_OK, EXIT_NOTHING_READ = 0, 1
 
 def run_screen(args):
     """``skcxr screen PATH...``; returns the exit status."""
-    _check_outputs(args)
+    _check_options(args)
     files, n_skipped = _discover(args.paths)
     model = load_model(args.model, args.threshold)
     labels = (folder_labels(files, model.screener.classes_) if args.labels_from_folders
@@ -40,16 +40,17 @@ def run_screen(args):
 
 def run_evaluate(args):
     """``skcxr evaluate DATA_DIR``; prints the screening report; returns the exit status."""
-    _check_outputs(args)
+    _check_options(args)
+    if not Path(args.data_dir).is_dir():
+        raise UsageError(f"DATA_DIR {args.data_dir!r} is not a folder.")
     model = load_model(args.model, args.threshold)
-    classes = list(model.screener.classes_)
-    folders = {p.name.lower(): p.name for p in Path(args.data_dir).iterdir() if p.is_dir()} \
-        if Path(args.data_dir).is_dir() else {}
-    missing = [c for c in classes if str(c).lower() not in folders]
+    classes = [c.item() if isinstance(c, np.generic) else c for c in model.screener.classes_]
+    folders = {p.name.lower(): p.name for p in Path(args.data_dir).iterdir() if p.is_dir()}
+    missing = [str(c) for c in classes if str(c).lower() not in folders]
     if missing:
         raise UsageError(
-            f"{args.data_dir!r} needs one sub-folder per class of the model {classes} "
-            f"(an image-folder layout); missing: {', '.join(map(str, missing))}."
+            f"{args.data_dir!r} needs one sub-folder per class of the model "
+            f"({', '.join(map(str, classes))}); missing: {', '.join(missing)}."
         )
     files, n_skipped = _discover([args.data_dir])
     labels = _first_folder_labels(files, args.data_dir, classes)
@@ -60,8 +61,8 @@ def run_evaluate(args):
     return _exit_status(counts)
 
 
-def _check_outputs(args):
-    """Fail before screening, not after an hour of it, when an output cannot be written."""
+def _check_options(args):
+    """Fail before screening, not after an hour of it, on options that cannot work."""
     if not isinstance(args.batch_size, int) or args.batch_size < 1:
         raise UsageError(f"--batch-size must be a positive integer; got {args.batch_size}.")
     if args.jobs < 1:
@@ -102,7 +103,7 @@ def _first_folder_labels(files, data_dir, classes):
 
 def _screen(files, model, args, labels):
     """Screen with a progress bar; the rows in worklist order, their counts and the time taken."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     start = time.perf_counter()
     rows = []

@@ -36,6 +36,10 @@ def run_train(args):
     if not 0 < args.validation_fraction < 0.5:
         raise UsageError(
             f"--validation-fraction must be in (0, 0.5); got {args.validation_fraction}.")
+    if args.size < 32:
+        raise UsageError(f"--size must be at least 32 pixels; got {args.size}.")
+    if args.epochs is not None and args.epochs < 1:
+        raise UsageError(f"--epochs must be at least 1; got {args.epochs}.")
     if not 0 < args.sensitivity <= 1:
         raise UsageError(f"--sensitivity must be in (0, 1]; got {args.sensitivity}.")
     files, labels, classes = _image_folder(args.data_dir)
