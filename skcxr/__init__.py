@@ -6,6 +6,7 @@ radiologist can review them sooner; it never replaces the radiologist.
 
 from .classifier import CXRClassifier
 from .datasets import fetch_chest_xray, load_chest_xray
+from .pretrained import list_pretrained, load_pretrained
 from .preprocessing import ImageLoader
 from .screener import Screener
 
@@ -16,6 +17,8 @@ __all__ = [
     "ImageLoader",
     "Screener",
     "fetch_chest_xray",
+    "list_pretrained",
     "load_chest_xray",
+    "load_pretrained",
     "__version__",
 ]

@@ -46,3 +46,23 @@ def test_split_loader_and_no_guard(files_and_pipeline):
     assert split_loader(classifier) == (None, classifier)
     with pytest.raises(ValueError, match="no input guard"):
         Screener(pipe).refusals(paths)
+
+
+def test_pickles_record_the_skcxr_version(files_and_pipeline, monkeypatch):
+    import pickle
+    import warnings
+
+    import skcxr
+    from skcxr.classifier import RandomAugment
+    from skcxr.exceptions import InconsistentVersionWarning
+
+    _, _, pipe = files_and_pipeline
+    for obj in (Screener(pipe, threshold=0.3), pipe[0], pipe[-1], RandomAugment()):
+        data = pickle.dumps(obj)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            pickle.loads(data)  # the same version: silent
+        monkeypatch.setattr(skcxr, "__version__", "9.9.9")
+        with pytest.warns(InconsistentVersionWarning, match="pickled with skcxr .* under skcxr 9.9.9"):
+            pickle.loads(data)
+        monkeypatch.undo()

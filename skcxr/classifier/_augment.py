@@ -11,8 +11,10 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 
+from .._versioning import VersionedPickleMixin
 
-class RandomAugment(BaseEstimator):
+
+class RandomAugment(VersionedPickleMixin, BaseEstimator):
     """Random geometric and intensity changes, drawn per image.
 
     Clinically chosen: small rotations, scaling and shifts, brightness,

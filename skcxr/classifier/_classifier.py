@@ -13,6 +13,7 @@ from skorch import NeuralNetClassifier
 from skorch.utils import to_numpy, to_tensor
 from torch.utils.data import Subset
 
+from .._versioning import VersionedPickleMixin
 from ..models import get_module_factory
 from ._augment import resolve_augmentation
 from ._callbacks import LR_SCHEDULES, default_callbacks, is_positive_number
@@ -36,7 +37,7 @@ def resolve_device(device):
     return torch.device(device)
 
 
-class CXRClassifier(NeuralNetClassifier):
+class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
     """A CNN chest X-ray classifier (NORMAL vs PNEUMONIA) for scikit-learn.
 
     A skorch :class:`~skorch.classifier.NeuralNetClassifier` specialised for
@@ -227,6 +228,29 @@ class CXRClassifier(NeuralNetClassifier):
         ('resnet18', 10)
         """
         return cls(**{**preset_params(name), **params})
+
+    @classmethod
+    def from_pretrained(cls, name, **params):
+        """The fitted network of pretrained screener ``name``, as an array-level classifier.
+
+        For users who build their own pipeline: it takes image batches at the
+        card's input size (``skcxr.pretrained.get_card(name)["loader"]``
+        says how the images were loaded). :func:`skcxr.load_pretrained`
+        gives the whole screener over file paths instead.
+
+        Parameters
+        ----------
+        name : str
+            One of :func:`skcxr.list_pretrained`.
+        **params
+            Classifier parameters to override, e.g. ``device="cpu"``.
+        """
+        from ..pretrained import pretrained_classifier
+
+        classifier = pretrained_classifier(name, **params)
+        if type(classifier) is not cls:
+            raise TypeError(f"Pretrained {name!r} is a {type(classifier).__name__}, not a {cls.__name__}.")
+        return classifier
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, groups=None, **fit_params):

@@ -9,12 +9,13 @@ from joblib import Parallel, delayed
 from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from .._versioning import VersionedPickleMixin
 from ._decode import DEFAULT_MAX_PIXELS, RESIZE_MODES, load_image
 
 DTYPES = ("uint8", "float32")
 
 
-class ImageLoader(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Decode and resize images into an array ``(n_samples, channels, H, W)``.
 
     Accepts file paths, PIL images or numpy arrays (any mix), so it can

@@ -7,10 +7,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
+from .._versioning import VersionedPickleMixin
 from ..preprocessing import ImageLoader
 
 
-class Screener(FixedThresholdClassifier):
+class Screener(VersionedPickleMixin, FixedThresholdClassifier):
     """A screening model: flags films at a fixed operating threshold, refuses films it was not made for.
 
     A :class:`~sklearn.model_selection.FixedThresholdClassifier` (``predict``
