@@ -36,7 +36,7 @@ def read_csv(path):
 
 @pytest.fixture
 def no_pretrained(monkeypatch):
-    monkeypatch.setattr("skcxr.cli._models.list_pretrained", lambda: [])
+    monkeypatch.setattr("skcxr.cli._models.pretrained_registry", lambda: None)
 
 
 # ---------------------------------------------------------------- help
@@ -278,6 +278,32 @@ def test_the_first_pretrained_screener_is_the_default(tiny_screener, monkeypatch
     assert status == 0 and "tiny-pretrained  tiny, pretrained" in out
     status, out, _ = run(["info", "tiny-pretrained"], capsys)
     assert status == 0 and "threshold: 0.4" in out and "  auc: 0.99" in out
+
+
+def test_screen_and_info_with_a_shipped_weight_set(tiny_screener, tmp_path, monkeypatch,
+                                                   capsys):
+    """The real registry (skcxr.pretrained), with a tiny weight set written into it."""
+    from skcxr.pretrained import _registry, write_weights
+
+    monkeypatch.setattr(_registry, "WEIGHTS_DIR", tmp_path)
+    card = {"title": "tiny, shipped", "intended_use": "For tests only.",
+            "loader": {"size": [64, 64], "resize_mode": "stretch", "grayscale": True},
+            "recipe": {"preset": "original"},
+            "operating_point": {"threshold": 0.4, "pos_label": "PNEUMONIA",
+                                "rule": "chosen by hand"}}
+    write_weights(tmp_path, "tiny-shipped", tiny_screener["screener"].estimator[-1], card)
+    status, out, err = run(["screen", tiny_screener["films"], "--report", tmp_path / "r.html"],
+                           capsys)
+    assert status == 0 and "flagged at threshold 0.4," in err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    expected = tiny_screener["screener"].predict_proba([r["path"] for r in rows])[:, 1]
+    np.testing.assert_allclose([float(r["score"]) for r in rows], expected, atol=2e-3)  # fp16
+    html = (tmp_path / "r.html").read_text()
+    assert "tiny-shipped" in html and "chosen by hand" in html and "For tests only." in html
+    status, out, _ = run(["info"], capsys)
+    assert status == 0 and "tiny-shipped  tiny, shipped" in out
+    status, out, _ = run(["info", "tiny-shipped"], capsys)
+    assert status == 0 and "operating point:" in out and "  rule: chosen by hand" in out
 
 
 def test_info_lists_pretrained_or_says_there_are_none(capsys, no_pretrained, tiny_screener):

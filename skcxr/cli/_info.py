@@ -3,7 +3,8 @@
 import os
 import textwrap
 
-from ._models import UsageError, list_pretrained, load_model, pretrained_card
+from . import _models
+from ._models import UsageError, load_model
 
 # Shown first, in this order; every other entry of the card follows.
 _FIRST = ("title", "intended_use", "not_validated_on", "threshold", "threshold_rule")
@@ -11,7 +12,7 @@ _FIRST = ("title", "intended_use", "not_validated_on", "threshold", "threshold_r
 
 def run_info(args):
     """``skcxr info [NAME|FILE]``; returns the exit status."""
-    names = list_pretrained()
+    names = _models.list_pretrained()
     if args.name is None:
         print(_listing(names))
         return 0
@@ -23,7 +24,7 @@ def run_info(args):
                   f"{screener.decision_threshold:.4g}).")
             return 0
     elif args.name in names:
-        card = pretrained_card(args.name)
+        card = _models.pretrained_card(args.name)
     else:
         known = ", ".join(names) if names else "none in this installation"
         raise UsageError(f"{args.name!r} is neither a file nor a pretrained screener "
@@ -39,7 +40,7 @@ def _listing(names):
                 "'--model model.joblib' to 'skcxr screen'.")
     lines = ["Pretrained screeners ('skcxr info NAME' for one's card; the first is the default):"]
     for name in names:
-        title = pretrained_card(name).get("title", "")
+        title = _models.pretrained_card(name).get("title", "")
         lines.append(f"  {name}" + (f"  {title}" if title else ""))
     return "\n".join(lines)
 

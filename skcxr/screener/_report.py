@@ -126,8 +126,10 @@ def _header(screener, model_name, threshold_note, counts, n_skipped, command):
         f"<dt>Threshold</dt><dd>{screener.decision_threshold:.4g}"
         + (f" ({e(threshold_note)})" if threshold_note else "") + "</dd>",
     ]
-    if card.get("threshold_rule"):
-        parts.append(f"<dt>How it was chosen</dt><dd>{e(str(card['threshold_rule']))}</dd>")
+    point = card.get("operating_point")
+    rule = card.get("threshold_rule") or (point.get("rule") if isinstance(point, dict) else None)
+    if rule:
+        parts.append(f"<dt>How it was chosen</dt><dd>{e(str(rule))}</dd>")
     if card.get("not_validated_on"):
         parts.append(f"<dt>Not validated on</dt><dd>{e(str(card['not_validated_on']))}</dd>")
     from .. import __version__  # the package finishes importing after this module
