@@ -3,8 +3,12 @@
 import os
 from pathlib import Path
 
+import io
+import shutil
+
 import numpy as np
 import pytest
+from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,3 +57,68 @@ def pytest_configure(config):
     import torch
 
     torch.set_num_threads(1)
+
+
+def write_mixed_folder(folder, png_source):
+    """A folder of the kinds of file a screen meets; returns {name: expected (status, reason)}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(png_source, folder / "film.png")
+    jpeg = io.BytesIO()
+    Image.open(png_source).save(jpeg, format="JPEG", quality=90)
+    (folder / "truncated.jpeg").write_bytes(jpeg.getvalue()[: len(jpeg.getvalue()) // 2])
+    (folder / "notes.jpeg").write_text("Patient list, not a film.\n")
+    (folder / "jpeg_named.png").write_bytes(jpeg.getvalue())
+    (folder / "empty.png").write_bytes(b"")
+    return {
+        "film.png": ("screened", ""),
+        "truncated.jpeg": ("error", "truncated JPEG"),
+        "notes.jpeg": ("error", "not an image (text file named .jpeg)"),
+        "jpeg_named.png": ("screened", ""),
+        "empty.png": ("error", "not an image (empty file named .png)"),
+    }
+
+
+def write_dicom_film(path, png_source, **tags):
+    pydicom = pytest.importorskip("pydicom")
+    from test_dicom import write_dicom
+
+    pixels = np.asarray(Image.open(png_source).convert("L"), dtype=np.uint16) * 16  # 12 bits
+    write_dicom(path, pixels)
+    ds = pydicom.dcmread(path)
+    for name, value in tags.items():
+        setattr(ds, name, value)
+    ds.save_as(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_screener(tmp_path_factory):
+    """A tiny fitted Screener over PNG files, its training films and their labels.
+
+    ImageLoader(64) -> CXRClassifier("tiny") trained for seconds on blob
+    images (PNEUMONIA has the blob); saved with joblib for ``--model FILE``.
+    """
+    import joblib
+    from sklearn.pipeline import make_pipeline
+
+    from skcxr import CXRClassifier, ImageLoader, Screener
+
+    folder = tmp_path_factory.mktemp("tiny_screener")
+    X, y, _ = make_blob_images(n=40, size=64, seed=5)
+    labels = np.array(["NORMAL", "PNEUMONIA"])[y]
+    paths = []
+    for i, (image, label) in enumerate(zip(X[:, 0], labels)):
+        (folder / "films" / label).mkdir(parents=True, exist_ok=True)
+        paths.append(str(folder / "films" / label / f"{i:02d}.png"))
+        Image.fromarray(image).save(paths[-1])
+    pipeline = make_pipeline(ImageLoader(size=64), CXRClassifier(
+        "tiny", lr=0.05, max_epochs=10, batch_size=8, validation_fraction=None,
+        random_state=0)).fit(paths, labels)
+    card = {"name": "tiny", "title": "a tiny test model", "intended_use": "For tests only.",
+            "threshold_rule": "chosen by hand"}
+    screener = Screener(pipeline, threshold=0.4, pos_label="PNEUMONIA", card=card)
+    joblib.dump(screener, folder / "screener.joblib")
+    joblib.dump(pipeline, folder / "pipeline.joblib")
+    return {"screener": screener, "file": str(folder / "screener.joblib"),
+            "pipeline_file": str(folder / "pipeline.joblib"), "paths": paths, "labels": labels,
+            "films": str(folder / "films")}

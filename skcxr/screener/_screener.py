@@ -87,9 +87,15 @@ class Screener(VersionedPickleMixin, FixedThresholdClassifier):
 
     @property
     def fitted_estimator(self):
-        """The fitted estimator that scores the films."""
-        check_is_fitted(self)
-        return getattr(self, "estimator_", self.estimator)
+        """The fitted estimator that scores the films.
+
+        The estimator as given when it came fitted (a screener wrapped around
+        a trained pipeline is usable without ``fit``, as ``predict`` is).
+        """
+        if hasattr(self, "estimator_"):
+            return self.estimator_
+        check_is_fitted(self.estimator)
+        return self.estimator
 
     @property
     def decision_threshold(self):

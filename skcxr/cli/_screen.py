@@ -1,0 +1,191 @@
+"""``skcxr screen`` and ``skcxr evaluate``: folders of films to a worklist, a report and metrics."""
+
+import os
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+
+from ..metrics import screening_report
+from ..screener import (
+    count_statuses,
+    discover_files,
+    folder_labels,
+    patient_groups,
+    positive_class,
+    screen_files,
+    worklist_order,
+    write_report,
+    write_worklist,
+)
+from ._models import UsageError, load_model
+
+EXIT_OK, EXIT_NOTHING_READ = 0, 1
+
+
+def run_screen(args):
+    """``skcxr screen PATH...``; returns the exit status."""
+    _check_options(args)
+    files, n_skipped = _discover(args.paths)
+    model = load_model(args.model, args.threshold)
+    labels = (folder_labels(files, model.screener.classes_) if args.labels_from_folders
+              else None)
+    rows, counts, seconds = _screen(files, model, args, labels)
+    _write_outputs(rows, model, args, n_skipped, with_labels=labels is not None)
+    print(_summary("screen", counts, n_skipped, model, seconds, args), file=sys.stderr)
+    return _exit_status(counts)
+
+
+def run_evaluate(args):
+    """``skcxr evaluate DATA_DIR``; prints the screening report; returns the exit status."""
+    _check_options(args)
+    if not Path(args.data_dir).is_dir():
+        raise UsageError(f"DATA_DIR {args.data_dir!r} is not a folder.")
+    model = load_model(args.model, args.threshold)
+    classes = [c.item() if isinstance(c, np.generic) else c for c in model.screener.classes_]
+    folders = {p.name.lower(): p.name for p in Path(args.data_dir).iterdir() if p.is_dir()}
+    missing = [str(c) for c in classes if str(c).lower() not in folders]
+    if missing:
+        raise UsageError(
+            f"{args.data_dir!r} needs one sub-folder per class of the model "
+            f"({', '.join(map(str, classes))}); missing: {', '.join(missing)}."
+        )
+    files, n_skipped = _discover([args.data_dir])
+    labels = _first_folder_labels(files, args.data_dir, classes)
+    rows, counts, seconds = _screen(files, model, args, labels)
+    _write_outputs(rows, model, args, n_skipped, with_labels=True)
+    print(_evaluation(rows, model, args))
+    print(_summary("evaluate", counts, n_skipped, model, seconds, args), file=sys.stderr)
+    return _exit_status(counts)
+
+
+def _check_options(args):
+    """Fail before screening, not after an hour of it, on options that cannot work."""
+    if not isinstance(args.batch_size, int) or args.batch_size < 1:
+        raise UsageError(f"--batch-size must be a positive integer; got {args.batch_size}.")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be a positive integer; got {args.jobs}.")
+    if args.max_heatmaps < 0:
+        raise UsageError(f"--max-heatmaps must be 0 or more; got {args.max_heatmaps}.")
+    for option, path in (("--out", args.out), ("--report", args.report)):
+        if path in (None, "-"):
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise UsageError(f"{option} {path!r}: folder {folder!r} does not exist.")
+        if os.path.isdir(path):
+            raise UsageError(f"{option} {path!r} is a folder; give a file name.")
+    if args.report:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UsageError("--report needs matplotlib: pip install 'skcxr[plot]'.") from None
+
+
+def _discover(paths):
+    try:
+        return discover_files(paths)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _first_folder_labels(files, data_dir, classes):
+    """Each file's class from its first folder under ``data_dir`` (NORMAL/…/x.jpeg)."""
+    by_name = {str(c).lower(): c for c in classes}
+    labels = []
+    for f in files:
+        parts = Path(os.path.relpath(f, data_dir)).parts
+        labels.append(by_name.get(parts[0].lower()) if len(parts) > 1 else None)
+    return labels
+
+
+def _screen(files, model, args, labels):
+    """Screen with a progress bar; the rows in worklist order, their counts and the time taken."""
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    rows = []
+    # tqdm draws nothing when stderr is not a terminal (a log file, a pipe, CI).
+    bar = tqdm(total=len(files), unit="file", desc="screening", file=sys.stderr,
+               disable=not sys.stderr.isatty(), dynamic_ncols=True)
+    with bar:
+        for row in screen_files(model.screener, files, batch_size=args.batch_size,
+                                n_jobs=args.jobs, labels=labels):
+            rows.append(row)
+            bar.update(1)
+    rows = worklist_order(rows)
+    return rows, count_statuses(rows), time.perf_counter() - start
+
+
+def _write_outputs(rows, model, args, n_skipped, *, with_labels):
+    if args.out not in (None, "-") or args.command == "screen":
+        to_stdout = args.out in (None, "-")
+        with (nullcontext(sys.stdout) if to_stdout
+              else open(args.out, "w", newline="", encoding="utf-8")) as out:
+            write_worklist(rows, out, with_labels=with_labels)
+    if args.report:
+        write_report(args.report, rows, model.screener, model_name=model.name,
+                     threshold_note=model.threshold_note, n_skipped=n_skipped,
+                     max_heatmaps=args.max_heatmaps, command=args.command_line)
+
+
+def _summary(command, counts, n_skipped, model, seconds, args):
+    threshold = f"{model.screener.decision_threshold:.4g}"
+    if model.threshold_is_default:
+        threshold += " (default: the model has no screening threshold)"
+    rate = counts["files"] / seconds if seconds > 0 else float("nan")
+    outputs = [f"{name} {path}" for name, path in (("worklist", args.out), ("report", args.report))
+               if path not in (None, "-")]
+    return (
+        f"skcxr {command}: {counts['files']} files: {counts['screened']} screened, "
+        f"{counts['flagged']} flagged at threshold {threshold}, {counts['unsuitable']} "
+        f"unsuitable, {counts['error']} error; {n_skipped} skipped (hidden/system); "
+        f"{seconds:.1f} s ({rate:.1f} files/s)" + (f"; {', '.join(outputs)}" if outputs else "")
+    )
+
+
+def _exit_status(counts):
+    """0 when a row was written for every file and at least one file could be read."""
+    if counts["files"] == 0:
+        print("skcxr: no file found to screen.", file=sys.stderr)
+        return EXIT_NOTHING_READ
+    if counts["error"] == counts["files"]:
+        print("skcxr: no file could be read.", file=sys.stderr)
+        return EXIT_NOTHING_READ
+    return EXIT_OK
+
+
+def _evaluation(rows, model, args):
+    """The screening report(s) with patient-level CIs, as text."""
+    known = [r for r in rows if r.status == "screened" and r.label is not None]
+    not_screened = sum(1 for r in rows if r.status != "screened" and r.label is not None)
+    unlabelled = sum(1 for r in rows if r.label is None)
+    lines = [f"Model: {model.name}; threshold {model.screener.decision_threshold:.4g} "
+             f"({model.threshold_note})."]
+    if not_screened or unlabelled:
+        lines.append(
+            f"Left out of these numbers: {not_screened} labelled files that were not screened "
+            f"(unsuitable or error) and {unlabelled} files outside the class folders."
+        )
+    y_true = np.asarray([r.label for r in known], dtype=object)
+    if len(set(y_true)) < 2:
+        lines.append(f"No metrics: the screened films hold {len(set(y_true))} class(es); "
+                     "they need both.")
+        return "\n".join(lines)
+    y_score = np.asarray([r.score for r in known])
+    groups, n_named = patient_groups([r.path for r in known])
+    lines.append(f"Patients: {len(set(groups))} ({n_named} of {len(known)} files named one in "
+                 "the Kermany scheme; each other file counts as its own patient).")
+    thresholds = [("operating threshold", model.screener.decision_threshold)]
+    if model.screener.decision_threshold != 0.5:
+        thresholds.append(("threshold 0.5, for comparison", 0.5))
+    for name, threshold in thresholds:
+        lines += ["", f"== {name} =="]
+        lines.append(screening_report(y_true, y_score, threshold=threshold,
+                                      pos_label=positive_class(model.screener), groups=groups,
+                                      n_bootstraps=args.bootstraps, random_state=0))
+    lines += ["", "A screening aid flags films for earlier review; it never replaces the "
+              "radiologist."]
+    return "\n".join(lines)

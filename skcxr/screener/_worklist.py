@@ -1,0 +1,272 @@
+"""Screen files into worklist rows, streaming: one row per file, always.
+
+Files are read in chunks by a background thread (and, with ``n_jobs``, a
+pool of decoding threads: Pillow releases the GIL) while the model scores
+the previous chunk, so decoding overlaps inference and at most a few
+chunks of pixels exist at any time, however many files there are.
+"""
+
+import csv
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._files import sniff_format
+from ._reading import DICOM_FIELDS, Film, dicom_identifiers, read_film
+from ._screener import split_loader
+
+STATUSES = ("screened", "unsuitable", "error")
+CSV_COLUMNS = ("path", "score", "flagged", "status", "reason")
+
+
+@dataclass(slots=True)
+class WorklistRow:
+    """One file's line of the worklist.
+
+    Attributes
+    ----------
+    index : int
+        Position of the file in the input order.
+    path : str
+    status : {"screened", "unsuitable", "error"}
+        Scored; refused by the input guard; or unreadable.
+    score : float or None
+        Probability of the flagged class; None unless screened.
+    flagged : bool or None
+        ``score >= threshold``; None unless screened (a film that was not
+        scored is never reported as "not flagged").
+    reason : str
+        Why a file was not screened ("" when screened).
+    dicom : tuple of str or None
+        PatientID, StudyInstanceUID, AccessionNumber of a DICOM file.
+    label : str or None
+        The true label, when known (e.g. from the folder name).
+    """
+
+    index: int
+    path: str
+    status: str
+    score: float | None = None
+    flagged: bool | None = None
+    reason: str = ""
+    dicom: tuple | None = None
+    label: str | None = None
+
+
+def screen_files(screener, files, *, batch_size=64, n_jobs=1, labels=None):
+    """Screen ``files`` with ``screener``, yielding one :class:`WorklistRow` per file, in order.
+
+    Unreadable files become ``error`` rows and files the screener's input
+    guard refuses ``unsuitable`` rows, each with a reason; nothing stops
+    the run but a failure of the model itself.
+
+    Parameters
+    ----------
+    screener : fitted Screener
+        Its estimator must start with an :class:`~skcxr.preprocessing.ImageLoader`
+        (a pipeline over files); its ``decision_threshold`` flags films and
+        its ``fitted_guard``, when not None, refuses them.
+    files : sequence of str
+        Paths, e.g. from :func:`discover_files`.
+    batch_size : int, default=64
+        Files decoded and scored together.
+    n_jobs : int, default=1
+        Threads decoding files (besides the one that overlaps decoding
+        with inference).
+    labels : sequence of (str or None), default=None
+        True labels to carry into the rows (same length as ``files``).
+
+    Yields
+    ------
+    row : WorklistRow
+    """
+    if not (isinstance(batch_size, int) and batch_size > 0):
+        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
+    if not (isinstance(n_jobs, int) and n_jobs > 0):
+        raise ValueError(f"n_jobs must be a positive int; got {n_jobs!r}.")
+    files = list(files)
+    if labels is not None and len(labels) != len(files):
+        raise ValueError(f"labels has {len(labels)} entries but there are {len(files)} files.")
+    loader, scorer = screening_parts(screener)
+    guard = screener.fitted_guard
+    threshold = screener.decision_threshold
+    pos_index = list(screener.classes_).index(positive_class(screener))
+    chunks = [range(start, min(start + batch_size, len(files)))
+              for start in range(0, len(files), batch_size)]
+    pool = ThreadPoolExecutor(n_jobs, thread_name_prefix="skcxr-read") if n_jobs > 1 else None
+
+    def read(chunk):
+        return _read_chunk([files[i] for i in chunk], loader, guard, pool)
+
+    try:
+        for chunk, films in zip(chunks, _prefetched(read, chunks)):
+            statuses, reasons, scores = _score_chunk(films, scorer, guard, pos_index)
+            for i, film, status, reason, score in zip(chunk, films, statuses, reasons, scores):
+                yield WorklistRow(
+                    index=i, path=files[i], status=status, reason=reason, dicom=film.dicom,
+                    score=score, flagged=None if score is None else bool(score >= threshold),
+                    label=None if labels is None else labels[i],
+                )
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def screening_parts(screener):
+    """``(ImageLoader, the scorer of decoded batches)`` of a screener over files."""
+    loader, scorer = split_loader(screener.fitted_estimator)
+    if loader is None:
+        raise ValueError(
+            f"The screener's estimator ({type(screener.fitted_estimator).__name__}) does not "
+            "start with an ImageLoader: screening files needs a pipeline over files, e.g. "
+            "make_pipeline(ImageLoader(size=224), CXRClassifier())."
+        )
+    return loader, scorer
+
+
+def positive_class(screener):
+    """The class a screener flags: its ``pos_label``, else the second of ``classes_``."""
+    label = screener.classes_[-1] if screener.pos_label is None else screener.pos_label
+    return label.item() if isinstance(label, np.generic) else label  # "PNEUMONIA", not np.str_
+
+
+def _read_chunk(paths, loader, guard, pool):
+    """Films for ``paths``; files the guard refuses from their headers are not decoded."""
+    refusals = [""] * len(paths) if guard is None else list(guard.file_reasons(paths))
+    if len(refusals) != len(paths):
+        raise ValueError(
+            f"The input guard gave {len(refusals)} reasons for {len(paths)} files."
+        )
+
+    def read(path, refusal):
+        if refusal:
+            dicom = dicom_identifiers(path) if _is_dicom(path) else None
+            return Film(None, refusal, dicom, refused=True)
+        return read_film(path, loader)
+
+    return list(pool.map(read, paths, refusals) if pool else map(read, paths, refusals))
+
+
+def _is_dicom(path):
+    try:
+        return sniff_format(path) == "DICOM"
+    except OSError:
+        return False
+
+
+def _score_chunk(films, scorer, guard, pos_index):
+    """Status, reason and score of each film of a chunk."""
+    n = len(films)
+    statuses = ["unsuitable" if film.refused else "error" if film.array is None else "screened"
+                for film in films]
+    reasons = [film.reason for film in films]
+    scores = [None] * n
+    decoded = [i for i in range(n) if statuses[i] == "screened"]
+    if decoded:
+        X = np.stack([films[i].array for i in decoded])
+        if guard is not None:
+            refused = np.asarray(guard.reasons(X), dtype=str)
+            for i, reason in zip(decoded, refused):
+                if reason:
+                    statuses[i], reasons[i] = "unsuitable", str(reason)
+            keep = [k for k, reason in enumerate(refused) if not reason]
+            decoded, X = [decoded[k] for k in keep], X[keep]
+        if decoded:
+            proba = scorer.predict_proba(X)[:, pos_index]
+            for i, p in zip(decoded, proba):
+                scores[i] = float(p)
+    return statuses, reasons, scores
+
+
+_DONE = object()
+
+
+def _prefetched(produce, items, depth=2):
+    """``produce(item)`` for each item, computed by a background thread up to ``depth`` ahead."""
+    results = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(value):
+        while not stop.is_set():
+            try:
+                results.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def work():
+        try:
+            for item in items:
+                if not put((produce(item), None)):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+            put((None, exc))
+            return
+        put((_DONE, None))
+
+    thread = threading.Thread(target=work, name="skcxr-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            value, error = results.get()
+            if error is not None:
+                raise error
+            if value is _DONE:
+                return
+            yield value
+    finally:
+        stop.set()
+        thread.join()
+
+
+def worklist_order(rows):
+    """Rows in the order a reader goes top-down.
+
+    Flagged films by descending score, then ``unsuitable`` and then
+    ``error`` rows (a person must look at those), then the other screened
+    films by descending score. Ties keep the input order.
+    """
+
+    def key(row):
+        if row.status == "screened":
+            return (0 if row.flagged else 3, -row.score, row.index)
+        return (1 if row.status == "unsuitable" else 2, 0.0, row.index)
+
+    return sorted(rows, key=key)
+
+
+def count_statuses(rows):
+    """``{"files", "screened", "flagged", "unsuitable", "error"}`` counts of ``rows``."""
+    counts = dict.fromkeys(("files", "flagged", *STATUSES), 0)
+    for row in rows:
+        counts["files"] += 1
+        counts[row.status] += 1
+        counts["flagged"] += bool(row.flagged)
+    return counts
+
+
+def write_worklist(rows, file, *, with_labels=False):
+    """Write ``rows`` (already in worklist order) as CSV to an open text file.
+
+    Columns: ``path, score, flagged, status, reason``; then ``true_label``
+    when ``with_labels``; then ``PatientID, StudyInstanceUID,
+    AccessionNumber`` when any row comes from a DICOM file.
+    """
+    rows = list(rows)
+    with_dicom = any(row.dicom is not None for row in rows)
+    columns = CSV_COLUMNS + (("true_label",) if with_labels else ()) + (
+        DICOM_FIELDS if with_dicom else ())
+    writer = csv.writer(file, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        line = [row.path, "" if row.score is None else f"{row.score:.6f}",
+                "" if row.flagged is None else str(row.flagged).lower(), row.status, row.reason]
+        if with_labels:
+            line.append(row.label or "")
+        if with_dicom:
+            line.extend(row.dicom or ("",) * len(DICOM_FIELDS))
+        writer.writerow(line)

@@ -1,0 +1,316 @@
+"""The skcxr command line: screen, train, evaluate, info; CSV contents, order and exit statuses."""
+
+import csv
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+
+import joblib
+import numpy as np
+import pytest
+from conftest import REPO_ROOT, make_blob_images, write_dicom_film, write_mixed_folder
+from PIL import Image
+
+from skcxr.cli import main
+from skcxr.metrics import select_threshold
+from skcxr.screener import Screener
+
+
+def run(argv, capsys):
+    """``skcxr argv`` in this process: (exit status, stdout, stderr)."""
+    try:
+        status = main([str(a) for a in argv])
+    except SystemExit as exc:  # argparse's own usage errors and --help
+        status = exc.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture
+def no_pretrained(monkeypatch):
+    monkeypatch.setattr("skcxr.cli._models.pretrained_registry", lambda: None)
+
+
+# ---------------------------------------------------------------- help
+@pytest.mark.parametrize("command", [[], ["screen"], ["train"], ["evaluate"], ["info"]])
+def test_every_help_is_complete_with_an_example(command, capsys):
+    status, out, _ = run([*command, "--help"], capsys)
+    assert status == 0
+    assert "examples:" in out and "skcxr " in out.split("examples:")[1]
+    if command == ["screen"]:
+        for text in ("path, score", "flagged", "unsuitable", "error", "PatientID",
+                     "StudyInstanceUID", "AccessionNumber", "exit status:", "hidden",
+                     "--threshold", "--report", "--jobs", "--batch-size"):
+            assert text in out, text
+    if command == ["train"]:
+        for option in ("--out", "--preset", "--size", "--epochs", "--sensitivity"):
+            assert option in out
+
+
+def test_python_dash_m_and_the_console_script():
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run([sys.executable, "-m", "skcxr", "--help"], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("usage: skcxr ")
+    scripts = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"skcxr": "skcxr.cli:main"}
+
+
+# -------------------------------------------------------------- screen
+def test_screen_writes_one_row_per_file_in_worklist_order(tiny_screener, tmp_path, capsys):
+    films = tmp_path / "films"
+    shutil.copytree(tiny_screener["films"], films)
+    expected = write_mixed_folder(films / "odd", tiny_screener["paths"][1])
+    for name in (".DS_Store", "._00.png", "Thumbs.db"):
+        (films / "NORMAL" / name).write_bytes(b"\0\5\7")
+    status, out, err = run(["screen", films, "--model", tiny_screener["file"],
+                            "--out", tmp_path / "w.csv"], capsys)
+    assert status == 0 and out == ""
+    rows = read_csv(tmp_path / "w.csv")
+    assert list(rows[0]) == ["path", "score", "flagged", "status", "reason"]
+    n_files = 40 + len(expected)
+    assert len(rows) == n_files and len({r["path"] for r in rows}) == n_files
+    # The order: flagged by descending score, then unsuitable/error, then the rest.
+    groups = [0 if r["flagged"] == "true" else 1 if r["status"] != "screened" else 2
+              for r in rows]
+    assert groups == sorted(groups) and set(groups) == {0, 1, 2}
+    for group in (0, 2):
+        scores = [float(r["score"]) for r, g in zip(rows, groups) if g == group]
+        assert scores == sorted(scores, reverse=True)
+    for r in rows:
+        if r["status"] == "screened":
+            assert r["flagged"] == ("true" if float(r["score"]) >= 0.4 else "false")
+            assert r["reason"] == ""
+        else:
+            assert r["score"] == r["flagged"] == "" and r["reason"]
+    errors = sum(status == "error" for status, _ in expected.values())
+    assert err.count("\n") == 1  # one summary line (no progress bar: stderr is no terminal)
+    assert (f"{n_files} files: {n_files - errors} screened, " in err
+            and f"0 unsuitable, {errors} error; 3 skipped (hidden/system)" in err)
+    flagged = sum(r["flagged"] == "true" for r in rows)
+    assert f"{flagged} flagged at threshold 0.4," in err
+
+
+def test_four_kinds_of_file_get_four_rows(tiny_screener, tmp_path, capsys):
+    """A truncated JPEG, a text file named .jpeg, a DICOM and a PNG: four rows, right statuses."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    png = tiny_screener["paths"][1]
+    shutil.copy(png, folder / "film.png")
+    jpeg = io.BytesIO()
+    Image.open(png).save(jpeg, format="JPEG")
+    (folder / "cut.jpeg").write_bytes(jpeg.getvalue()[:300])
+    (folder / "readme.jpeg").write_text("not a film")
+    write_dicom_film(folder / "1.2.840.99", png, PatientID="P1", StudyInstanceUID="1.2.3",
+                     AccessionNumber="ACC1")
+    status, out, _ = run(["screen", folder, "--model", tiny_screener["file"]], capsys)
+    assert status == 0
+    rows = {r["path"].rsplit("/", 1)[-1]: r for r in csv.DictReader(io.StringIO(out))}
+    assert {name: (r["status"], r["reason"]) for name, r in rows.items()} == {
+        "film.png": ("screened", ""),
+        "1.2.840.99": ("screened", ""),
+        "cut.jpeg": ("error", "truncated JPEG"),
+        "readme.jpeg": ("error", "not an image (text file named .jpeg)"),
+    }
+    dicom = rows["1.2.840.99"]
+    assert (dicom["PatientID"], dicom["StudyInstanceUID"], dicom["AccessionNumber"]) == (
+        "P1", "1.2.3", "ACC1")
+    assert rows["film.png"]["PatientID"] == ""
+
+
+@pytest.mark.parametrize("case", ["missing path", "missing model", "bad model file",
+                                  "no pretrained", "bad threshold", "out folder missing",
+                                  "bad batch size"])
+def test_usage_errors_exit_2(case, tiny_screener, tmp_path, capsys, no_pretrained):
+    films, model = tiny_screener["films"], tiny_screener["file"]
+    (tmp_path / "junk.joblib").write_text("not a pickle")
+    argv = {
+        "missing path": [films, tmp_path / "nope", "--model", model],
+        "missing model": [films, "--model", "no-such-model"],
+        "bad model file": [films, "--model", tmp_path / "junk.joblib"],
+        "no pretrained": [films],
+        "bad threshold": [films, "--model", model, "--threshold", "1.5"],
+        "out folder missing": [films, "--model", model, "--out", tmp_path / "x" / "w.csv"],
+        "bad batch size": [films, "--model", model, "--batch-size", "0"],
+    }[case]
+    status, out, err = run(["screen", *argv], capsys)
+    assert status == 2 and out == ""
+    message = {"missing path": "nope", "missing model": "neither a file nor a pretrained",
+               "bad model file": "cannot load the model file", "no pretrained": "--model FILE",
+               "bad threshold": "between 0 and 1", "out folder missing": "does not exist",
+               "bad batch size": "--batch-size"}[case]
+    assert message in err
+
+
+def test_nothing_to_read_exits_1_but_still_writes_every_row(tiny_screener, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    (empty / ".hidden").mkdir(parents=True)
+    status, _, err = run(["screen", empty, "--model", tiny_screener["file"],
+                          "--out", tmp_path / "e.csv"], capsys)
+    assert status == 1 and "no file found" in err and "1 skipped" in err
+    assert read_csv(tmp_path / "e.csv") == []
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.png").write_text("text")
+    (bad / "b.jpeg").write_bytes(b"\xff\xd8\xff\xe0garbage")
+    status, _, err = run(["screen", bad, "--model", tiny_screener["file"],
+                          "--out", tmp_path / "b.csv"], capsys)
+    assert status == 1 and "no file could be read" in err
+    assert [r["status"] for r in read_csv(tmp_path / "b.csv")] == ["error", "error"]
+
+
+def test_plain_pipeline_uses_half_with_a_note_and_threshold_overrides(tiny_screener, tmp_path,
+                                                                     capsys):
+    status, out, err = run(["screen", tiny_screener["films"], "--model",
+                            tiny_screener["pipeline_file"]], capsys)
+    assert status == 0
+    assert "flagged at threshold 0.5 (default: the model has no screening threshold)" in err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert all(r["flagged"] == str(float(r["score"]) >= 0.5).lower() for r in rows)
+    status, out, err = run(["screen", tiny_screener["films"], "--model", tiny_screener["file"],
+                            "--threshold", "0.0", "--labels-from-folders"], capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert status == 0 and all(r["flagged"] == "true" for r in rows)
+    assert "at threshold 0," in err and "40 flagged" in err
+    assert [r["true_label"] for r in rows].count("PNEUMONIA") == 20
+
+
+# ------------------------------------------------------------ evaluate
+def test_evaluate_prints_the_report_with_patient_level_intervals(tiny_screener, tmp_path,
+                                                                 capsys):
+    status, out, err = run(["evaluate", tiny_screener["films"], "--model", tiny_screener["file"],
+                            "--bootstraps", "50", "--out", tmp_path / "w.csv"], capsys)
+    assert status == 0
+    assert "== operating threshold ==" in out and "threshold 0.4" in out
+    assert "== threshold 0.5, for comparison ==" in out
+    assert "50 bootstrap resamples of 40 patients" in out and "Sensitivity" in out
+    assert "each other file counts as its own patient" in out
+    assert len(read_csv(tmp_path / "w.csv")) == 40 and "skcxr evaluate: 40 files" in err
+    status, _, err = run(["evaluate", tmp_path, "--model", tiny_screener["file"]], capsys)
+    assert status == 2 and "missing: NORMAL, PNEUMONIA" in err
+
+
+# --------------------------------------------------------------- train
+def test_train_holds_out_patients_and_writes_a_screener_with_its_card(tmp_path, capsys):
+    X, y, _ = make_blob_images(n=48, size=64, seed=3)
+    for i, (image, label) in enumerate(zip(X[:, 0], y)):
+        name = "PNEUMONIA" if label else "NORMAL"
+        (tmp_path / "data" / name).mkdir(parents=True, exist_ok=True)
+        # Kermany naming, two films per patient: the patient id is in the file name.
+        patient, film = divmod(i // 2, 2)
+        stem = (f"person{patient}_bacteria_{film}" if label else f"IM-{patient:04d}-000{film}")
+        Image.fromarray(image).save(tmp_path / "data" / name / f"{stem}.jpeg", quality=95)
+    (tmp_path / "data" / "NORMAL" / ".DS_Store").write_bytes(b"\0")
+    out = tmp_path / "model.joblib"
+    status, _, err = run(["train", tmp_path / "data", "--preset", "compact", "--size", "64",
+                          "--epochs", "2", "--validation-fraction", "0.25", "--out", out], capsys)
+    assert status == 0, err
+    assert "48 films in 2 classes: NORMAL 24, PNEUMONIA 24; 24 patients" in err
+    screener = joblib.load(out)
+    assert isinstance(screener, Screener) and screener.pos_label == "PNEUMONIA"
+    card = screener.card
+    assert card["fit"]["films"] + card["validation"]["films"] == 48
+    assert card["fit"]["patients"] + card["validation"]["patients"] == 24  # disjoint patients
+    assert "97% sensitivity" in card["threshold_rule"] and card["threshold"] == screener.threshold
+    assert card["command"].startswith("skcxr train ") and card["counts"] == {
+        "NORMAL": 24, "PNEUMONIA": 24}
+    assert {"intended_use", "title", "data", "validation", "preset", "created"} <= set(card)
+    # The stored threshold is the validation patients' 97%-sensitivity threshold.
+    from skcxr.classifier._split import holdout_indices
+    from skcxr.screener import patient_groups
+
+    files = sorted(str(p) for p in (tmp_path / "data").glob("*/*.jpeg"))
+    labels = np.array([p.split("/")[-2] for p in files], dtype=object)
+    _, val = holdout_indices(labels, patient_groups(files)[0], 0.25, 0)
+    score = screener.predict_proba([files[i] for i in val])[:, 1]
+    assert screener.threshold == pytest.approx(
+        select_threshold(labels[val], score, min_sensitivity=0.97, pos_label="PNEUMONIA"))
+    status, csv_text, _ = run(["screen", tmp_path / "data", "--model", out], capsys)
+    assert status == 0 and len(list(csv.DictReader(io.StringIO(csv_text)))) == 48
+
+
+def test_train_refuses_a_folder_without_two_classes(tmp_path, capsys):
+    (tmp_path / "only").mkdir()
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "only" / "a.png")
+    status, _, err = run(["train", tmp_path, "--out", tmp_path / "m.joblib"], capsys)
+    assert status == 2 and "exactly two class folders" in err
+    status, _, err = run(["train", tmp_path, "--size", "16", "--out", tmp_path / "m.joblib"],
+                         capsys)
+    assert status == 2 and "--size must be at least 32" in err
+    status, _, err = run(["evaluate", tmp_path / "nope", "--model", "x"], capsys)
+    assert status == 2 and "is not a folder" in err
+
+
+# ---------------------------------------------------------------- info
+class FakeRegistry:
+    """Stands in for skcxr.pretrained: one pretrained screener, the tiny one."""
+
+    def __init__(self, screener):
+        self.screener = screener
+
+    def list_pretrained(self):
+        return ["tiny-pretrained"]
+
+    def get_card(self, name):
+        return {"name": name, "title": "tiny, pretrained", "intended_use": "For tests only.",
+                "threshold": 0.4, "validation": {"auc": 0.99, "patients": 12}}
+
+    def load_pretrained(self, name):
+        assert name == "tiny-pretrained"
+        return self.screener
+
+
+def test_the_first_pretrained_screener_is_the_default(tiny_screener, monkeypatch, capsys):
+    monkeypatch.setattr("skcxr.cli._models.pretrained_registry",
+                        lambda: FakeRegistry(tiny_screener["screener"]))
+    status, out, err = run(["screen", tiny_screener["films"]], capsys)
+    assert status == 0 and len(list(csv.DictReader(io.StringIO(out)))) == 40
+    assert "flagged at threshold 0.4," in err
+    status, out, _ = run(["info"], capsys)
+    assert status == 0 and "tiny-pretrained  tiny, pretrained" in out
+    status, out, _ = run(["info", "tiny-pretrained"], capsys)
+    assert status == 0 and "threshold: 0.4" in out and "  auc: 0.99" in out
+
+
+def test_screen_and_info_with_a_shipped_weight_set(tiny_screener, tmp_path, monkeypatch,
+                                                   capsys):
+    """The real registry (skcxr.pretrained), with a tiny weight set written into it."""
+    from skcxr.pretrained import _registry, write_weights
+
+    monkeypatch.setattr(_registry, "WEIGHTS_DIR", tmp_path)
+    card = {"title": "tiny, shipped", "intended_use": "For tests only.",
+            "loader": {"size": [64, 64], "resize_mode": "stretch", "grayscale": True},
+            "recipe": {"preset": "original"},
+            "operating_point": {"threshold": 0.4, "pos_label": "PNEUMONIA",
+                                "rule": "chosen by hand"}}
+    write_weights(tmp_path, "tiny-shipped", tiny_screener["screener"].estimator[-1], card)
+    status, out, err = run(["screen", tiny_screener["films"], "--report", tmp_path / "r.html"],
+                           capsys)
+    assert status == 0 and "flagged at threshold 0.4," in err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    expected = tiny_screener["screener"].predict_proba([r["path"] for r in rows])[:, 1]
+    np.testing.assert_allclose([float(r["score"]) for r in rows], expected, atol=2e-3)  # fp16
+    html = (tmp_path / "r.html").read_text()
+    assert "tiny-shipped" in html and "chosen by hand" in html and "For tests only." in html
+    status, out, _ = run(["info"], capsys)
+    assert status == 0 and "tiny-shipped  tiny, shipped" in out
+    status, out, _ = run(["info", "tiny-shipped"], capsys)
+    assert status == 0 and "operating point:" in out and "  rule: chosen by hand" in out
+
+
+def test_info_lists_pretrained_or_says_there_are_none(capsys, no_pretrained, tiny_screener):
+    status, out, _ = run(["info"], capsys)
+    assert status == 0 and "No pretrained screener ships with this installation" in out
+    status, out, _ = run(["info", tiny_screener["file"]], capsys)
+    assert status == 0 and out.splitlines()[1].startswith("=====")
+    assert "title: a tiny test model" in out and "intended use: For tests only." in out
+    status, _, err = run(["info", "nothing-by-this-name"], capsys)
+    assert status == 2 and "neither a file nor a pretrained screener" in err
