@@ -22,6 +22,7 @@ import pytest
 import sklearn
 import torch
 from joblib import Parallel, delayed
+from sklearn.base import clone
 from sklearn.model_selection import (
     GridSearchCV,
     GroupKFold,
@@ -46,10 +47,11 @@ SCORE_KEYS = ["split0_test_score", "split1_test_score", "mean_test_score",
 def dask_client():
     # processes=True: each worker is its own process, as on a cluster, so
     # everything a task needs must pickle. No dashboard, random ports.
-    # The nanny sets OMP_NUM_THREADS=1 and friends in *this* process's
-    # environment before spawning workers; patch.dict puts it back.
+    # The nanny passes this process's OMP_NUM_THREADS (default 1) to the
+    # workers and leaves it set here; patch.dict pins it to 1 for the
+    # workers and puts the environment back afterwards.
     with (
-        mock.patch.dict(os.environ),
+        mock.patch.dict(os.environ, {"OMP_NUM_THREADS": "1"}),
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                  dashboard_address=None) as cluster,
         distributed.Client(cluster) as client,
@@ -225,3 +227,19 @@ def test_dask_cross_validate_of_tuned_threshold_equals_sequential(
     np.testing.assert_array_equal(distributed_run["test_score"], reference["test_score"])
     thresholds = [[e.best_threshold_ for e in r["estimator"]] for r in (distributed_run, reference)]
     assert thresholds[0] == thresholds[1]
+
+
+def _fit_routed(estimator, X, y, groups):
+    # A task sent with client.submit does not carry scikit-learn's config.
+    with sklearn.config_context(enable_metadata_routing=True):
+        return estimator.fit(X, y, groups=groups)
+
+
+@pytest.mark.realdata
+def test_refit_on_a_worker_as_the_docs_show(dask_client, subset, one_torch_thread):
+    X, y, groups = subset
+    best = pipeline().set_params(clf__lr=0.05)
+    local = _fit_routed(clone(best), X, y, groups)
+    remote = dask_client.submit(_fit_routed, clone(best), X, y, groups).result()
+    assert remote.named_steps["clf"].history_[-1, "epoch"] == 3
+    np.testing.assert_array_equal(remote.predict_proba(X), local.predict_proba(X))
