@@ -46,14 +46,14 @@ SCORE_KEYS = ["split0_test_score", "split1_test_score", "mean_test_score",
 @pytest.fixture(scope="module")
 def dask_client():
     # processes=True: each worker is its own process, as on a cluster, so
-    # everything a task needs must pickle. No dashboard, random ports.
+    # everything a task needs must pickle. Random ports (':0' for HTTP too).
     # The nanny passes this process's OMP_NUM_THREADS (default 1) to the
     # workers and leaves it set here; patch.dict pins it to 1 for the
     # workers and puts the environment back afterwards.
     with (
         mock.patch.dict(os.environ, {"OMP_NUM_THREADS": "1"}),
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                 dashboard_address=None) as cluster,
+                                 dashboard_address=":0") as cluster,
         distributed.Client(cluster) as client,
     ):
         yield client
@@ -157,7 +157,7 @@ def test_dask_worker_threads_share_the_process_budget():
     expected = max(1, cpu_budget() // 2)
     with (
         distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                 dashboard_address=None) as cluster,
+                                 dashboard_address=":0") as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
         budgets = client.gather(client.map(lambda _: cpu_budget(), range(4)))
@@ -236,7 +236,7 @@ def _fit_routed(estimator, X, y, groups):
 
 
 @pytest.mark.realdata
-def test_refit_on_a_worker_as_the_docs_show(dask_client, subset, one_torch_thread):
+def test_refit_on_a_worker_as_the_docs_show(dask_client, subset, routing, one_torch_thread):
     X, y, groups = subset
     best = pipeline().set_params(clf__lr=0.05)
     local = _fit_routed(clone(best), X, y, groups)
