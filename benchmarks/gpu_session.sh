@@ -7,6 +7,10 @@
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
 #     --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
 #     -d .whl skorch==1.4.0 scikit-learn==1.9.1
+#   # for "scale" only: Dask and the dependencies the GPU image lacks
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+#     --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 \
+#     -d .whl dask distributed partd locket tblib zict tornado
 #   mkdir -p .data && cp -r ../shared/data/chest_xray .data/    # 47 MB, never committed
 # Then run it with the device tool, carrying .whl and .data:
 #   SKCXR_COMMIT=$(git rev-parse --short HEAD) bash benchmarks/gpu_session.sh all 250
@@ -14,7 +18,10 @@
 # accuracy benchmark, every model its own process with at most BUDGET seconds
 # of training, then the speed benchmark on the quiet GPU. "seeds": the same
 # for the recommended recipe trained with four seeds, the speed benchmark first.
-# Results land in $OUT: accuracy.json/.md, accuracy_log.txt, tests.txt, speed.md.
+# "scale [MAX_EPOCHS]": benchmarks/scale.py --device-grid, 8 candidates x 3 patient
+# folds of the recommended preset at 224 px on a Dask cluster on the GPU (not yet
+# run on a GPU machine; a run must end within the device tool's 10 minutes).
+# Results land in $OUT: accuracy.json/.md, accuracy_log.txt, tests.txt, speed.md, scale.md.
 set -uo pipefail
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
   --target /tmp/site .whl/*.whl || exit 1
@@ -76,5 +83,10 @@ case "$what" in
     accuracy "$budget" --models recommended --seeds 0 1 2 3 --jobs 4
     wait $tests
     ;;
-  *) echo "usage: $0 smoke|speed|all|seeds [train budget seconds]" >&2; exit 2 ;;
+  scale)  # a grid search on a Dask cluster of GPU workers, GPU utilisation sampled
+    smoke || exit 1
+    timeout 560 python3 benchmarks/scale.py --device-grid ${2:+--max-epochs "$2"} 2>&1 \
+      | grep -v "distributed\.\(nanny\|scheduler\|core\|worker\|http\)" | tee "$OUT/scale.md"
+    ;;
+  *) echo "usage: $0 smoke|speed|all|seeds|scale [train budget seconds | max epochs]" >&2; exit 2 ;;
 esac

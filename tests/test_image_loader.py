@@ -1,14 +1,17 @@
 import os
+import threading
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 from PIL import Image
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from threadpoolctl import threadpool_limits
 
-from skcxr.preprocessing import ImageLoader
+from skcxr.preprocessing import ImageLoader, _image_loader, _threads
 
 # A 40x20 (width x height) gradient: wider than tall, like most X-rays.
 GRADIENT = np.tile(np.linspace(0, 255, 40).astype(np.uint8), (20, 1))
@@ -273,6 +276,9 @@ def test_bad_containers(X, message):
         ({"resize_mode": "squash"}, "resize_mode must be one of"),
         ({"dtype": "float64"}, "dtype must be one of"),
         ({"max_pixels": -1}, "max_pixels must be"),
+        ({"n_jobs": 0}, "n_jobs must be None or a non-zero int; got 0"),
+        ({"n_jobs": 1.5}, "n_jobs must be None or a non-zero int; got 1.5"),
+        ({"n_jobs": True}, "n_jobs must be None or a non-zero int; got True"),
     ],
 )
 def test_bad_parameters_are_named(params, message):
@@ -280,13 +286,63 @@ def test_bad_parameters_are_named(params, message):
         ImageLoader(**params).fit([GRADIENT])
 
 
+def _decoding_threads(monkeypatch, loader, items):
+    """Thread ids that decoded ``items``, and the output."""
+    threads = set()
+    real = _image_loader.load_image
+
+    def spy(*args, **kwargs):
+        threads.add(threading.get_ident())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_image_loader, "load_image", spy)
+    return threads, loader.transform(items)
+
+
+def test_n_jobs_counts_back_from_this_process_budget(monkeypatch):
+    monkeypatch.setattr(_threads, "cpu_budget", lambda: 6)
+    assert [_threads.resolve_n_jobs(n) for n in (None, 1, 3, 8, -1, -2, -6, -9)] == [
+        1, 1, 3, 8, 6, 5, 1, 1
+    ]
+
+
+def test_cpu_budget_follows_affinity_and_native_pool_limits():
+    if hasattr(os, "sched_getaffinity"):
+        assert 1 <= _threads.cpu_budget() <= len(os.sched_getaffinity(0))
+    # What joblib's loky workers and Dask's nanny do to a worker process.
+    with threadpool_limits(limits=1):
+        assert _threads.cpu_budget() == 1
+
+
+def test_n_jobs_minus_one_decodes_on_the_budget(monkeypatch):
+    items = [GRADIENT] * 8
+    serial = ImageLoader(size=8).transform(items)
+    with threadpool_limits(limits=1):
+        threads, out = _decoding_threads(monkeypatch, ImageLoader(size=8, n_jobs=-1), items)
+    assert len(threads) == 1
+    np.testing.assert_array_equal(out, serial)
+    # A budget of 4: a pool of 4 threads in this process, whatever joblib
+    # backend is configured around the call.
+    pools, real_parallel = [], _image_loader.Parallel
+
+    def parallel(**kwargs):
+        pools.append(kwargs)
+        return real_parallel(**kwargs)
+
+    monkeypatch.setattr(_threads, "cpu_budget", lambda: 4)
+    monkeypatch.setattr(_image_loader, "Parallel", parallel)
+    with joblib.parallel_config(backend="loky", n_jobs=2):
+        threads, out = _decoding_threads(monkeypatch, ImageLoader(size=8, n_jobs=-1), items)
+    assert pools == [{"n_jobs": 4, "backend": "threading"}]
+    assert 1 <= len(threads) <= 4
+    np.testing.assert_array_equal(out, serial)
+
+
 def _flatten(X):
     return X.reshape(len(X), -1)
 
 
 def test_pipeline_memory_decodes_once(tmp_path, monkeypatch):
-    from skcxr.preprocessing import _image_loader
-
     paths = [_save(Image.fromarray(GRADIENT), tmp_path / f"{i}.png") for i in range(3)]
     decoded = []
 

@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._versioning import VersionedPickleMixin
 from ._decode import DEFAULT_MAX_PIXELS, RESIZE_MODES, load_image
+from ._threads import check_n_jobs, resolve_n_jobs
 
 DTYPES = ("uint8", "float32")
 
@@ -50,8 +51,15 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
         For DICOM files, apply the VOI LUT or window stored in the file
         instead of the full stored-bits range.
     n_jobs : int, default=None
-        Threads decoding in parallel (Pillow releases the GIL). ``None``
-        means 1, ``-1`` all cores; 0 is an error.
+        Threads decoding in parallel (Pillow releases the GIL), always in
+        this process. ``None`` means 1; a positive number is used as given;
+        ``-1`` means every CPU this process may use, ``-2`` all but one.
+        Inside a joblib or Dask worker that is the worker's share, not the
+        whole host: the thread limit its native thread pools were given
+        (``cpu_count // n_jobs`` in joblib's loky workers, 1 by default in a
+        Dask worker process, or what ``threadpoolctl.threadpool_limits``
+        sets), divided among a Dask worker's ``nthreads``; see the
+        "Scaling out" page. 0 is an error.
 
     Notes
     -----
@@ -135,10 +143,13 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
             max_pixels=self.max_pixels,
             dicom_voi_lut=self.dicom_voi_lut,
         )
-        if self.n_jobs in (None, 1) or len(items) < 2:
+        n_threads = min(resolve_n_jobs(self.n_jobs), len(items))
+        if n_threads <= 1:
             arrays = [load_image(item, i, **kwargs) for i, item in enumerate(items)]
         else:
-            arrays = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            # An explicit thread backend: under parallel_config(backend="dask")
+            # joblib would otherwise ship every image to the cluster as a task.
+            arrays = Parallel(n_jobs=n_threads, backend="threading")(
                 delayed(load_image)(item, i, **kwargs) for i, item in enumerate(items)
             )
         channels = 1 if self.grayscale else 3
@@ -167,6 +178,7 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
             )
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}; got {self.dtype!r}.")
+        check_n_jobs(self.n_jobs)
         if self.max_pixels is not None and not (_is_int(self.max_pixels) and self.max_pixels > 0):
             raise ValueError(
                 f"max_pixels must be a positive int or None; got {self.max_pixels!r}."
@@ -175,11 +187,6 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
         for name in ("grayscale", "dicom_voi_lut"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
-        if self.n_jobs is not None and not (_is_int(self.n_jobs) and self.n_jobs != 0):
-            raise ValueError(
-                f"n_jobs must be None, a positive int or a negative int (-1: all cores); "
-                f"got {self.n_jobs!r}."
-            )
         return tuple(int(s) for s in size)
 
     def __sklearn_tags__(self):
