@@ -16,8 +16,8 @@ On a GPU keep ``n_jobs=1`` (one model at a time on the device).
     python examples/grid_search.py           # full grid at 128 px (use a GPU)
 
 ``--out FOLDER`` also saves the figure there as a PNG file. The documentation
-build does not run this example (it trains a network per setting and fold); the figure on this
-page was made by the command written under it.
+build does not run this example (it trains a network per setting and fold);
+the figure on this page was made by the command written under it.
 """
 
 import argparse
@@ -86,7 +86,8 @@ print("best:", search.best_params_)
 # decision.
 
 results = search.cv_results_
-names = [", ".join(f"{key.split('__')[-1]}={value}" for key, value in params.items())
+varying = [key for key, values in grid.items() if len(values) > 1]
+names = [", ".join(f"{key.split('__')[-1]}={params[key]}" for key in varying)
          for params in results["params"]]
 fig, ax = plt.subplots(figsize=(7, 1.5 + 0.35 * len(order)), layout="constrained")
 ax.errorbar(results["mean_test_score"][order], np.arange(len(order)),

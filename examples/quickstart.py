@@ -31,6 +31,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
@@ -116,7 +117,8 @@ def plot_training_curves(history, title):
     for ax in (ax_loss, ax_auc):
         ax.axvline(epoch[np.argmin(valid_loss)], ls=":", color="grey",
                    label="weights kept (lowest validation loss)")
-    ax_loss.legend()
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.legend(*ax_loss.get_legend_handles_labels(), loc="outside lower center", ncols=3)
     fig.suptitle(title)
     return fig
 
