@@ -57,6 +57,9 @@ sphinx_gallery_conf = {
     "filename_pattern": skcxr_gallery.filename_pattern(),
     "reset_argv": "skcxr_gallery.reset_argv",
     "within_subsection_order": "skcxr_gallery.ExampleOrder",
+    # "Examples using X" thumbnails on the API pages (templates in _templates/autosummary).
+    "backreferences_dir": "generated/backreferences",
+    "doc_module": ("skcxr",),
     "download_all_examples": False,
     "remove_config_comments": True,
     "show_signature": False,
