@@ -48,6 +48,8 @@ html_theme_options = {
     "navigation_with_keys": False,
 }
 html_show_sourcelink = False
+# Example pages use the full width for their code and figures, as scikit-learn's do.
+html_sidebars = {"auto_examples/*": []}
 
 # -- Gallery: examples/ -> auto_examples/ -------------------------------------
 sphinx_gallery_conf = {
