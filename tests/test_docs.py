@@ -76,11 +76,26 @@ def test_example_page_shows_figures(gallery, example):
         f"{page.name} shows no figure: {[f.name for f in figures]}")
 
 
-def test_gallery_index_has_a_thumbnail_per_example(gallery):
-    thumbnails = [f.name for f in figures_on(gallery / "index.html")]
-    assert "no_image.png" not in thumbnails, "an example has sphinx-gallery's placeholder thumbnail"
+def placeholder_thumbnail(tmp_path, size):
+    """sphinx-gallery's thumbnail for an example without figures, as it writes it."""
+    import sphinx_gallery
+    from sphinx_gallery.utils import scale_image
+
+    path = tmp_path / "placeholder.png"
+    scale_image(str(Path(sphinx_gallery.__file__).parent / "_static" / "no_image.png"),
+                str(path), *size)
+    return path.read_bytes()
+
+
+def test_gallery_index_has_a_figure_thumbnail_per_example(gallery, tmp_path):
+    thumbnails = {f.name: f.read_bytes() for f in figures_on(gallery / "index.html")}
     for example in EXAMPLES:
         assert f"sphx_glr_{example}_thumb.png" in thumbnails, example
+    # Placeholder thumbnails are all the same image; figures are not.
+    assert len(set(thumbnails.values())) == len(thumbnails), "examples share a thumbnail"
+    placeholder = placeholder_thumbnail(tmp_path, (400, 280))  # sphinx-gallery's default size
+    for name, data in thumbnails.items():
+        assert data != placeholder, f"{name} is sphinx-gallery's placeholder: the example has no figure"
 
 
 @pytest.mark.parametrize("example", sorted(gallery_config().EXECUTED))
