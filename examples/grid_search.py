@@ -79,6 +79,10 @@ for i in order:
 print("best:", search.best_params_)
 
 # %%
+# .. literalinclude:: /_static/figures/grid_search/output.txt
+#    :language: none
+#    :caption: Printed by the command that made the figure below (see its caption)
+#
 # The settings side by side
 # -------------------------
 # Mean ROC AUC over the three patient-grouped folds, with one standard
@@ -107,4 +111,5 @@ plt.show()
 #    :alt: Mean cross-validated ROC AUC of each setting, with its spread across folds
 #
 #    Made by ``python examples/grid_search.py --quick --out docs/_static/figures/grid_search``
+#    on a 2-core CPU; its printed output is kept as ``output.txt`` beside the figure
 #    (see ``docs/_static/figures/README.md``).

@@ -54,6 +54,10 @@ print(screening_report(test.target, model.predict_proba(test.data)[:, 1], thresh
                        groups=test.groups, random_state=0))
 
 # %%
+# .. literalinclude:: /_static/figures/original_cnn/output.txt
+#    :language: none
+#    :caption: Printed by the command that made the figure below (see its caption)
+#
 # How training went
 # -----------------
 # ``history_`` holds a row per epoch: the training loss, and the loss and ROC
@@ -92,4 +96,5 @@ plt.show()
 #    :alt: Training and validation loss, and validation ROC AUC, per epoch
 #
 #    Made by ``python examples/original_cnn.py --quick --out docs/_static/figures/original_cnn``
+#    on a 2-core CPU; its printed output is kept as ``output.txt`` beside the figure
 #    (see ``docs/_static/figures/README.md``).

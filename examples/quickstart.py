@@ -131,6 +131,7 @@ save(fig, "training_curves")
 #    :alt: Training and validation loss, and validation ROC AUC, per epoch
 #
 #    Made by ``python examples/quickstart.py --quick --out docs/_static/figures/quickstart``
+#    on a 2-core CPU; its printed output is kept as ``output.txt`` beside the figure
 #    (see ``docs/_static/figures/README.md``).
 #
 # Choose the operating point on held-out patients

@@ -109,6 +109,10 @@ flagged = screen.predict(X_test) == POSITIVE
 print(f"FixedThresholdClassifier flags {flagged.sum()} of {len(flagged)} test films for review")
 
 # %%
+# .. literalinclude:: /_static/figures/screening_workflow/output.txt
+#    :language: none
+#    :caption: Printed by the command in the note at the end of this page
+#
 # ROC and precision-recall curves, with the operating point
 # ---------------------------------------------------------
 
@@ -181,7 +185,8 @@ plt.show()
 #
 #    .. code-block:: bash
 #
-#        python examples/screening_workflow.py --quick --out /tmp/screening
+#        python examples/screening_workflow.py --quick --out /tmp/screening \
+#            | sed 's/\x1b\[[0-9;]*m//g' > docs/_static/figures/screening_workflow/output.txt
 #        cp /tmp/screening/{roc,precision_recall,confusion_matrix,reliability}.png \
 #           docs/_static/figures/screening_workflow/
 #
