@@ -169,3 +169,7 @@ plt.show()
 #    :alt: ROC curve on the test split with the screening operating point marked
 #
 #    Made by ``python examples/quickstart.py --quick --out docs/_static/figures/quickstart``.
+#
+# .. literalinclude:: /_static/figures/quickstart/output.txt
+#    :language: none
+#    :caption: Printed by the command that made the figures on this page
