@@ -172,4 +172,4 @@ plt.show()
 #
 # .. literalinclude:: /_static/figures/quickstart/output.txt
 #    :language: none
-#    :caption: Printed by the command that made the figures on this page
+#    :caption: Printed by the command that made the figures on this page (times: a shared, busy 2-core CPU)
