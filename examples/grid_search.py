@@ -81,7 +81,7 @@ print("best:", search.best_params_)
 # %%
 # .. literalinclude:: /_static/figures/grid_search/output.txt
 #    :language: none
-#    :caption: Printed by the command that made the figure below (epoch times: a shared, busy 2-core CPU)
+#    :caption: Printed by the command that made the figure below
 #
 # The settings side by side
 # -------------------------
