@@ -31,9 +31,10 @@ def test_screening_workflow(data_home, tmp_path):
         assert (tmp_path / f"{figure}.png").stat().st_size > 10_000, figure
 
 
-def test_grid_search(data_home):
-    out = run_example("grid_search.py", data_home=data_home)
+def test_grid_search(data_home, tmp_path):
+    out = run_example("grid_search.py", "--out", str(tmp_path), data_home=data_home)
     assert "best: {" in out and out.count("+/-") == 4
+    assert (tmp_path / "cv_scores.png").stat().st_size > 10_000
 
 
 def test_accuracy_benchmark_svm_row(data_home, tmp_path):
