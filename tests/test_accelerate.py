@@ -30,8 +30,9 @@ from conftest import REPO_ROOT, make_blob_images
 accelerate = pytest.importorskip("accelerate")
 
 TESTS = Path(__file__).resolve().parent
-# A hung collective must fail the test, not hang CI. The run itself takes
-# about 20 s of CPU time, but minutes of wall time on a busy shared machine.
+# A hung collective must fail the test, not hang CI. The run (three Python
+# processes and the launcher) takes about 30 s of CPU time, minutes of wall
+# time on a busy shared machine.
 LAUNCH_TIMEOUT = 600
 
 
@@ -97,6 +98,7 @@ def test_partial_fit_and_refit_train_the_prepared_network(accelerator, blobs):
     before = net.predict_proba(X)
     net.partial_fit(X, y, epochs=1)
     assert len(net.history) == 3 and not np.array_equal(before, net.predict_proba(X))
+    assert isinstance(net.optimizer_.optimizer, torch.optim.SGD)  # wrapped once, not twice
     net.fit(X, y, groups=groups)  # builds and prepares a new network
     np.testing.assert_array_equal(before, net.predict_proba(X))
 

@@ -130,9 +130,8 @@ class AcceleratedCXRClassifier(AccelerateMixin, CXRClassifier):
     >>> net = AcceleratedCXRClassifier("resnet18", accelerator=accelerator,
     ...                                random_state=0)  # doctest: +SKIP
     >>> net.fit(X, y, groups=patients)  # doctest: +SKIP
-    >>> model = net.to_classifier()  # doctest: +SKIP
     >>> if accelerator.is_main_process:  # doctest: +SKIP
-    ...     joblib.dump(model, "cxr.joblib")
+    ...     joblib.dump(net.to_classifier(), "cxr.joblib")
     """
 
     _parameter_constraints = {
@@ -226,10 +225,15 @@ class AcceleratedCXRClassifier(AccelerateMixin, CXRClassifier):
         # class weights in a buffer): here the loss is only placed.
         if self._wrapped_with_accelerator:
             return self
+        from accelerate.optimizer import AcceleratedOptimizer
+
         if self.accelerator.device_placement:
             self.criterion_ = self.criterion_.to(self.accelerator.device)
         self.module_ = self.accelerator.prepare(self.module_)
-        self.optimizer_ = self.accelerator.prepare(self.optimizer_)
+        optimizer = self.optimizer_
+        if isinstance(optimizer, AcceleratedOptimizer):  # wrapping again for partial_fit
+            optimizer = optimizer.optimizer
+        self.optimizer_ = self.accelerator.prepare(optimizer)
         self._wrapped_with_accelerator = True
         return self
 
@@ -313,8 +317,8 @@ class AcceleratedCXRClassifier(AccelerateMixin, CXRClassifier):
         from the data (``classes_``, ``input_shape_``, ``class_weight_``,
         intensity statistics) and the history, and predicts on one device
         like any CXRClassifier; it pickles and loads where accelerate is
-        not installed. Call it on every process (it is cheap and local) and
-        save it on the main process only. The optimiser's state and the
+        not installed. It involves no other process: call it and save its
+        result on the main process only. The optimiser's state and the
         callbacks' are not carried over.
 
         Parameters
@@ -350,8 +354,8 @@ class AcceleratedCXRClassifier(AccelerateMixin, CXRClassifier):
         raise TypeError(
             f"{type(self).__name__} does not pickle: it holds its Accelerator and, while "
             "training, the distributed network. Save to_classifier(), a plain CXRClassifier, "
-            "on the main process: `model = net.to_classifier()`, then "
-            "`if accelerator.is_main_process: joblib.dump(model, path)`."
+            "on the main process: `if accelerator.is_main_process: "
+            "joblib.dump(net.to_classifier(), path)`."
         )
 
 
