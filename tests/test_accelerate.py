@@ -30,9 +30,9 @@ from conftest import REPO_ROOT, make_blob_images
 accelerate = pytest.importorskip("accelerate")
 
 TESTS = Path(__file__).resolve().parent
-# A hung collective must fail the test, not hang CI. The run (three Python
-# processes and the launcher) takes about 30 s of CPU time, minutes of wall
-# time on a busy shared machine.
+# A hung collective must fail the test, not hang CI. The launcher, its two
+# workers and the loading process take about 30 s of CPU time together, but
+# minutes of wall time on a busy shared machine.
 LAUNCH_TIMEOUT = 600
 
 
