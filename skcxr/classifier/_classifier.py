@@ -309,9 +309,7 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         self : CXRClassifier
         """
         X, y_encoded, groups = self._prepare_fit(X, y, groups)
-        rng = check_random_state(self.random_state)
-        self._split_seed_ = rng.randint(np.iinfo(np.int32).max)
-        torch_seed = None if self.random_state is None else rng.randint(np.iinfo(np.int32).max)
+        self._split_seed_, torch_seed = self._draw_seeds()
         self._split_groups_ = groups
         self._fitting = True
         try:
@@ -325,6 +323,13 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         finally:
             del self._split_groups_, self._fitting
         return self
+
+    def _draw_seeds(self):
+        """This fit's seeds: the validation split's, and torch's (None leaves torch unseeded)."""
+        rng = check_random_state(self.random_state)
+        split_seed = rng.randint(np.iinfo(np.int32).max)
+        torch_seed = None if self.random_state is None else rng.randint(np.iinfo(np.int32).max)
+        return split_seed, torch_seed
 
     def _check_finite_weights(self):
         if not all(torch.isfinite(value).all() for value in self.module_.state_dict().values()
@@ -633,8 +638,11 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         with torch.no_grad():
             for batch in self.get_iterator(self.get_dataset(X), training=False):
                 x = self._to_device(batch[0] if isinstance(batch, (tuple, list)) else batch)
-                features.append(self.module_.embed(x).float().cpu().numpy())
+                features.append(to_numpy(self._embed_batch(x)))
         return np.concatenate(features)
+
+    def _embed_batch(self, x):
+        return self.module_.embed(x).float()
 
     def _check_fitted_input(self, X):
         """X as an image batch of the channels and size the network was fitted on."""
