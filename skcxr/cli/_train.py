@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from ..classifier import CXRClassifier
 from ..classifier._split import holdout_indices
+from ..guard import InputGuard
 from ..metrics import select_threshold, sensitivity_score, specificity_score
 from ..preprocessing import ImageLoader
 from ..screener import Screener, discover_files, patient_groups
@@ -81,14 +82,14 @@ def run_train(args):
         "sensitivity": float(sensitivity_score(y_val, y_pred, pos_label=args.positive)),
         "specificity": float(specificity_score(y_val, y_pred, pos_label=args.positive)),
     }
-    del X  # the pixels are not needed any more; the guard below would decode its own
-
-    # INPUT GUARD: once skcxr.guard lands, fit it here on the fitting films (the
-    # network's features of X[fit_idx], grouped by groups[fit_idx]) with its
-    # threshold chosen on the validation patients, and pass it as guard= below.
-    # Until then the screener has no guard: `skcxr screen` scores every
-    # decodable file and marks none unsuitable.
-    guard = None
+    # The input guard learns what the network's training films look like (its
+    # features and small thumbnails); its own threshold is set on patients it
+    # holds out of the fitting films, for a false-rejection rate of
+    # max_false_rejection (see skcxr.guard.InputGuard).
+    guard = InputGuard(classifier, random_state=args.seed).fit(X[fit_idx], groups=groups[fit_idx])
+    _say(f"input guard fitted: refuses about {guard.max_false_rejection:.0%} of films like "
+         "the training films, and films unlike them")
+    del X
 
     pipeline = Pipeline([("imageloader", loader), ("cxrclassifier", classifier)])
     card = _card(args, out, classes, labels, groups, n_named, fit_idx, validation, threshold,

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.pipeline import Pipeline
 
 from ._files import sniff_format
 from ._reading import DICOM_FIELDS, Film, dicom_identifiers, read_film
@@ -167,18 +168,33 @@ def _score_chunk(films, scorer, guard, pos_index):
     decoded = [i for i in range(n) if statuses[i] == "screened"]
     if decoded:
         X = np.stack([films[i].array for i in decoded])
+        proba = None
         if guard is not None:
-            refused = np.asarray(guard.reasons(X), dtype=str)
+            if _guards_scorer(guard, scorer):
+                # The guard reads the scorer's own features: one forward pass gives both.
+                refused, proba = guard.reasons(X, return_proba=True)
+            else:
+                refused = guard.reasons(X)
+            refused = np.asarray(refused, dtype=str)
             for i, reason in zip(decoded, refused):
                 if reason:
                     statuses[i], reasons[i] = "unsuitable", str(reason)
             keep = [k for k, reason in enumerate(refused) if not reason]
             decoded, X = [decoded[k] for k in keep], X[keep]
+            proba = None if proba is None else np.asarray(proba)[keep]
         if decoded:
-            proba = scorer.predict_proba(X)[:, pos_index]
+            proba = (scorer.predict_proba(X) if proba is None else proba)[:, pos_index]
             for i, p in zip(decoded, proba):
                 scores[i] = float(p)
     return statuses, reasons, scores
+
+
+def _guards_scorer(guard, scorer):
+    """Whether ``guard`` is an InputGuard over the very network that ``scorer`` runs."""
+    from ..guard import InputGuard
+
+    network = scorer[-1] if isinstance(scorer, Pipeline) and len(scorer) == 1 else scorer
+    return isinstance(guard, InputGuard) and guard.classifier is network
 
 
 _DONE = object()
