@@ -74,7 +74,7 @@ def fit_guard(classifier, images, groups):
     except ImportError:
         print("skcxr.guard is not available: shipping without an input guard", flush=True)
         return None
-    return InputGuard(classifier).fit(images, groups=groups)
+    return InputGuard(classifier, random_state=0).fit(images, groups=groups)
 
 
 def report(y_true, score, threshold, groups):

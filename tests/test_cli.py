@@ -211,11 +211,17 @@ def test_train_holds_out_patients_and_writes_a_screener_with_its_card(tmp_path, 
     (tmp_path / "data" / "NORMAL" / ".DS_Store").write_bytes(b"\0")
     out = tmp_path / "model.joblib"
     status, _, err = run(["train", tmp_path / "data", "--preset", "compact", "--size", "64",
-                          "--epochs", "2", "--validation-fraction", "0.25", "--out", out], capsys)
+                          "--epochs", "2", "--validation-fraction", "0.25",
+                          "--guard-false-rejection", "0.25", "--out", out], capsys)
     assert status == 0, err
+    assert "input guard fitted" in err
     assert "48 films in 2 classes: NORMAL 24, PNEUMONIA 24; 24 patients" in err
     screener = joblib.load(out)
     assert isinstance(screener, Screener) and screener.pos_label == "PNEUMONIA"
+    # The guard reads this very network's features and refuses what the training films are not.
+    assert screener.guard.classifier is screener.estimator[-1]
+    assert screener.guard.max_false_rejection == 0.25
+    assert screener.guard.reasons(np.zeros((1, 1, 64, 64), np.uint8))[0] != ""
     card = screener.card
     assert card["fit"]["films"] + card["validation"]["films"] == 48
     assert card["fit"]["patients"] + card["validation"]["patients"] == 24  # disjoint patients
@@ -235,6 +241,19 @@ def test_train_holds_out_patients_and_writes_a_screener_with_its_card(tmp_path, 
         select_threshold(labels[val], score, min_sensitivity=0.97, pos_label="PNEUMONIA"))
     status, csv_text, _ = run(["screen", tmp_path / "data", "--model", out], capsys)
     assert status == 0 and len(list(csv.DictReader(io.StringIO(csv_text)))) == 48
+
+
+def test_train_says_when_the_guard_needs_more_films(tmp_path, capsys):
+    X, y, _ = make_blob_images(n=48, size=64, seed=3)
+    for i, (image, label) in enumerate(zip(X[:, 0], y)):
+        name = "PNEUMONIA" if label else "NORMAL"
+        (tmp_path / "data" / name).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(tmp_path / "data" / name / f"film{i}.png")
+    status, _, err = run(["train", tmp_path / "data", "--preset", "compact", "--size", "64",
+                          "--epochs", "1", "--validation-fraction", "0.25",
+                          "--out", tmp_path / "m.joblib"], capsys)
+    assert status == 1 and "input guard cannot be fitted" in err and "--no-guard" in err
+    assert not (tmp_path / "m.joblib").exists()
 
 
 def test_train_refuses_a_folder_without_two_classes(tmp_path, capsys):

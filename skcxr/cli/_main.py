@@ -148,8 +148,16 @@ def build_parser():
     train.add_argument("--validation-fraction", type=float, default=0.15, metavar="FLOAT",
                        help="share of the patients held out to choose the threshold "
                             "(default: %(default)s)")
-    train.add_argument("--seed", type=int, default=0, metavar="N", help="random seed of the split, the weights and the "
-                                                             "augmentation (default: %(default)s)")
+    train.add_argument("--seed", type=int, default=0, metavar="N",
+                       help="random seed of the split, the weights, the augmentation and the "
+                            "input guard (default: %(default)s)")
+    train.add_argument("--guard-false-rejection", type=float, default=0.02, metavar="FLOAT",
+                       help="share of films like the training films that the input guard may "
+                            "refuse; its threshold needs about 1/FLOAT held-out films "
+                            "(default: %(default)s)")
+    train.add_argument("--no-guard", action="store_true",
+                       help="write the screener without an input guard: every decodable "
+                            "file is scored, none is marked unsuitable")
 
     evaluate = commands.add_parser(
         "evaluate", help="screening report with patient-level CIs on a labelled folder",

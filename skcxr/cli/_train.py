@@ -41,6 +41,9 @@ def run_train(args):
         raise UsageError(f"--size must be at least 32 pixels; got {args.size}.")
     if args.epochs is not None and args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1; got {args.epochs}.")
+    if not 0 < args.guard_false_rejection < 1:
+        raise UsageError(
+            f"--guard-false-rejection must be in (0, 1); got {args.guard_false_rejection}.")
     if not 0 < args.sensitivity <= 1:
         raise UsageError(f"--sensitivity must be in (0, 1]; got {args.sensitivity}.")
     files, labels, classes = _image_folder(args.data_dir)
@@ -86,14 +89,29 @@ def run_train(args):
     # features and small thumbnails); its own threshold is set on patients it
     # holds out of the fitting films, for a false-rejection rate of
     # max_false_rejection (see skcxr.guard.InputGuard).
-    guard = InputGuard(classifier, random_state=args.seed).fit(X[fit_idx], groups=groups[fit_idx])
-    _say(f"input guard fitted: refuses about {guard.max_false_rejection:.0%} of films like "
-         "the training films, and films unlike them")
+    guard = None
+    if not args.no_guard:
+        guard = InputGuard(classifier, max_false_rejection=args.guard_false_rejection,
+                           random_state=args.seed)
+        try:
+            guard.fit(X[fit_idx], groups=groups[fit_idx])
+        except ValueError as exc:
+            # Too few films to set its threshold: say how to go on, write nothing.
+            raise ValueError(f"the input guard cannot be fitted: {exc} Or pass --no-guard "
+                             "to write a screener without one.") from exc
+        _say(f"input guard fitted: it refuses about {guard.max_false_rejection:.0%} of films "
+             "like the training films, and films unlike them")
+    else:
+        _say("--no-guard: the screener has no input guard")
     del X
 
     pipeline = Pipeline([("imageloader", loader), ("cxrclassifier", classifier)])
     card = _card(args, out, classes, labels, groups, n_named, fit_idx, validation, threshold,
                  classifier)
+    card["input_guard"] = None if guard is None else {
+        "max_false_rejection": guard.max_false_rejection,
+        "threshold": float(guard.threshold_),
+        "fitted_on": f"{len(fit_idx)} fitting films; threshold on patients it held out"}
     screener = Screener(pipeline, threshold=threshold, pos_label=args.positive, guard=guard,
                         card=card)
     joblib.dump(screener, out)
