@@ -32,11 +32,11 @@ import time
 from argparse import Namespace
 from pathlib import Path
 
+import accuracy
 import numpy as np
 import torch
 from sklearn.frozen import FrozenEstimator
 
-import accuracy
 from skcxr import ImageLoader
 from skcxr.classifier._classifier import resolve_device
 from skcxr.ensemble import TestTimeAugmentation

@@ -1,8 +1,9 @@
 """Write the accuracy tables of README.md and the docs from benchmarks/results/*.json.
 
 No number in those tables is typed by hand: each table is rendered from one
-results file, into README.md between ``<!-- table:NAME -->`` markers and into
-``docs/_generated/NAME.rst`` (which the docs include). The docs build runs
+results file (or, for ``model-card``, from the shipped screener's card in
+skcxr/pretrained/weights/), into README.md between ``<!-- table:NAME -->``
+markers and into ``docs/_generated/NAME.rst`` (which the docs include). The docs build runs
 this with ``--docs-only``; after a new run, run it by hand and commit
 README.md. ``--check`` exits 1 when README.md is not what the results say
 (a test runs it).
@@ -26,8 +27,10 @@ TABLES = {
     "h100-224px": ("h100-224px-30epochs.json", {
         "svm": "Linear SVM, 64 px pixels (original baseline)",
         "original": "Original CNN+FC, SGD, class weights (`original` preset)",
-        "compact": "Wide CXRNet (`compact` preset)",
-        "recommended": "ResNet-18 from scratch (`recommended` preset at e657ef3)",
+        # At e657ef3 the wide CXRNet recipe was called "recommended"; it is
+        # the `compact` preset now, and ResNet-18 became `recommended`.
+        "recommended": "Wide CXRNet (`compact` preset; `recommended` at e657ef3)",
+        "resnet18": "**ResNet-18 from scratch (`recommended` preset)**",
         "densenet121": "DenseNet-121 from scratch, same recipe",
         "ensemble": "Mean of the three rows above",
     }),
@@ -35,6 +38,12 @@ TABLES = {
         "recommended": "ResNet-18, early stopping (`recommended` at 31c62d5)",
         "stable_equalize": "ResNet-18, full cosine, weight EMA, histogram equalisation",
         "stable": "ResNet-18, full cosine, weight EMA",
+        "recommended_seed_ensemble": "`recommended`: mean of its seeds",
+        "recommended_tta": "`recommended` + test-time augmentation",
+        "recommended_tta_seed_ensemble": "`recommended`: TTA + mean of its seeds",
+        "stable_equalize_seed_ensemble": "full cosine + EMA + equalisation: mean of its seeds",
+        "stable_equalize_tta": "full cosine + EMA + equalisation, + TTA",
+        "stable_equalize_tta_seed_ensemble": "full cosine + EMA + equalisation: TTA + mean of seeds",
     }),
 }
 HEADER = ["model", "epochs run (best)", "val AUC", "val spec at 97% sens", "test AUC (95% CI)",
@@ -116,19 +125,72 @@ def caption(meta, file):
     return "; ".join(parts) + "."
 
 
-def markdown(name):
+WEIGHTS = ROOT / "skcxr" / "pretrained" / "weights"
+CARD_METRICS = [("auc", "AUC"), ("sensitivity", "sensitivity"), ("specificity", "specificity"),
+                ("ppv", "PPV"), ("npv", "NPV"), ("accuracy", "accuracy")]
+
+
+def shipped_card():
+    """The card of the first pretrained screener (by rank), or None when none ships."""
+    cards = [json.loads(p.read_text()) for p in sorted(WEIGHTS.glob("*.json"))]
+    return min(cards, key=lambda c: (c.get("rank", 0), c["name"])) if cards else None
+
+
+def model_card_table():
+    """(caption, header, rows) of the shipped screener's test metrics, from its card."""
+    card = shipped_card()
+    point, test = card["operating_point"], card["test"]
+    at_default, at_threshold = test["at_default"], test["at_threshold"]
+
+    def cell(entry):
+        return f"{entry['value']:.3f} ({entry['ci_low']:.3f}–{entry['ci_high']:.3f})"
+
+    rows = [[label, cell(at_default[key]), cell(at_threshold[key])] for key, label in CARD_METRICS]
+    rows.append(["normal films flagged per 100",
+                 f"{100 * (1 - at_default['specificity']['value']):.0f}",
+                 f"{100 * (1 - at_threshold['specificity']['value']):.0f}"])
+    counts = at_threshold["counts"]
+    rows.append(["flagged / missed pneumonia films (of the test split)",
+                 f"{at_default['counts']['tp'] + at_default['counts']['fp']} / "
+                 f"{at_default['counts']['fn']}",
+                 f"{counts['tp'] + counts['fp']} / {counts['fn']}"])
+    data = card["data"]
+    text = (f"`{card['name']}` on the Kermany test split ({data['test_images']} films, "
+            f"{data['test_patients']} patients; patient-level bootstrap 95% CIs, "
+            f"{at_threshold['n_bootstraps']} resamples). Screening threshold "
+            f"{point['threshold']:.4f}: {point['rule']}. Validation AUC "
+            f"{card['validation']['auc']:.4f} ({data['validation_images']} films of "
+            f"{data['validation_patients']} held-out training patients). Trained on "
+            f"{card['training']['device']}, commit {card['training']['commit']}; "
+            "numbers from `skcxr/pretrained/weights/" + card["name"] + ".json`.")
+    return text, ["Kermany test split", "at 0.5", "at the screening threshold"], rows
+
+
+def table_parts(name):
+    """(caption, header, rows) of table ``name``."""
+    if name == "model-card":
+        return model_card_table()
     meta, cells = table_rows(name)
-    lines = [caption(meta, TABLES[name][0]), "",
-             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    return caption(meta, TABLES[name][0]), HEADER, cells
+
+
+def available_tables():
+    names = [name for name, (file, _) in TABLES.items() if (RESULTS / file).exists()]
+    return names + (["model-card"] if shipped_card() is not None else [])
+
+
+def markdown(name):
+    text, header, cells = table_parts(name)
+    lines = [text, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in cells]
     return "\n".join(lines) + "\n"
 
 
 def rst(name):
-    meta, cells = table_rows(name)
-    text = caption(meta, TABLES[name][0]).replace("`", "``").replace("*", r"\*")
+    text, header, cells = table_parts(name)
+    text = text.replace("`", "``").replace("*", r"\*")
     lines = [text, "", ".. list-table::", "   :header-rows: 1", ""]
-    for row in [HEADER, *cells]:
+    for row in [header, *cells]:
         lines.append("   * - " + _rst_cell(row[0]))
         lines += [f"     - {_rst_cell(c)}" for c in row[1:]]
     return "\n".join(lines) + "\n"
@@ -155,7 +217,7 @@ def main():
     parser.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
     parser.add_argument("--docs-only", action="store_true", help="write docs/_generated/ only")
     args = parser.parse_args()
-    available = [name for name, (file, _) in TABLES.items() if (RESULTS / file).exists()]
+    available = available_tables()
     if not args.check:
         generated = ROOT / "docs" / "_generated"
         generated.mkdir(exist_ok=True)

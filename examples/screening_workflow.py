@@ -111,7 +111,7 @@ print(f"FixedThresholdClassifier flags {flagged.sum()} of {len(flagged)} test fi
 # %%
 # .. literalinclude:: /_static/figures/screening_workflow/output.txt
 #    :language: none
-#    :caption: Printed by the command in the note at the end of this page (epoch times: a shared, busy 2-core CPU)
+#    :caption: Printed by the command in the note at the end of this page (epoch times: a busy 2-core CPU)
 #
 # ROC and precision-recall curves, with the operating point
 # ---------------------------------------------------------

@@ -7,8 +7,8 @@ radiologist can review them sooner; it never replaces the radiologist.
 from ._export import export
 from .classifier import AcceleratedCXRClassifier, CXRClassifier
 from .datasets import fetch_chest_xray, load_chest_xray
-from .pretrained import list_pretrained, load_pretrained
 from .preprocessing import ImageLoader
+from .pretrained import list_pretrained, load_pretrained
 from .screener import Screener
 
 __version__ = "0.1.0.dev0"

@@ -1,10 +1,9 @@
 """Shared fixtures: where the real data is, and tiny synthetic X-rays."""
 
-import os
-from pathlib import Path
-
 import io
+import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest

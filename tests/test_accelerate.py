@@ -21,11 +21,11 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from accelerate_worker import TRAIN, image_fingerprint
+from conftest import REPO_ROOT, make_blob_images
 from sklearn.base import clone
 
 from skcxr import AcceleratedCXRClassifier, CXRClassifier
-from accelerate_worker import TRAIN, image_fingerprint
-from conftest import REPO_ROOT, make_blob_images
 
 accelerate = pytest.importorskip("accelerate")
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import sklearn
 import torch
+from conftest import make_blob_images
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.exceptions import NotFittedError
@@ -20,7 +21,6 @@ from sklearn.pipeline import make_pipeline
 from skcxr import CXRClassifier, ImageLoader
 from skcxr.classifier import _classifier
 from skcxr.classifier._split import holdout_indices
-from conftest import make_blob_images
 
 
 def small(**params):

@@ -5,12 +5,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import make_blob_images
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from skorch.dataset import ValidSplit
 
-from conftest import make_blob_images
 from skcxr import CXRClassifier
 from skcxr.classifier import RandomAugment
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import sklearn
 import torch
+from conftest import make_blob_images
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.decomposition import PCA
 from sklearn.ensemble import VotingClassifier
@@ -26,7 +27,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skcxr import CXRClassifier, ImageLoader
 from skcxr.classifier import _classifier
 from skcxr.ensemble import SeedEnsembleClassifier, TestTimeAugmentation, warp
-from conftest import make_blob_images
 
 
 def small(**params):
@@ -408,9 +408,8 @@ def test_ensemble_study_scores_the_mean_of_stored_member_scores(data_home, tmp_p
     import sys
     from argparse import Namespace
 
-    from sklearn.metrics import roc_auc_score
-
     from conftest import REPO_ROOT
+    from sklearn.metrics import roc_auc_score
 
     monkeypatch.setenv("SKCXR_DATA", str(data_home))
     monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))

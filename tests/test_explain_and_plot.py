@@ -5,8 +5,8 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-
 from conftest import make_blob_images  # noqa: E402
+
 from skcxr import CXRClassifier  # noqa: E402
 from skcxr.explain import gradcam  # noqa: E402
 from skcxr.plot import (  # noqa: E402

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from conftest import make_blob_images
+
 from skcxr import CXRClassifier, export
 
 

@@ -6,11 +6,11 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from conftest import make_blob_images
 from PIL import Image
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
-from conftest import make_blob_images
 from skcxr import CXRClassifier, ImageLoader
 from skcxr.guard import InputGuard, file_reasons, fit_input_guard
 from skcxr.guard._scores import thumbnails

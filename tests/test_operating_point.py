@@ -2,8 +2,9 @@
 
 import numpy as np
 import sklearn
-from sklearn.frozen import FrozenEstimator
+from conftest import make_blob_images
 from PIL import Image
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import (
     FixedThresholdClassifier,
     StratifiedGroupKFold,
@@ -11,7 +12,6 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import make_pipeline
 
-from conftest import make_blob_images
 from skcxr import CXRClassifier, ImageLoader
 from skcxr.metrics import make_screening_scorer, select_threshold, sensitivity_score
 from skcxr.model_selection import patient_split

@@ -5,10 +5,10 @@ import json
 import joblib
 import numpy as np
 import pytest
+from conftest import make_blob_images
 from PIL import Image
 
 import skcxr
-from conftest import make_blob_images
 from skcxr import CXRClassifier, Screener
 from skcxr.pretrained import _registry, get_card, list_pretrained, load_pretrained, write_weights
 

@@ -3,10 +3,10 @@
 import joblib
 import numpy as np
 import pytest
+from conftest import make_blob_images
 from PIL import Image
 from sklearn.pipeline import make_pipeline
 
-from conftest import make_blob_images
 from skcxr import CXRClassifier, ImageLoader, Screener
 from skcxr.screener import split_loader
 

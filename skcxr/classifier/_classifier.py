@@ -10,7 +10,6 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
-    HasMethods,
     Interval,
     Options,
     StrOptions,
@@ -26,9 +25,9 @@ from .._versioning import VersionedPickleMixin
 from ..models import get_module_factory
 from ._augment import resolve_augmentation
 from ._callbacks import default_callbacks, is_positive_number
-from ._presets import preset_params
 from ._intensity import NORMALIZATIONS, dataset_statistics
 from ._network import InputHead, NetworkWithInputHead
+from ._presets import preset_params
 from ._split import holdout_indices
 from ._validation import check_binary_target, check_image_batch
 

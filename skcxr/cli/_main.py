@@ -141,7 +141,8 @@ def build_parser():
     train.add_argument("--epochs", type=int, default=None, metavar="N",
                        help="epochs at most (default: the preset's; early stopping may end "
                             "sooner)")
-    train.add_argument("--positive", default="PNEUMONIA", metavar="CLASS", help="the class to flag (default: %(default)s)")
+    train.add_argument("--positive", default="PNEUMONIA", metavar="CLASS",
+                       help="the class to flag (default: %(default)s)")
     train.add_argument("--sensitivity", type=float, default=0.97, metavar="FLOAT",
                        help="sensitivity the threshold must reach on the held-out patients "
                             "(default: %(default)s)")

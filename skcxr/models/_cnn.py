@@ -1,6 +1,5 @@
 """CXRNet: the original project's CNN+FC network, with every part a parameter."""
 
-import torch
 from torch import nn
 
 

@@ -2,8 +2,7 @@
 
 from functools import partial
 
-from ._cnn import CXRNet
-from ._cnn import _tiny_cxrnet
+from ._cnn import CXRNet, _tiny_cxrnet
 from ._torchvision import TORCHVISION_ARCHITECTURES, torchvision_model
 
 # "tiny" is a test-size network (tests train it in about a second), kept
