@@ -150,7 +150,7 @@ def model_card_table():
                  f"{100 * (1 - at_default['specificity']['value']):.0f}",
                  f"{100 * (1 - at_threshold['specificity']['value']):.0f}"])
     counts = at_threshold["counts"]
-    rows.append(["flagged / missed pneumonia films (of the test split)",
+    rows.append(["films flagged / pneumonia films missed",
                  f"{at_default['counts']['tp'] + at_default['counts']['fp']} / "
                  f"{at_default['counts']['fn']}",
                  f"{counts['tp'] + counts['fp']} / {counts['fn']}"])

@@ -77,6 +77,13 @@ def fit_guard(classifier, images, groups):
     return InputGuard(classifier, random_state=0).fit(images, groups=groups)
 
 
+def reproduce_command(args):
+    """The command that rebuilds these weights from the data alone (no study files)."""
+    return (f"python benchmarks/train_pretrained.py --recipe {args.recipe} --seed {args.seed} "
+            f"--size {args.size} --epochs {args.epochs} --target-sensitivity "
+            f"{args.target_sensitivity} --name {args.name} --out skcxr/pretrained/weights")
+
+
 def report(y_true, score, threshold, groups):
     return screening_report(y_true, score, threshold=threshold, pos_label="PNEUMONIA",
                             groups=groups, n_bootstraps=1000, random_state=0, output_dict=True)
@@ -112,7 +119,8 @@ def main():
     start = time.perf_counter()
     if args.study_weights:
         restore(model, X_train[fit_idx], y_fit, args.study_weights)
-        how = f"weights saved by the accuracy study ({args.study_weights})"
+        how = (f"weights saved by the accuracy study ({Path(args.study_weights).name}); "
+               "seeded CPU training is exact, so the command below retrains the same weights")
     else:
         model.fit(X_train[fit_idx], y_fit, groups=train.groups[fit_idx])
         how = "trained by this script"
@@ -171,7 +179,7 @@ def main():
                     "normalization", "validation_fraction", "lr_schedule", "class_weight")},
                 "seed": args.seed, "epochs": args.epochs, "history": history},
         training=dict(
-            how=how, command=" ".join(sys.argv), commit=meta,
+            how=how, command=reproduce_command(args), commit=meta,
             device=f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)",
             torch=torch.__version__, date=time.strftime("%Y-%m-%d"),
             seconds=round(train_seconds, 1),

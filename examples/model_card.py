@@ -70,6 +70,8 @@ threshold = screener.decision_threshold
 report = screening_report(y_test, score, threshold=threshold, pos_label="PNEUMONIA",
                           groups=test.groups, n_bootstraps=1000, random_state=0)
 print(report)
+ci = screening_report(y_test, score, threshold=threshold, pos_label="PNEUMONIA",
+                      groups=test.groups, n_bootstraps=1000, random_state=0, output_dict=True)
 flagged_normals = np.mean(score[y_test == "NORMAL"] >= threshold)
 print(f"At this threshold, about {100 * flagged_normals:.0f} of every 100 normal films are "
       "flagged for review, and every film still goes to the radiologist.")
@@ -84,7 +86,11 @@ print(f"At this threshold, about {100 * flagged_normals:.0f} of every 100 normal
 figures = {}
 fig, ax = plt.subplots(figsize=(5, 5))
 plot_roc(y_test, score, threshold=threshold, pos_label="PNEUMONIA", name=name, ax=ax)
-ax.set_title("Kermany test split (624 films)")
+auc, sens, spec = ci["auc"], ci["sensitivity"], ci["specificity"]
+ax.set_title(f"Kermany test split: AUC {auc['value']:.3f} "
+             f"(95% CI {auc['ci_low']:.3f}–{auc['ci_high']:.3f})\n"
+             f"at the threshold: sensitivity {sens['ci_low']:.3f}–{sens['ci_high']:.3f}, "
+             f"specificity {spec['ci_low']:.3f}–{spec['ci_high']:.3f}", fontsize=9)
 figures["roc"] = fig
 
 # %%

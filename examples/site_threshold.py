@@ -99,11 +99,14 @@ for label, y, score, style in (("validation (chooses)", y_val, val_score, "-"),
                                ("test (reports)", y_test, test_score, "--")):
     fpr, tpr, cut = roc_curve(y == "PNEUMONIA", score)
     line, = ax.plot(fpr, tpr, style, label=label)
+    points = {}  # several targets can land on one point of a step curve
     for target, threshold in thresholds.items():
         i = np.searchsorted(-cut, -threshold, side="right") - 1  # last cut >= threshold
-        ax.plot(fpr[i], tpr[i], "o", color=line.get_color())
+        points.setdefault((fpr[i], tpr[i]), []).append(f"{100 * target:.0f}")
+    for (x, y), names in points.items():
+        ax.plot(x, y, "o", color=line.get_color())
         if style == "-":
-            ax.annotate(f"{target:.0%}", (fpr[i], tpr[i]), textcoords="offset points",
+            ax.annotate("/".join(names) + "%", (x, y), textcoords="offset points",
                         xytext=(6, -10), fontsize=8)
 ax.set_xlim(0, 0.6)
 ax.set_ylim(0.8, 1.005)

@@ -1,0 +1,48 @@
+"""Pin the shipped screener's scores on a few fixed test films (tests/golden/).
+
+Run after shipping new weights; ``tests/test_shipped_screener.py`` then checks,
+on every CI run, that loading the shipped weights still gives these scores
+(tolerance 1e-4). The file records the weights' sha256, so stale golden scores
+fail loudly instead of passing against other weights.
+
+    python benchmarks/golden_scores.py
+"""
+
+import json
+from pathlib import Path
+
+import skcxr
+from skcxr.datasets import get_data_home
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden" / "shipped_scores.json"
+# Two films of each class, the first in sorted order of each test folder, and
+# two further along: fixed by name, whatever the weights.
+FILES = 3
+
+
+def fixed_films(test_dir):
+    films = []
+    for label in ("NORMAL", "PNEUMONIA"):
+        names = sorted(p.name for p in (test_dir / label).iterdir() if not p.name.startswith("."))
+        films += [f"{label}/{names[i]}" for i in (0, len(names) // 2, len(names) - 1)[:FILES]]
+    return films
+
+
+def main():
+    test_dir = get_data_home() / "chest_xray" / "test"
+    golden = {}
+    for name in skcxr.list_pretrained():
+        screener = skcxr.load_pretrained(name, device="cpu")
+        films = fixed_films(test_dir)
+        proba = screener.predict_proba([str(test_dir / f) for f in films])[:, 1]
+        golden[name] = {
+            "sha256": skcxr.pretrained.get_card(name)["sha256"],
+            "pneumonia_scores": {f: float(p) for f, p in zip(films, proba)},
+        }
+    GOLDEN.write_text(json.dumps(golden, indent=1) + "\n")
+    print(f"wrote {GOLDEN}")
+
+
+if __name__ == "__main__":
+    main()

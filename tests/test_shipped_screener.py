@@ -1,0 +1,97 @@
+"""The screener that ships: its weights, golden scores, card numbers and guard.
+
+The golden scores (tests/golden/shipped_scores.json, written by
+benchmarks/golden_scores.py) pin what the shipped weights give on six fixed
+test films; the card test re-scores the whole Kermany test split and must
+reproduce the numbers on the card.
+"""
+
+import json
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from conftest import REPO_ROOT
+from PIL import Image
+from sklearn.metrics import confusion_matrix, roc_auc_score
+
+import skcxr
+from skcxr.datasets import load_chest_xray
+from skcxr.pretrained import get_card, get_weights
+
+GOLDEN = json.loads((REPO_ROOT / "tests" / "golden" / "shipped_scores.json").read_text())
+SHIPPED = skcxr.list_pretrained()
+MAX_WEIGHT_BYTES = 50_000_000
+
+
+def test_something_ships_and_the_weights_are_small_half_precision():
+    assert SHIPPED, "no pretrained screener in skcxr/pretrained/weights"
+    total = 0
+    for name in SHIPPED:
+        path = get_weights(name).path
+        total += path.stat().st_size
+        tensors = torch.load(path, weights_only=True)["network"]
+        floats = {t.dtype for t in tensors.values() if t.is_floating_point()}
+        assert floats == {torch.float16}, f"{name}: {floats}"
+    assert total <= MAX_WEIGHT_BYTES, f"{total / 1e6:.1f} MB of weights in the tree"
+
+
+def test_golden_scores_are_for_the_shipped_weights():
+    assert set(GOLDEN) == set(SHIPPED)
+    for name in SHIPPED:
+        assert GOLDEN[name]["sha256"] == get_card(name)["sha256"], (
+            f"{name}: tests/golden/shipped_scores.json was written for other weights; "
+            "run python benchmarks/golden_scores.py")
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", SHIPPED)
+def test_golden_scores(name, data_home, tmp_path):
+    test_dir = data_home / "chest_xray" / "test"
+    films = GOLDEN[name]["pneumonia_scores"]
+    paths = [str(test_dir / f) for f in films]
+    screener = skcxr.load_pretrained(name, device="cpu")
+    proba = screener.predict_proba(paths)
+    np.testing.assert_allclose(proba[:, 1], list(films.values()), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    # predict flags exactly at the card's threshold.
+    threshold = get_card(name)["operating_point"]["threshold"]
+    expected = np.where(proba[:, 1] >= threshold, "PNEUMONIA", "NORMAL")
+    assert list(screener.predict(paths)) == list(expected)
+    # The loaded screener round-trips through joblib with the same scores.
+    joblib.dump(screener, tmp_path / "screener.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "screener.joblib").predict_proba(paths),
+                                  proba)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", SHIPPED)
+def test_card_test_numbers_are_reproduced(name, data_home):
+    card = get_card(name)
+    test = load_chest_xray(subset="test", data_home=data_home)
+    y = test.target_names[test.target]
+    screener = skcxr.load_pretrained(name, device="cpu")
+    score = screener.predict_proba(test.data)[:, 1]
+    at_default, at_threshold = card["test"]["at_default"], card["test"]["at_threshold"]
+    assert roc_auc_score(y == "PNEUMONIA", score) == pytest.approx(at_default["auc"]["value"],
+                                                                   abs=1e-3)
+    for report, threshold in ((at_default, 0.5),
+                              (at_threshold, card["operating_point"]["threshold"])):
+        tn, fp, fn, tp = confusion_matrix(y == "PNEUMONIA", score >= threshold).ravel()
+        # A film exactly at a threshold could flip within fp16 noise: allow one.
+        counts = report["counts"]
+        assert abs(tp - counts["tp"]) + abs(fp - counts["fp"]) <= 1, (threshold, tp, fp, counts)
+        assert abs(fn - counts["fn"]) + abs(tn - counts["tn"]) <= 1, (threshold, fn, tn, counts)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_guard_refuses_what_is_not_a_film(name, tmp_path):
+    screener = skcxr.load_pretrained(name, device="cpu")
+    assert screener.fitted_guard is not None, f"{name} ships without an input guard"
+    Image.new("L", (300, 300), 128).save(tmp_path / "blank.png")
+    colour = np.zeros((300, 300, 3), np.uint8)
+    colour[..., 0] = 220
+    Image.fromarray(colour).save(tmp_path / "red.png")
+    reasons = screener.refusals([str(tmp_path / "blank.png"), str(tmp_path / "red.png")])
+    assert all(reasons), reasons
