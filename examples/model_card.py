@@ -49,11 +49,13 @@ name = args.name or skcxr.list_pretrained()[0]
 card = skcxr.pretrained.get_card(name)
 point = card["operating_point"]
 print(card["title"])
-print(textwrap.fill("Intended use: " + card["intended_use"], 88))
-print("Not validated on:", "; ".join(card["not_validated_on"]))
-print(f"Training: {card['training']['device']}, {card['training']['how']}")
-print(f"Threshold {point['threshold']:.4f}: {point['rule']}")
-print(f"Validation AUC {card['validation']['auc']:.4f}")
+for line in ("Intended use: " + card["intended_use"],
+             "Not validated on: " + "; ".join(card["not_validated_on"]),
+             f"Training: {card['training']['device']}, {card['training']['how']}",
+             f"Rebuilt by: {card['training']['command']}",
+             f"Threshold {point['threshold']:.4f}: {point['rule']}",
+             f"Validation AUC {card['validation']['auc']:.4f}"):
+    print(textwrap.fill(line, 88, subsequent_indent="    "))
 
 # %%
 # Score the test split once

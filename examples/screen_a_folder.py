@@ -1,7 +1,7 @@
 """
-==========================================================
+==============================================================
 Screen a folder into a ranked worklist, with the shipped model
-==========================================================
+==============================================================
 
 What ``skcxr screen FOLDER --out worklist.csv --report report.html`` does, in
 Python: find the files (by content, hidden and system files skipped), decode

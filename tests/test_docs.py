@@ -118,3 +118,17 @@ def test_committed_figures_are_small_documented_and_used():
         assert f"_static/figures/{name}" in sources, f"{name} is shown by no example"
         # Overlays on the dataset's films are never committed.
         assert "gradcam" not in path.name, name
+
+
+def test_model_card_page_shows_its_figures(gallery):
+    figures = figures_on(HTML / "model_card.html")
+    # ROC, confusion matrix, reliability and the heatmaps, drawn at build time.
+    names = {f.name for f in figures if f.name.startswith("sphx_glr_model_card_")}
+    assert len(names) >= 4 and all(f.stat().st_size > 5_000 for f in figures), names
+
+
+def test_the_docs_hold_at_least_eight_distinct_figures(gallery):
+    pages = [HTML / "model_card.html", *sorted(GALLERY.glob("*.html"))]
+    contents = {f.read_bytes() for page in pages for f in figures_on(page)
+                if "thumb" not in f.name and f.name != "no_image.png"}
+    assert len(contents) >= 8, len(contents)
