@@ -61,6 +61,15 @@ def _entry(key, value, indent):
         for sub, item in value.items():
             lines.extend(_entry(str(sub), item, indent + "  "))
         return lines
+    if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+        # A list of sentences (e.g. what it is not validated on): one bullet each.
+        lines = [label]
+        for item in value:
+            lines += textwrap.wrap(item, 88, initial_indent=indent + "  - ",
+                                   subsequent_indent=indent + "    ")
+        return lines
+    if isinstance(value, list) and value and all(isinstance(item, float) for item in value):
+        value = "[" + ", ".join(f"{item:.4g}" for item in value) + "]"
     if isinstance(value, float):
         value = f"{value:.4g}"
     text = str(value)
