@@ -25,7 +25,7 @@ Nothing here is chosen on test data.
 ``--model`` takes a file written by ``joblib.dump`` of a fitted
 ``ImageLoader -> CXRClassifier`` pipeline (or a threshold classifier around
 one), or the name of a pretrained screener once ``skcxr.load_pretrained``
-exists; a model that carries its own fitted guard (``model.input_guard_``)
+exists; a model that carries its own fitted guard (a Screener's ``fitted_guard``)
 is benchmarked with that guard unless ``--refit`` is given.
 """
 
@@ -254,7 +254,7 @@ def main(argv=None):
     train = load_chest_xray(args.data_home, subset="train")
     test = load_chest_xray(args.data_home, subset="test")
 
-    guard = getattr(model, "input_guard_", None)
+    guard = getattr(model, "fitted_guard", None)  # a Screener carries its guard
     start = time.perf_counter()
     if args.guard:
         guard = InputGuard.from_state(joblib.load(args.guard), pipeline[-1])
