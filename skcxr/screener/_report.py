@@ -131,7 +131,10 @@ def _header(screener, model_name, threshold_note, counts, n_skipped, command):
     if rule:
         parts.append(f"<dt>How it was chosen</dt><dd>{e(str(rule))}</dd>")
     if card.get("not_validated_on"):
-        parts.append(f"<dt>Not validated on</dt><dd>{e(str(card['not_validated_on']))}</dd>")
+        limits = card["not_validated_on"]
+        if isinstance(limits, (list, tuple)):  # one sentence per limit: a list, not a repr
+            limits = "; ".join(str(item) for item in limits)
+        parts.append(f"<dt>Not validated on</dt><dd>{e(str(limits))}</dd>")
     from .. import __version__  # the package finishes importing after this module
 
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
