@@ -120,7 +120,8 @@ def main():
     if args.study_weights:
         restore(model, X_train[fit_idx], y_fit, args.study_weights)
         how = (f"weights saved by the accuracy study ({Path(args.study_weights).name}); "
-               "seeded CPU training is exact, so the command below retrains the same weights")
+               "seeded CPU training is exact at a fixed number of torch threads, so the "
+               f"command below retrains the same weights on {torch.get_num_threads()} threads")
     else:
         model.fit(X_train[fit_idx], y_fit, groups=train.groups[fit_idx])
         how = "trained by this script"
@@ -151,6 +152,8 @@ def main():
         rows = json.loads(Path(args.study_results).read_text())["rows"]
         row = next(r for r in rows if r["model"] == args.recipe and r.get("seed") == args.seed)
         history = row.get("history")
+        if args.study_weights:  # the time the study took to train them, not to load them
+            train_seconds = row["train_seconds"]
 
     meta = accuracy.commit()
     params = {key: value for key, value in model.get_params(deep=False).items()

@@ -325,6 +325,13 @@ def test_fit_input_guard_on_a_pipeline(films):
     assert guard.predict(model[:-1].transform(images[:4])).shape == (4,)
     with pytest.raises(ValueError, match="needs a fitted pipeline ImageLoader -> CXRClassifier"):
         fit_input_guard(model[-1], X, groups=groups)
+    # A prefit Screener (as load_pretrained returns) around the same pipeline.
+    from skcxr import Screener
+
+    on_screener = fit_input_guard(Screener(model, threshold=0.5), images, groups=groups,
+                                  max_false_rejection=0.05, random_state=0)
+    assert on_screener.classifier is model[-1]
+    assert on_screener.threshold_ == guard.threshold_
 
 
 # ------------------------------------------------------------------ errors

@@ -39,8 +39,9 @@ def fit_input_guard(model, X, *, groups=None, **params):
 
 
 def _pipeline_of(model):
-    # Threshold wrappers keep the fitted pipeline in estimator_.
-    pipeline = getattr(model, "estimator_", model)
+    # Threshold wrappers keep the fitted pipeline in estimator_; a Screener
+    # (fitted, or loaded prefit by load_pretrained) names it fitted_estimator.
+    pipeline = getattr(model, "fitted_estimator", None) or getattr(model, "estimator_", model)
     if not isinstance(pipeline, Pipeline) or len(pipeline) < 2:
         raise ValueError(
             f"fit_input_guard needs a fitted pipeline ImageLoader -> CXRClassifier (or a "
