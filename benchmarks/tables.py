@@ -35,7 +35,7 @@ TABLES = {
         "ensemble": "Mean of the three rows above",
     }),
     "cpu-seed-study": ("cpu-128px-6epochs-seeds.json", {
-        "recommended": "ResNet-18, early stopping (`recommended` at 31c62d5)",
+        "recommended": "ResNet-18, cosine, early stopping (`recommended` preset)",
         "stable_equalize": "ResNet-18, full cosine, weight EMA, histogram equalisation",
         "stable": "ResNet-18, full cosine, weight EMA",
         "recommended_seed_ensemble": "`recommended`: mean of its seeds",
@@ -114,8 +114,12 @@ def table_rows(name):
 
 
 def caption(meta, file):
+    commits = meta["commit"] if isinstance(meta["commit"], list) else [meta["commit"]]
+    commits = ", ".join(dict.fromkeys(commits))  # runs merged from several commits
     parts = [f"{meta['device']}, {meta['size']} px, at most {meta['max_epochs']} epochs, "
-             f"commit {meta['commit']}, {meta['date']}"]
+             f"commit{'s' if ',' in commits else ''} {commits}, {meta['date']}"]
+    if meta.get("note"):
+        parts.append(meta["note"])
     if meta.get("parallel_jobs", 1) > 1:
         parts.append(f"{meta['parallel_jobs']} models trained side by side (train times are "
                      "wall-clock under sharing)")
