@@ -142,6 +142,8 @@ pipeline = screener.fitted_estimator
 images = pipeline[:-1].transform(test.data[picked])
 heatmaps = gradcam(pipeline[-1], images, target_class="PNEUMONIA")
 figures["gradcam"] = plot_gradcam(images, heatmaps, titles=titles, ncols=len(picked))
+for fig in figures.values():
+    fig.tight_layout()  # long tick labels (PNEUMONIA) stay inside the saved figure
 plt.show()
 
 if args.out:
