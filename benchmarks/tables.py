@@ -129,15 +129,16 @@ def caption(meta, file):
     return "; ".join(parts) + "."
 
 
-WEIGHTS = ROOT / "skcxr" / "pretrained" / "weights"
 CARD_METRICS = [("auc", "AUC"), ("sensitivity", "sensitivity"), ("specificity", "specificity"),
                 ("ppv", "PPV"), ("npv", "NPV"), ("accuracy", "accuracy")]
 
 
 def shipped_card():
-    """The card of the first pretrained screener (by rank), or None when none ships."""
-    cards = [json.loads(p.read_text()) for p in sorted(WEIGHTS.glob("*.json"))]
-    return min(cards, key=lambda c: (c.get("rank", 0), c["name"])) if cards else None
+    """The card of the default pretrained screener (the registry's first), or None."""
+    from skcxr.pretrained import get_card, list_pretrained
+
+    names = list_pretrained()
+    return get_card(names[0]) if names else None
 
 
 def model_card_table():

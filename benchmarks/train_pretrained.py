@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import accuracy  # noqa: E402  (the study's data split, recipes and training call)
 
 from skcxr import ImageLoader  # noqa: E402
+from skcxr.guard import InputGuard  # noqa: E402
 from skcxr.metrics import screening_report, select_threshold, specificity_at_sensitivity  # noqa: E402
 from skcxr.pretrained import build_classifier, write_weights  # noqa: E402
 
@@ -65,16 +66,6 @@ def restore(model, X, y, weights_file):
     model.initialize()
     model.load_params(f_params=weights_file)
     return model
-
-
-def fit_guard(classifier, images, groups):
-    """The input guard of this network, fitted on the training films (None if skcxr has none)."""
-    try:
-        from skcxr.guard import InputGuard
-    except ImportError:
-        print("skcxr.guard is not available: shipping without an input guard", flush=True)
-        return None
-    return InputGuard(classifier, random_state=0).fit(images, groups=groups)
 
 
 def reproduce_command(args):
@@ -139,13 +130,12 @@ def main():
     test_score = shipped.predict_proba(X_test)[:, 1]
     y_test = labels[test.target]
 
-    guard = fit_guard(shipped, X_train, train.groups)
-    guard_info = None
-    if guard is not None:
-        refused_test = float(np.mean(guard.predict(X_test) == -1))
-        guard_info = {"false_rejection_target": guard.max_false_rejection,
-                      "refused_share_of_kermany_test_films": refused_test,
-                      "fitted_on": f"{len(X_train)} training films of {len(set(train.groups))} patients"}
+    # The input guard of this network, fitted on the training films.
+    guard = InputGuard(shipped, random_state=0).fit(X_train, groups=train.groups)
+    refused_test = float(np.mean(guard.predict(X_test) == -1))
+    guard_info = {"false_rejection_target": guard.max_false_rejection,
+                  "refused_share_of_kermany_test_films": refused_test,
+                  "fitted_on": f"{len(X_train)} training films of {len(set(train.groups))} patients"}
 
     history = None
     if args.study_results:
@@ -209,7 +199,7 @@ def main():
     )
     out = Path(args.out)
     card = write_weights(out, args.name, shipped, card_fields,
-                         guard_state=None if guard is None else guard.get_state())
+                         guard_state=guard.get_state())
     size_mb = (out / card["weights_file"]).stat().st_size / 1e6
     at_t = card["test"]["at_threshold"]
     print(f"wrote {out / card['weights_file']} ({size_mb:.1f} MB) and its card; threshold "

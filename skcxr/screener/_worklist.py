@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 
 from ._files import sniff_format
 from ._reading import DICOM_FIELDS, Film, dicom_identifiers, read_film
@@ -190,11 +189,14 @@ def _score_chunk(films, scorer, guard, pos_index):
 
 
 def _guards_scorer(guard, scorer):
-    """Whether ``guard`` is an InputGuard over the very network that ``scorer`` runs."""
+    """Whether ``guard`` is an InputGuard over the very network that ``scorer`` runs.
+
+    ``scorer`` comes from :func:`split_loader`, which gives the classifier
+    itself when it is the pipeline's only step after the loader.
+    """
     from ..guard import InputGuard
 
-    network = scorer[-1] if isinstance(scorer, Pipeline) and len(scorer) == 1 else scorer
-    return isinstance(guard, InputGuard) and guard.classifier is network
+    return isinstance(guard, InputGuard) and guard.classifier is scorer
 
 
 _DONE = object()
