@@ -188,26 +188,27 @@ def write_set(items, folder):
 
 # ------------------------------------------------------------ measurement
 def guard_files(guard, loader, paths, batch_size=64):
-    """Each file's reason and which stage gave it: file, image (named check), novelty or ''."""
-    reasons = guard.file_reasons(paths)
-    stages = ["file" if r else "" for r in reasons]
-    todo = [i for i, r in enumerate(reasons) if not r]
+    """Each file's refusal (or None) and which stage gave it: file, image (named check), novelty or ''."""
+    refusals = guard.file_refusals(paths)
+    stages = ["file" if r else "" for r in refusals]
+    todo = [i for i, r in enumerate(refusals) if r is None]
     for start in range(0, len(todo), batch_size):
         chunk = todo[start:start + batch_size]
         images = loader.transform([paths[i] for i in chunk])
-        for i, reason in zip(chunk, guard.reasons(images)):
-            reasons[i] = reason
-            stages[i] = "" if not reason else ("novelty" if reason.startswith("unlike") else "image")
-    return reasons, stages
+        for i, refusal in zip(chunk, guard.refusals(images)):
+            refusals[i] = refusal
+            stages[i] = ("" if refusal is None else
+                         "novelty" if refusal.code == "unlike_training" else "image")
+    return refusals, stages
 
 
-def summarise(groups, reasons, stages):
+def summarise(groups, refusals, stages):
     rows = []
     for group in dict.fromkeys(groups):
         idx = [i for i, g in enumerate(groups) if g == group]
         counts = Counter(stages[i] for i in idx)
-        refused = [reasons[i] for i in idx if reasons[i]]
-        common = Counter(r.split(" (")[0] for r in refused).most_common(1)
+        refused = [refusals[i] for i in idx if refusals[i] is not None]
+        common = Counter(r.code for r in refused).most_common(1)
         rows.append(dict(category=group, n=len(idx), refused=1 - counts[""] / len(idx),
                          by_file=counts["file"] / len(idx), by_image=counts["image"] / len(idx),
                          by_novelty=counts["novelty"] / len(idx),

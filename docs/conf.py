@@ -26,6 +26,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "skcxr_codes",
 ]
 autosummary_generate = True
 templates_path = ["_templates"]

@@ -75,7 +75,7 @@ def test_screen_writes_one_row_per_file_in_worklist_order(tiny_screener, tmp_pat
                             "--out", tmp_path / "w.csv"], capsys)
     assert status == 0 and out == ""
     rows = read_csv(tmp_path / "w.csv")
-    assert list(rows[0]) == ["path", "score", "flagged", "status", "reason"]
+    assert list(rows[0]) == ["path", "score", "flagged", "status", "reason", "reason_code"]
     n_files = 40 + len(expected)
     assert len(rows) == n_files and len({r["path"] for r in rows}) == n_files
     # The order: flagged by descending score, then unsuitable/error, then the rest.
@@ -221,7 +221,7 @@ def test_train_holds_out_patients_and_writes_a_screener_with_its_card(tmp_path, 
     # The guard reads this very network's features and refuses what the training films are not.
     assert screener.guard.classifier is screener.estimator[-1]
     assert screener.guard.max_false_rejection == 0.25
-    assert screener.guard.reasons(np.zeros((1, 1, 64, 64), np.uint8))[0] != ""
+    assert screener.guard.refusals(np.zeros((1, 1, 64, 64), np.uint8))[0].code == "blank"
     card = screener.card
     assert card["fit"]["films"] + card["validation"]["films"] == 48
     assert card["fit"]["patients"] + card["validation"]["patients"] == 24  # disjoint patients

@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
 from skcxr import CXRClassifier, ImageLoader
-from skcxr.guard import InputGuard, file_reasons, fit_input_guard
+from skcxr.guard import InputGuard, Refusal, file_refusals, fit_input_guard
 from skcxr.guard._scores import thumbnails
 
 SIZE = 48
@@ -91,6 +92,7 @@ def test_near_constant_frame_is_named(guard):
     blank[1] += np.random.default_rng(0).integers(0, 4, (1, SIZE, SIZE), dtype=np.uint8)
     reasons = guard.reasons(blank)
     assert all(r.startswith("near-constant frame (grey levels span") for r in reasons)
+    assert [r.code for r in guard.refusals(blank)] == ["blank", "blank"]
     np.testing.assert_array_equal(guard.predict(blank), [-1, -1])
 
 
@@ -104,6 +106,7 @@ def test_inverted_film_is_named(guard):
     assert len(X) >= 6
     reasons = guard.reasons(255 - X)
     assert all(r.startswith("inverted film") for r in reasons), reasons
+    assert {r.code for r in guard.refusals(255 - X)} == {"inverted"}
 
 
 @pytest.mark.parametrize("turns, what", [(1, "rotated by 90 degrees"), (3, "rotated by 90 degrees"),
@@ -112,6 +115,7 @@ def test_turned_film_is_named(guard, turns, what):
     X = np.rot90(accepted_films(guard, seed=6), turns, axes=(2, 3))
     assert len(X) >= 6
     assert all(r.startswith(what) for r in guard.reasons(X)), guard.reasons(X)
+    assert {r.code for r in guard.refusals(X)} == {"rotated"}
 
 
 def test_layout_is_named_only_when_the_correction_passes(guard):
@@ -132,12 +136,27 @@ def test_novelty_refuses_foreign_images(guard):
     assert any(r.startswith("unlike the training films (novelty ") for r in reasons)
 
 
-def test_novelty_reason_states_score_and_threshold(guard):
+def test_novelty_reason_states_score_and_threshold_without_contradiction(guard):
     X = foreign_images()
     novelty = -guard.score_samples(X)
-    for r, score in zip(guard.reasons(X), novelty):
-        if r.startswith("unlike"):
-            assert r == f"unlike the training films (novelty {score:.1f} > {guard.threshold_:.1f})"
+    refusals = guard.refusals(X)
+    assert any(r.code == "unlike_training" for r in refusals)
+    for refusal, score in zip(refusals, novelty):
+        if refusal.code == "unlike_training":
+            found = re.fullmatch(r"unlike the training films \(novelty ([\d.]+), above the limit "
+                                 r"([\d.]+) that 95% of the training films stay under\)",
+                                 refusal.message)
+            assert found, refusal.message
+            value, limit = map(float, found.groups())
+            assert value == pytest.approx(score, abs=0.01) and value > limit
+            assert limit == pytest.approx(guard.threshold_, abs=0.01)
+
+
+def test_novelty_digits_never_round_into_a_contradiction():
+    from skcxr.guard._refusals import distinct_numbers
+
+    assert distinct_numbers(2.634, 2.631) == ("2.634", "2.631")
+    assert distinct_numbers(7.3, 4.1) == ("7.30", "4.10")
 
 
 def test_predict_and_decision_function_agree_with_reasons(guard):
@@ -226,9 +245,10 @@ def write_dicom(path, **tags):
 def test_dicom_header_reasons(tmp_path, tags, reason):
     pytest.importorskip("pydicom")
     path = write_dicom(tmp_path / "a.dcm", **tags)
-    assert file_reasons([path]) == [reason]
+    assert [str(r) if r else "" for r in file_refusals([path])] == [reason]
     # Found by the DICM marker too, without the suffix.
-    assert file_reasons([write_dicom(tmp_path / "noext", **tags)]) == [reason]
+    found = file_refusals([write_dicom(tmp_path / "noext", **tags)])
+    assert [str(r) if r else "" for r in found] == [reason]
 
 
 def save(path, array, **kwargs):
@@ -236,7 +256,7 @@ def save(path, array, **kwargs):
     return str(path)
 
 
-def test_image_file_reasons(tmp_path):
+def test_image_file_refusals(tmp_path):
     rng = np.random.default_rng(0)
     grey = rng.integers(0, 256, (300, 260), dtype=np.uint8)
     photo = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
@@ -252,7 +272,10 @@ def test_image_file_reasons(tmp_path):
         save(tmp_path / "film.jpeg", grey_rgb, quality=90),
         save(tmp_path / "marked.png", annotated),
     ]
-    reasons = file_reasons(paths)
+    refusals = file_refusals(paths)
+    assert [r.code if r else None for r in refusals] == [
+        "colour", "aspect_ratio", "aspect_ratio", "too_small", None, None, None]
+    reasons = [str(r) if r else "" for r in refusals]
     assert reasons[0].startswith("colour picture (") and "of pixels in colour" in reasons[0]
     assert reasons[1] == "extreme aspect ratio (2.6:1, 260x100 pixels)"
     assert reasons[2] == "extreme aspect ratio (5.0:1, 120x600 pixels)"
@@ -260,7 +283,7 @@ def test_image_file_reasons(tmp_path):
     assert reasons[4:] == ["", "", ""]
 
 
-def test_file_reasons_never_raise_for_bad_files(tmp_path):
+def test_file_refusals_never_raise_for_bad_files(tmp_path):
     text = tmp_path / "notes.jpeg"
     text.write_text("not an image")
     truncated = tmp_path / "cut.jpeg"
@@ -270,14 +293,15 @@ def test_file_reasons_never_raise_for_bad_files(tmp_path):
     broken_dicom.write_bytes(b"\0" * 128 + b"DICM" + b"garbage")
     paths = [str(text), str(truncated), str(broken_dicom), str(tmp_path / "missing.png"),
              str(tmp_path)]
-    assert file_reasons(paths) == [""] * len(paths)
+    assert file_refusals(paths) == [None] * len(paths)
 
 
-def test_guard_file_reasons_need_no_fit(tmp_path):
+def test_guard_file_refusals_need_no_fit(tmp_path):
     path = save(tmp_path / "photo.png", np.random.default_rng(0).integers(
         0, 256, (200, 200, 3), dtype=np.uint8))
     unfitted = InputGuard(CXRClassifier("tiny"))
-    assert unfitted.file_reasons([path])[0].startswith("colour picture")
+    refusal = unfitted.file_refusals([path])[0]
+    assert refusal.code == "colour" and str(refusal).startswith("colour picture")
 
 
 # ------------------------------------------------------------- persistence
@@ -378,8 +402,17 @@ def test_warns_when_the_named_checks_exceed_the_rate(guard, films):
 
 def test_reasons_with_proba_take_one_pass(guard):
     X = np.concatenate([make_films(10, seed=10)[0], foreign_images(6)])
-    reasons, proba = guard.reasons(X, return_proba=True)
-    np.testing.assert_array_equal(reasons, guard.reasons(X))
+    refusals, proba = guard.refusals(X, return_proba=True)
+    assert list(refusals) == list(guard.refusals(X))
     np.testing.assert_allclose(proba, guard.classifier.predict_proba(X), rtol=1e-6)
-    np.testing.assert_allclose(guard._features_and_proba(X)[0], guard.classifier.embed(X),
-                               rtol=1e-5, atol=1e-6)
+    features, proba_again = guard.classifier.embed(X, return_proba=True)
+    np.testing.assert_allclose(features, guard.classifier.embed(X), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(proba_again, proba, rtol=1e-6)
+
+
+def test_refusal_codes_are_known_and_explained():
+    with pytest.raises(ValueError, match="Unknown refusal code 'nope'"):
+        Refusal("nope", "whatever")
+    refusal = Refusal("lateral", "lateral view (DICOM ViewPosition LL)")
+    assert refusal.status == "unsuitable" and "frontal" in refusal.explanation
+    assert Refusal("truncated", "truncated JPEG").status == "error"

@@ -93,5 +93,5 @@ def test_the_guard_refuses_what_is_not_a_film(name, tmp_path):
     colour = np.zeros((300, 300, 3), np.uint8)
     colour[..., 0] = 220
     Image.fromarray(colour).save(tmp_path / "red.png")
-    reasons = screener.refusals([str(tmp_path / "blank.png"), str(tmp_path / "red.png")])
-    assert all(reasons), reasons
+    refusals = screener.refusals([str(tmp_path / "blank.png"), str(tmp_path / "red.png")])
+    assert [r.code for r in refusals] == ["blank", "colour"], refusals

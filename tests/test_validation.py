@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skcxr.classifier._validation import check_image_batch
+from skcxr.utils import check_image_batch
 
 
 @pytest.mark.parametrize(

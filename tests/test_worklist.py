@@ -8,6 +8,7 @@ import pytest
 from conftest import write_dicom_film, write_mixed_folder
 from PIL import Image
 
+from skcxr.guard import Refusal
 from skcxr.screener import (
     WorklistRow,
     _worklist,
@@ -100,14 +101,15 @@ class RefusingGuard:
     def __init__(self):
         self.file_calls = 0
 
-    def file_reasons(self, paths):
+    def file_refusals(self, paths):
         self.file_calls += 1
-        return ["not a chest radiograph (DICOM Modality CT)" if "ct_" in str(p) else ""
-                for p in paths]
+        return [Refusal("not_radiograph", "not a chest radiograph (DICOM Modality CT)")
+                if "ct_" in str(p) else None for p in paths]
 
-    def reasons(self, X):
+    def refusals(self, X):
         flat = X.reshape(len(X), -1).std(axis=1) < 1
-        return np.where(flat, "near-constant frame", "")
+        return np.array([Refusal("blank", "near-constant frame") if f else None for f in flat],
+                        dtype=object)
 
 
 def test_guard_refusals_become_unsuitable_rows(tiny_screener, tmp_path):
@@ -126,6 +128,7 @@ def test_guard_refusals_become_unsuitable_rows(tiny_screener, tmp_path):
         "unsuitable", "near-constant frame")
     ct = rows["ct_0001.dcm"]
     assert (ct.status, ct.reason) == ("unsuitable", "not a chest radiograph (DICOM Modality CT)")
+    assert (ct.code, rows["blank.png"].code, rows["a.png"].code) == ("not_radiograph", "blank", "")
     assert ct.dicom[0] == "P-CT"  # the refused film still names its patient
     for row in (rows["blank.png"], ct):
         assert row.score is None and row.flagged is None
@@ -149,7 +152,7 @@ def test_reading_streams_a_few_chunks_ahead(tiny_screener, monkeypatch):
 
 def test_a_failure_in_the_reading_thread_reaches_the_caller(tiny_screener):
     class BrokenGuard(RefusingGuard):
-        def file_reasons(self, paths):
+        def file_refusals(self, paths):
             raise RuntimeError("guard exploded")
 
     screener = tiny_screener["screener"]
@@ -189,16 +192,19 @@ def test_worklist_order_flagged_then_attention_then_the_rest():
 
 def test_write_worklist_columns():
     rows = [WorklistRow(0, "a.png", "screened", 0.25, False),
-            WorklistRow(1, "b", "error", reason="truncated DICOM", dicom=("P", "1.2", "")),
+            WorklistRow(1, "b", "error", reason="truncated DICOM", code="truncated",
+                        dicom=("P", "1.2", "")),
             WorklistRow(2, "c,d.png", "screened", 0.75, True, label="PNEUMONIA")]
     out = io.StringIO()
     write_worklist(rows[:1], out)
-    assert out.getvalue() == "path,score,flagged,status,reason\na.png,0.250000,false,screened,\n"
+    assert out.getvalue() == ("path,score,flagged,status,reason,reason_code\n"
+                              "a.png,0.250000,false,screened,,\n")
     out = io.StringIO()
     write_worklist(rows, out, with_labels=True)
     assert out.getvalue().splitlines() == [
-        "path,score,flagged,status,reason,true_label,PatientID,StudyInstanceUID,AccessionNumber",
-        "a.png,0.250000,false,screened,,,,,",
-        "b,,,error,truncated DICOM,,P,1.2,",
-        '"c,d.png",0.750000,true,screened,,PNEUMONIA,,,',
+        "path,score,flagged,status,reason,reason_code,true_label,PatientID,StudyInstanceUID,"
+        "AccessionNumber",
+        "a.png,0.250000,false,screened,,,,,,",
+        "b,,,error,truncated DICOM,truncated,,P,1.2,",
+        '"c,d.png",0.750000,true,screened,,,PNEUMONIA,,,',
     ]

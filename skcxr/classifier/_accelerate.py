@@ -15,11 +15,11 @@ import os
 import numpy as np
 import torch
 from sklearn.base import clone
-from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 from skorch.hf import AccelerateMixin
 from skorch.history import DistributedHistory, History
 
+from .._compat import HasMethods
 from ._classifier import CXRClassifier, resolve_device
 
 INSTALL_HINT = "pip install 'skcxr[accelerate]'"
@@ -304,11 +304,12 @@ class AcceleratedCXRClassifier(AccelerateMixin, CXRClassifier):
             self._unwrap_accelerator()
 
     # ---------------------------------------------------------- prediction
-    def _embed_batch(self, x):
+    def _forward_with_features(self, x):
         # Each process embeds its share of the batches; gathering restores
         # the order and drops the padding of the last round.
-        features = self.accelerator.unwrap_model(self.module_).embed(x).float()
-        return self.accelerator.gather_for_metrics(features)
+        logits, features = self.accelerator.unwrap_model(self.module_).forward_with_features(x)
+        return (self.accelerator.gather_for_metrics(logits.float()),
+                self.accelerator.gather_for_metrics(features.float()))
 
     def to_classifier(self, **params):
         """The fitted model as a plain :class:`CXRClassifier`: one process, no accelerate.

@@ -9,27 +9,27 @@ from types import MappingProxyType
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
-    Interval,
-    Options,
-    StrOptions,
-    validate_parameter_constraints,
-)
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.utils import to_numpy, to_tensor
 from torch.utils.data import Subset
 
+from .._compat import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from .._versioning import VersionedPickleMixin
 from ..models import get_module_factory
+from ..utils import check_binary_target, check_image_batch
 from ._augment import resolve_augmentation
 from ._callbacks import default_callbacks, is_positive_number
 from ._intensity import NORMALIZATIONS, dataset_statistics
 from ._network import InputHead, NetworkWithInputHead
 from ._presets import preset_params
 from ._split import holdout_indices
-from ._validation import check_binary_target, check_image_batch
 
 
 def resolve_device(device):
@@ -618,30 +618,46 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         batches = self.forward_iter(X, training=False, device="cpu")
         return np.concatenate([to_numpy(nonlinearity(logits)) for logits in batches])
 
-    def embed(self, X):
+    def embed(self, X, *, return_proba=False):
         """The network's penultimate features of each image (the input of its last Linear layer).
+
+        What the network has made of each image just before deciding: the
+        input guard measures how far a film lies from the training films in
+        this space.
 
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
             Images as given to ``predict_proba``.
+        return_proba : bool, default=False
+            Also return ``predict_proba(X)``, from the same pass through the
+            network (one forward pass gives both).
 
         Returns
         -------
         features : ndarray of shape (n_samples, n_features), float32
+        proba : ndarray of shape (n_samples, 2)
+            Only with ``return_proba=True``.
         """
         check_is_fitted(self)
         X = self._check_fitted_input(X)
         self.module_.eval()
-        features = []
+        features, probas = [], []
+        nonlinearity = self._get_predict_nonlinearity()
         with torch.no_grad():
             for batch in self.get_iterator(self.get_dataset(X), training=False):
                 x = self._to_device(batch[0] if isinstance(batch, (tuple, list)) else batch)
-                features.append(to_numpy(self._embed_batch(x)))
-        return np.concatenate(features)
+                logits, batch_features = self._forward_with_features(x)
+                features.append(to_numpy(batch_features.float()))
+                if return_proba:
+                    probas.append(to_numpy(nonlinearity(logits.float())))
+        features = np.concatenate(features)
+        return (features, np.concatenate(probas)) if return_proba else features
 
-    def _embed_batch(self, x):
-        return self.module_.embed(x).float()
+    def _forward_with_features(self, x):
+        amp = self.amp and x.device.type == "cuda"
+        with torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext():
+            return self.module_.forward_with_features(x)
 
     def _check_fitted_input(self, X):
         """X as an image batch of the channels and size the network was fitted on."""

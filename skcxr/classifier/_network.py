@@ -72,15 +72,19 @@ class NetworkWithInputHead(nn.Module):
         input guard measures how far a new film lies from the training
         films in this space.
         """
+        return self.forward_with_features(x)[1]
+
+    def forward_with_features(self, x):
+        """``(logits, penultimate features)`` from one pass through the network."""
         last_linear = final_linear_layer(self.network)
         captured = {}
         handle = last_linear.register_forward_hook(
             lambda _module, inputs, _output: captured.update(features=inputs[0]))
         try:
-            self(x)
+            logits = self(x)
         finally:
             handle.remove()
-        return captured["features"]
+        return logits, captured["features"]
 
 
 def final_linear_layer(network):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import StrOptions, validate_params
 
+from .._compat import StrOptions, validate_params
 from ._base import _GET_DATA_HINT, get_data_home, load_image_folder
 
 CLASS_NAMES = ("NORMAL", "PNEUMONIA")

@@ -15,8 +15,7 @@ import re
 import shutil
 import sys
 
-from sklearn.utils._param_validation import StrOptions, validate_params
-
+from .._compat import StrOptions, validate_params
 from ._archive import STAGING_PREFIX, download, extract_chest_xray, verify
 from ._base import get_data_home
 from ._chest_xray import SUBSETS, find_chest_xray_root, load_chest_xray

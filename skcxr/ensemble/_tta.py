@@ -5,12 +5,12 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import HasMethods, Interval
 from .._versioning import VersionedPickleMixin
-from ..classifier._validation import check_image_batch
+from ..utils import check_image_batch
 from ._members import estimator_has
 from ._routing import fit_router, route_fit_params
 from ._views import check_views, warp

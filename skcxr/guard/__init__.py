@@ -2,12 +2,21 @@
 
 A screening model scores anything it is given: a photograph, a CT slice, a
 lateral film, a blank frame. :class:`InputGuard` refuses such inputs instead,
-with a short reason, so that a worklist can mark them *unsuitable* rather
-than report a confident score.
+each with a :class:`Refusal` (a stable code and a short reason), so that a
+worklist can mark them *unsuitable* rather than report a confident score.
 """
 
-from ._file_checks import file_reasons
+from ._file_checks import file_refusals
 from ._guard import InputGuard
 from ._helpers import fit_input_guard
+from ._refusals import ERROR_CODES, REFUSAL_CODES, UNSUITABLE_CODES, Refusal
 
-__all__ = ["InputGuard", "file_reasons", "fit_input_guard"]
+__all__ = [
+    "ERROR_CODES",
+    "InputGuard",
+    "REFUSAL_CODES",
+    "Refusal",
+    "UNSUITABLE_CODES",
+    "file_refusals",
+    "fit_input_guard",
+]

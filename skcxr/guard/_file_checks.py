@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from ..preprocessing._dicom import has_dicom_marker, has_dicom_suffix
+from ._refusals import Refusal
 
 # Radiography modalities: computed (CR) and digital (DX) radiography; "DR"
 # is no DICOM term but some vendors write it.
@@ -29,8 +30,8 @@ COLOUR_CHROMA = 40
 DRAFT_SIDE = 128
 
 
-def file_reasons(paths, *, max_aspect_ratio=2.0, min_side=100, max_colour_share=0.1):
-    """Reasons to refuse each file before decoding it for the model.
+def file_refusals(paths, *, max_aspect_ratio=2.0, min_side=100, max_colour_share=0.1):
+    """Why each file is refused before decoding it for the model (None: nothing found).
 
     Parameters
     ----------
@@ -48,16 +49,16 @@ def file_reasons(paths, *, max_aspect_ratio=2.0, min_side=100, max_colour_share=
 
     Returns
     -------
-    reasons : list of str
-        One per path: ``""`` when nothing is wrong (or the file cannot be
-        opened: decoding reports that), else a short reason such as
-        ``"not a chest radiograph (DICOM Modality CT)"``.
+    refusals : list of (Refusal or None)
+        One per path: None when nothing is wrong (or the file cannot be
+        opened: decoding reports that), else a :class:`Refusal` such as
+        ``Refusal("not_radiograph", "not a chest radiograph (DICOM Modality CT)")``.
 
     Examples
     --------
-    >>> from skcxr.guard import file_reasons
-    >>> file_reasons(["no-such-file.png"])
-    ['']
+    >>> from skcxr.guard import file_refusals
+    >>> file_refusals(["no-such-file.png"])
+    [None]
     """
     limits = dict(max_aspect_ratio=max_aspect_ratio, min_side=min_side,
                   max_colour_share=max_colour_share)
@@ -67,32 +68,32 @@ def file_reasons(paths, *, max_aspect_ratio=2.0, min_side=100, max_colour_share=
 def _file_reason(path, **limits):
     try:
         if not os.path.isfile(path):
-            return ""
+            return None
         if has_dicom_suffix(path) or has_dicom_marker(path):
             return _dicom_reason(path)
         return _image_reason(path, **limits)
     except Exception:  # a file that cannot be read is the decoder's to report
-        return ""
+        return None
 
 
 def _dicom_reason(path):
     try:
         import pydicom
     except ImportError:
-        return ""  # decoding names the missing package with an install hint
+        return None  # decoding names the missing package with an install hint
     ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
     modality = _tag(ds, "Modality")
     if modality and modality not in RADIOGRAPHY_MODALITIES:
-        return f"not a chest radiograph (DICOM Modality {modality})"
+        return Refusal("not_radiograph", f"not a chest radiograph (DICOM Modality {modality})")
     body_part = _tag(ds, "BodyPartExamined")
     if body_part and not any(word in body_part for word in CHEST_WORDS):
-        return f"not the chest (DICOM BodyPartExamined {body_part})"
+        return Refusal("not_chest", f"not the chest (DICOM BodyPartExamined {body_part})")
     view = _tag(ds, "ViewPosition")
     if view in LATERAL_VIEWS:
-        return f"lateral view (DICOM ViewPosition {view})"
+        return Refusal("lateral", f"lateral view (DICOM ViewPosition {view})")
     if view in OBLIQUE_VIEWS:
-        return f"oblique view (DICOM ViewPosition {view})"
-    return ""
+        return Refusal("oblique", f"oblique view (DICOM ViewPosition {view})")
+    return None
 
 
 def _tag(ds, keyword):
@@ -107,14 +108,16 @@ def _image_reason(path, *, max_aspect_ratio, min_side, max_colour_share):
         with Image.open(path) as image:
             width, height = image.size
             if min(width, height) < min_side:
-                return f"too small to be a film ({width}x{height} pixels)"
+                return Refusal("too_small", f"too small to be a film ({width}x{height} pixels)")
             ratio = max(width, height) / min(width, height)
             if ratio > max_aspect_ratio:
-                return f"extreme aspect ratio ({ratio:.1f}:1, {width}x{height} pixels)"
+                return Refusal("aspect_ratio",
+                               f"extreme aspect ratio ({ratio:.1f}:1, {width}x{height} pixels)")
             share = _colour_share(image)
     if share > max_colour_share:
-        return f"colour picture ({share:.0%} of pixels in colour), not a grey X-ray film"
-    return ""
+        return Refusal("colour",
+                       f"colour picture ({share:.0%} of pixels in colour), not a grey X-ray film")
+    return None
 
 
 def _colour_share(image):

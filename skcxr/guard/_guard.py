@@ -10,10 +10,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from ..classifier._network import final_linear_layer
-from ..classifier._validation import check_image_batch
-from ._file_checks import file_reasons
-from ._image_checks import LayoutCheck, corrected, frame_reasons
+from ..utils import check_image_batch
+from ._file_checks import file_refusals
+from ._image_checks import LayoutCheck, corrected, frame_refusals
+from ._refusals import Refusal, distinct_numbers, messages
 from ._scores import FeatureGaussian, ThumbnailPCA, thumbnails
 
 STATE_FORMAT = "skcxr.InputGuard/1"
@@ -27,7 +27,8 @@ class InputGuard(OutlierMixin, BaseEstimator):
     A novelty detector with scikit-learn's interface (as
     :class:`~sklearn.neighbors.LocalOutlierFactor` with ``novelty=True``):
     ``predict`` gives +1 for an image the classifier may score and -1 for
-    one it should not. Each refusal has a short reason (:meth:`reasons`), from
+    one it should not. Each refusal has a code and a short reason
+    (:meth:`refusals`), from
 
     * cheap checks of the decoded image: a near-constant frame, colour, a
       film inverted, on its side or upside down (:mod:`skcxr.guard` user
@@ -45,7 +46,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
     films from the same population. Films from another site or scanner may
     be refused more often; measure that on a few of your own.
 
-    :meth:`file_reasons` adds checks that need the file rather than the
+    :meth:`file_refusals` adds checks that need the file rather than the
     decoded image (DICOM headers, colour, aspect ratio, size).
 
     Parameters
@@ -84,14 +85,14 @@ class InputGuard(OutlierMixin, BaseEstimator):
     See Also
     --------
     fit_input_guard : Fit a guard for a fitted ``ImageLoader -> CXRClassifier`` pipeline.
-    file_reasons : The file-level checks, without a guard.
+    file_refusals : The file-level checks, without a guard.
 
     Examples
     --------
     >>> from skcxr.guard import InputGuard
     >>> # guard = InputGuard(model[-1]).fit(model[:-1].transform(train.data),
     >>> #                                   groups=train.groups)
-    >>> # guard.reasons(model[:-1].transform(new_files))
+    >>> # guard.refusals(model[:-1].transform(new_files))
     """
 
     def __init__(self, classifier, *, max_false_rejection=0.02, calibration_size=0.2,
@@ -134,8 +135,8 @@ class InputGuard(OutlierMixin, BaseEstimator):
         fit_idx, cal_idx = self._split(len(X), groups, seed)
         features = self.classifier.embed(X)
         self.n_features_in_ = features.shape[1]
-        frame = frame_reasons(X)
-        films = fit_idx[frame[fit_idx] == ""]
+        frame = frame_refusals(X)
+        films = fit_idx[_accepted(frame[fit_idx])]
         n_patients = len(films) if groups is None else len(np.unique(np.asarray(groups)[films]))
         if n_patients < N_FOLDS:
             raise ValueError(
@@ -254,29 +255,29 @@ class InputGuard(OutlierMixin, BaseEstimator):
         z = (self._log_scores(features, thumbnails(X)) - self.score_median_) / self.score_scale_
         return z.max(axis=1)
 
-    def _named_reasons(self, X):
-        """Reasons from the named checks, given the fitted threshold.
+    def _named_refusals(self, X):
+        """Refusals from the named checks, given the fitted threshold (None where none).
 
         A suspected inverted or turned film is named so only when, inverted
         or turned back, it passes as a film; otherwise the novelty judges it
         (a face or a page may correlate with the films' layout too).
         """
-        reasons = frame_reasons(X)
+        refusals = frame_refusals(X)
         corrections, suspected = self.layout_check_.suspects(thumbnails(X))
         # Turning a non-square image by 90 degrees changes its shape: the
         # network cannot check it, so such suspicions are left to the novelty.
         keeps_shape = (X.shape[2] == X.shape[3]) | (corrections % 2 == 0)
-        todo = np.flatnonzero((reasons == "") & (corrections >= 0) & keeps_shape)
+        todo = np.flatnonzero(_accepted(refusals) & (corrections >= 0) & keeps_shape)
         if len(todo):
             fixed = corrected(X[todo], corrections[todo])
-            passes = (frame_reasons(fixed) == "") & (self._novelty(fixed) <= self.threshold_)
-            reasons[todo[passes]] = suspected[todo[passes]]
-        return reasons
+            passes = _accepted(frame_refusals(fixed)) & (self._novelty(fixed) <= self.threshold_)
+            refusals[todo[passes]] = suspected[todo[passes]]
+        return refusals
 
     def _refused_by_checks(self, X):
         """Images any named check may refuse: layout suspicions unverified (before a threshold)."""
         corrections, _ = self.layout_check_.suspects(thumbnails(X))
-        return (frame_reasons(X) != "") | (corrections >= 0)
+        return ~_accepted(frame_refusals(X)) | (corrections >= 0)
 
     # ------------------------------------------------------------ predicting
     def score_samples(self, X):
@@ -300,74 +301,102 @@ class InputGuard(OutlierMixin, BaseEstimator):
         """``score_samples(X) - offset_``: negative for images refused for novelty."""
         return self.score_samples(X) - self.offset_
 
-    def reasons(self, X, *, return_proba=False):
-        """Why each image is refused; ``""`` for an accepted image.
+    def refusals(self, X, *, features=None, return_proba=False):
+        """Why each image is refused: a :class:`Refusal`, or None for an accepted image.
 
         The named checks come first (near-constant frame, colour, inverted,
-        on its side, upside down); then the novelty, e.g.
-        ``"unlike the training films (novelty 7.3 > 4.1)"``.
+        on its side, upside down); then the novelty: code
+        ``"unlike_training"``, e.g. "unlike the training films (novelty
+        7.31, above the limit 4.12 that 98% of the training films stay
+        under)".
 
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+        features : ndarray of shape (n_samples, n_features), default=None
+            The classifier's penultimate features of ``X``
+            (:meth:`CXRClassifier.embed`), when the caller has them already
+            (e.g. from the same pass that gave the scores); computed here
+            otherwise.
         return_proba : bool, default=False
             Also return the classifier's ``predict_proba(X)``, from the same
             pass through the network: screening and guarding then cost one
             forward pass, not two. Use the probabilities of accepted images
-            only.
+            only. Not with ``features``.
 
         Returns
         -------
-        reasons : ndarray of str, shape (n_samples,)
+        refusals : ndarray of object, shape (n_samples,)
+            A :class:`Refusal` or None per image.
         proba : ndarray of shape (n_samples, 2)
             Only with ``return_proba=True``.
         """
         check_is_fitted(self)
         X = self._check_fitted_input(X)
-        features, proba = self._features_and_proba(X) if return_proba else (None, None)
+        proba = None
+        if return_proba:
+            if features is not None:
+                raise ValueError("Pass features or return_proba=True, not both: with features "
+                                 "given, the guard runs no network to take probabilities from.")
+            features, proba = self.classifier.embed(X, return_proba=True)
         novelty = self._novelty(X, features)
-        reasons = self._named_reasons(X)
-        for i in np.flatnonzero((reasons == "") & (novelty > self.threshold_)):
-            reasons[i] = (f"unlike the training films (novelty {novelty[i]:.1f} > "
-                          f"{self.threshold_:.1f})")
-        reasons = reasons.astype(str)
-        return (reasons, proba) if return_proba else reasons
+        refusals = self._named_refusals(X)
+        limit = f"{1 - self.max_false_rejection:.0%}"
+        for i in np.flatnonzero(_accepted(refusals) & (novelty > self.threshold_)):
+            value, threshold = distinct_numbers(novelty[i], self.threshold_)
+            refusals[i] = Refusal(
+                "unlike_training",
+                f"unlike the training films (novelty {value}, above the limit {threshold} that "
+                f"{limit} of the training films stay under)")
+        return (refusals, proba) if return_proba else refusals
 
-    def _features_and_proba(self, X):
-        """Penultimate features caught on their way through ``predict_proba``.
+    def reasons(self, X):
+        """Why each image is refused, as sentences; ``""`` for an accepted image.
 
-        The same features as ``classifier.embed`` (the input of the last
-        Linear layer), except under CUDA mixed precision, where they are
-        computed in bfloat16 as the probabilities are.
+        :meth:`refusals` gives the same with a code for each.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width)
+
+        Returns
+        -------
+        reasons : ndarray of str, shape (n_samples,)
         """
-        layer = final_linear_layer(self.classifier.module_.network)
-        batches = []
-        handle = layer.register_forward_hook(
-            lambda _module, inputs, _output: batches.append(
-                inputs[0].detach().float().cpu().numpy()))
-        try:
-            proba = self.classifier.predict_proba(X)
-        finally:
-            handle.remove()
-        return np.concatenate(batches), proba
+        return np.asarray(messages(self.refusals(X)), dtype=str)
 
     def predict(self, X):
         """+1 for an image the classifier may score, -1 for a refused one.
 
-        Equals ``np.where(self.reasons(X) == "", 1, -1)``.
-        """
-        return np.where(self.reasons(X) == "", 1, -1)
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width)
 
-    def file_reasons(self, paths):
-        """Why each file is refused before decoding; ``""`` when nothing is found.
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Equals ``np.where(refusals is None, 1, -1)`` for ``refusals = self.refusals(X)``.
+        """
+        return np.where(_accepted(self.refusals(X)), 1, -1)
+
+    def file_refusals(self, paths):
+        """Why each file is refused before decoding; None when nothing is found.
 
         DICOM header checks (Modality, ViewPosition, BodyPartExamined) and,
         for other images, colour, aspect ratio and size; see
-        :func:`skcxr.guard.file_reasons`, which this calls with its default
+        :func:`skcxr.guard.file_refusals`, which this calls with its default
         limits. Needs neither the classifier nor a fitted guard, and never
-        raises for a bad file (it gets ``""``; decoding reports it).
+        raises for a bad file (it gets None; decoding reports it).
+
+        Parameters
+        ----------
+        paths : sequence of str or path-like
+
+        Returns
+        -------
+        refusals : list of (Refusal or None)
         """
-        return file_reasons(paths)
+        return file_refusals(paths)
 
     def _check_fitted_input(self, X):
         channels, *size = self.input_shape_
@@ -451,6 +480,11 @@ class InputGuard(OutlierMixin, BaseEstimator):
         guard.thumbnail_model_ = ThumbnailPCA.from_state(state, "thumbnail.")
         guard.layout_check_ = LayoutCheck.from_state(state, "layout.")
         return guard
+
+
+def _accepted(refusals):
+    """A boolean mask: True where an object array of refusals holds None."""
+    return np.fromiter((r is None for r in refusals), dtype=bool, count=len(refusals))
 
 
 def _log_scores(feature_model, thumbnail_model, features, thumbs):

@@ -13,6 +13,7 @@ stay silent on anything that looks like a film in the usual orientation.
 
 import numpy as np
 
+from ._refusals import Refusal
 from ._scores import grey_float
 
 # Grey levels spanned by the middle 98% of the pixels (1st to 99th
@@ -27,19 +28,25 @@ TURNS = {1: "rotated by 90 degrees", 2: "upside down", 3: "rotated by 90 degrees
 LOW_CORRELATION_QUANTILE = 0.01
 
 
-def frame_reasons(X):
-    """Reasons from the pixels alone: near-constant frame, colour. ``""`` when none."""
+def frame_refusals(X):
+    """Refusals from the pixels alone (near-constant frame, colour); None where there is none.
+
+    Returns an object array of ``Refusal`` or None, one per image.
+    """
     grey = grey_float(X).reshape(len(X), -1)
     low, high = np.percentile(grey, [1, 99], axis=1)
-    reasons = np.full(len(X), "", dtype=object)
+    refusals = np.full(len(X), None, dtype=object)
     blank = (high - low) < MIN_GREY_RANGE
     for i in np.flatnonzero(blank):
-        reasons[i] = f"near-constant frame (grey levels span {high[i] - low[i]:.0f} of 255)"
+        refusals[i] = Refusal(
+            "blank", f"near-constant frame (grey levels span {high[i] - low[i]:.0f} of 255)")
     if X.shape[1] == 3:
         share = _colour_share(X)
         for i in np.flatnonzero(~blank & (share > MAX_COLOUR_SHARE)):
-            reasons[i] = f"colour picture ({share[i]:.0%} of pixels in colour), not a grey X-ray film"
-    return reasons
+            refusals[i] = Refusal(
+                "colour", f"colour picture ({share[i]:.0%} of pixels in colour), not a grey "
+                          "X-ray film")
+    return refusals
 
 
 def _colour_share(X):
@@ -86,25 +93,28 @@ class LayoutCheck:
         corrections : ndarray of int, shape (n,)
             -1: none; 0: invert; k in 1, 2, 3: ``np.rot90(image, k)`` turns
             it back.
-        reasons : ndarray of object, shape (n,)
+        refusals : ndarray of object, shape (n,)
+            The ``Refusal`` to give where a correction is suspected, else None.
         """
         corrections = np.full(len(thumbs), -1)
-        reasons = np.full(len(thumbs), "", dtype=object)
+        reasons = np.full(len(thumbs), None, dtype=object)
         if self.low_correlation_ <= 0:
             return corrections, reasons  # the films share no layout: nothing to compare with
         corr = self._correlation(thumbs)
         for i in np.flatnonzero(-corr >= self.low_correlation_):
             corrections[i] = 0
-            reasons[i] = (f"inverted film (its negative matches the training films' layout: "
-                          f"correlation {-corr[i]:.2f}, {corr[i]:.2f} as given)")
+            reasons[i] = Refusal(
+                "inverted", f"inverted film (its negative matches the training films' layout: "
+                            f"correlation {-corr[i]:.2f}, {corr[i]:.2f} as given)")
         for (k, what), turned, margin in zip(TURNS.items(), self._turned_correlations(thumbs),
                                              self.margins_):
             found = ((corrections < 0) & (turned >= self.low_correlation_)
                      & (turned - corr > margin))
             for i in np.flatnonzero(found):
                 corrections[i] = k
-                reasons[i] = (f"{what} (turned back it matches the training films' layout: "
-                              f"correlation {turned[i]:.2f}, {corr[i]:.2f} as given)")
+                reasons[i] = Refusal(
+                    "rotated", f"{what} (turned back it matches the training films' layout: "
+                               f"correlation {turned[i]:.2f}, {corr[i]:.2f} as given)")
         return corrections, reasons
 
     def _correlation(self, thumbs):

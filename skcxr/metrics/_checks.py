@@ -8,7 +8,8 @@ turn such misuse into a ``ValueError`` before anything is computed.
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+
+from .._compat import Interval, Options, StrOptions
 
 # Constraints for scikit-learn's ``validate_params`` (the decorator
 # sklearn.metrics uses on its own public functions).

@@ -15,8 +15,8 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.utils._param_validation import validate_params
 
+from .._compat import validate_params
 from ._checks import POS_LABEL, ZERO_DIVISION, check_fraction, check_labels
 
 

@@ -5,8 +5,8 @@ import numbers
 import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
 
+from .._compat import Interval, validate_params
 from ._checks import FINITE, POS_LABEL, check_fraction, check_labels, check_scores
 from ._clinical import screening_rates, weighted_counts
 

@@ -4,8 +4,8 @@ import re
 
 from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.metrics import make_scorer
-from sklearn.utils._param_validation import validate_params
 
+from .._compat import validate_params
 from ._checks import POS_LABEL, check_fraction
 from ._clinical import (
     npv_score,

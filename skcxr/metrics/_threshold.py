@@ -2,8 +2,8 @@
 
 import numpy as np
 from sklearn.metrics import roc_curve
-from sklearn.utils._param_validation import validate_params
 
+from .._compat import validate_params
 from ._checks import POS_LABEL, check_fraction, check_labels, check_scores
 
 _PARAMS = {"y_true": ["array-like"], "y_score": ["array-like"], "pos_label": POS_LABEL}

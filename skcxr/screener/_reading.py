@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from ..guard import Refusal
 from ..preprocessing._dicom import has_dicom_suffix
 from ._files import IMAGE_FORMATS, image_suffix, sniff_format
 
@@ -24,9 +25,8 @@ class Film:
     """What reading one file gave: its pixels or why not, and its DICOM identifiers."""
 
     array: np.ndarray | None  # (channels, H, W) as the loader returns it
-    reason: str  # "" when decoded
+    refusal: Refusal | None  # None when decoded and not refused from the file
     dicom: tuple | None  # values of DICOM_FIELDS ("" where absent), for DICOM files
-    refused: bool = False  # the input guard refused it from the file (reason says why)
 
 
 def read_film(path, loader):
@@ -44,8 +44,11 @@ def read_film(path, loader):
     """
     try:
         kind = sniff_format(path)
+    except PermissionError:
+        return Film(None, Refusal("permission", "cannot open the file (permission denied)"), None)
     except OSError as exc:
-        return Film(None, f"cannot open the file ({exc.strerror or exc})", None)
+        return Film(None, Refusal("unreadable", f"cannot open the file ({exc.strerror or exc})"),
+                    None)
     dicom = dicom_identifiers(path) if kind == "DICOM" else None
     try:
         if kind in IMAGE_FORMATS and kind != "DICOM" and has_dicom_suffix(path):
@@ -57,32 +60,35 @@ def read_film(path, loader):
             array = loader.transform([path])[0]
     except (ValueError, ImportError, OSError) as exc:
         return Film(None, short_reason(exc, kind, path), dicom)
-    return Film(array, "", dicom)
+    return Film(array, None, dicom)
 
 
 def short_reason(exc, kind, path):
-    """A few words saying why ``path`` (holding ``kind``) could not be read."""
+    """A :class:`Refusal` with a few words saying why ``path`` (holding ``kind``) could not be read."""
     if isinstance(exc, ImportError):
-        return "DICOM needs pydicom (pip install 'skcxr[dicom]')"
+        return Refusal("needs_pydicom", "DICOM needs pydicom (pip install 'skcxr[dicom]')")
     text = str(exc)
     detail = f"{text} {exc.__cause__ or ''}".lower()
     if "no such file" in detail:
-        return "file not found (moved or deleted during the screen)"
+        return Refusal("missing", "file not found (moved or deleted during the screen)")
     if "max_pixels" in text or isinstance(exc.__cause__, Image.DecompressionBombError):
-        return "too many pixels (possible decompression bomb)"
+        return Refusal("too_large", "too many pixels (possible decompression bomb)")
     if kind == "DICOM":
         frame = re.search(r"holds (\S+) pixel data of shape (\([^)]*\))", text)
         if frame:
-            return f"DICOM is not one grayscale frame ({frame.group(1)}, shape {frame.group(2)})"
+            return Refusal("unsupported_dicom", f"DICOM is not one grayscale frame "
+                                                f"({frame.group(1)}, shape {frame.group(2)})")
         if "no pixel data" in detail:
-            return "DICOM without pixel data"
+            return Refusal("unsupported_dicom", "DICOM without pixel data")
         if "less than expected" in detail or "truncated" in detail:
-            return "truncated DICOM"
-        return "unreadable DICOM"
+            return Refusal("truncated", "truncated DICOM")
+        return Refusal("unreadable", "unreadable DICOM")
     if kind in IMAGE_FORMATS:
-        return f"truncated {kind}" if "truncated" in detail else f"corrupt {kind}"
+        if "truncated" in detail:
+            return Refusal("truncated", f"truncated {kind}")
+        return Refusal("unreadable", f"corrupt {kind}")
     suffix = image_suffix(path)
-    return f"not an image ({kind}{f' named {suffix}' if suffix else ''})"
+    return Refusal("not_image", f"not an image ({kind}{f' named {suffix}' if suffix else ''})")
 
 
 def dicom_identifiers(path):

@@ -4,9 +4,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
+from .._compat import HasMethods
 from .._versioning import VersionedPickleMixin
 from ..preprocessing import ImageLoader
 
@@ -57,7 +57,7 @@ class Screener(VersionedPickleMixin, FixedThresholdClassifier):
 
     _parameter_constraints = {
         **FixedThresholdClassifier._parameter_constraints,
-        "guard": [HasMethods(["reasons", "file_reasons"]), None],
+        "guard": [HasMethods(["refusals", "file_refusals"]), None],
         "card": [dict, None],
     }
 
@@ -103,7 +103,7 @@ class Screener(VersionedPickleMixin, FixedThresholdClassifier):
         return 0.5 if self.threshold == "auto" else float(self.threshold)
 
     def refusals(self, X):
-        """Why the guard refuses each input ("" where it accepts it).
+        """Why the guard refuses each input: a :class:`~skcxr.guard.Refusal`, or None.
 
         Parameters
         ----------
@@ -111,7 +111,7 @@ class Screener(VersionedPickleMixin, FixedThresholdClassifier):
 
         Returns
         -------
-        reasons : ndarray of str, shape (n_samples,)
+        refusals : ndarray of object, shape (n_samples,)
         """
         guard = self.fitted_guard
         if guard is None:
@@ -120,14 +120,15 @@ class Screener(VersionedPickleMixin, FixedThresholdClassifier):
             )
         loader, _ = split_loader(self.fitted_estimator)
         items = list(X)
-        reasons = np.asarray(guard.file_reasons(items) if loader is not None
-                             else [""] * len(items), dtype=object)
-        todo = np.flatnonzero(reasons == "")
+        refusals = np.full(len(items), None, dtype=object)
+        if loader is not None:
+            refusals[:] = guard.file_refusals(items)
+        todo = np.flatnonzero([r is None for r in refusals])
         if len(todo):
             images = [items[i] for i in todo] if loader is None else loader.transform(
                 [items[i] for i in todo])
-            reasons[todo] = guard.reasons(images)
-        return reasons.astype(str)
+            refusals[todo] = guard.refusals(images)
+        return refusals
 
 
 def split_loader(estimator):

@@ -19,7 +19,7 @@ from ._reading import DICOM_FIELDS, Film, dicom_identifiers, read_film
 from ._screener import split_loader
 
 STATUSES = ("screened", "unsuitable", "error")
-CSV_COLUMNS = ("path", "score", "flagged", "status", "reason")
+CSV_COLUMNS = ("path", "score", "flagged", "status", "reason", "reason_code")
 
 
 @dataclass(slots=True)
@@ -40,6 +40,9 @@ class WorklistRow:
         scored is never reported as "not flagged").
     reason : str
         Why a file was not screened ("" when screened).
+    code : str
+        The reason's code (:data:`skcxr.guard.REFUSAL_CODES`; "" when
+        screened): count and group by it, not by the sentence.
     dicom : tuple of str or None
         PatientID, StudyInstanceUID, AccessionNumber of a DICOM file.
     label : str or None
@@ -52,6 +55,7 @@ class WorklistRow:
     score: float | None = None
     flagged: bool | None = None
     reason: str = ""
+    code: str = ""
     dicom: tuple | None = None
     label: str | None = None
 
@@ -103,10 +107,13 @@ def screen_files(screener, files, *, batch_size=64, n_jobs=1, labels=None):
 
     try:
         for chunk, films in zip(chunks, _prefetched(read, chunks)):
-            statuses, reasons, scores = _score_chunk(films, scorer, guard, pos_index)
-            for i, film, status, reason, score in zip(chunk, films, statuses, reasons, scores):
+            refusals, scores = _score_chunk(films, scorer, guard, pos_index)
+            for i, film, refusal, score in zip(chunk, films, refusals, scores):
                 yield WorklistRow(
-                    index=i, path=files[i], status=status, reason=reason, dicom=film.dicom,
+                    index=i, path=files[i], dicom=film.dicom,
+                    status="screened" if refusal is None else refusal.status,
+                    reason="" if refusal is None else refusal.message,
+                    code="" if refusal is None else refusal.code,
                     score=score, flagged=None if score is None else bool(score >= threshold),
                     label=None if labels is None else labels[i],
                 )
@@ -135,16 +142,16 @@ def positive_class(screener):
 
 def _read_chunk(paths, loader, guard, pool):
     """Films for ``paths``; files the guard refuses from their headers are not decoded."""
-    refusals = [""] * len(paths) if guard is None else list(guard.file_reasons(paths))
+    refusals = [None] * len(paths) if guard is None else list(guard.file_refusals(paths))
     if len(refusals) != len(paths):
         raise ValueError(
-            f"The input guard gave {len(refusals)} reasons for {len(paths)} files."
+            f"The input guard gave {len(refusals)} refusals for {len(paths)} files."
         )
 
     def read(path, refusal):
-        if refusal:
+        if refusal is not None:
             dicom = dicom_identifiers(path) if _is_dicom(path) else None
-            return Film(None, refusal, dicom, refused=True)
+            return Film(None, refusal, dicom)
         return read_film(path, loader)
 
     return list(pool.map(read, paths, refusals) if pool else map(read, paths, refusals))
@@ -158,34 +165,29 @@ def _is_dicom(path):
 
 
 def _score_chunk(films, scorer, guard, pos_index):
-    """Status, reason and score of each film of a chunk."""
-    n = len(films)
-    statuses = ["unsuitable" if film.refused else "error" if film.array is None else "screened"
-                for film in films]
-    reasons = [film.reason for film in films]
-    scores = [None] * n
-    decoded = [i for i in range(n) if statuses[i] == "screened"]
+    """The refusal (None when screened) and score of each film of a chunk."""
+    refusals = [film.refusal for film in films]
+    scores = [None] * len(films)
+    decoded = [i for i, film in enumerate(films) if film.refusal is None]
     if decoded:
         X = np.stack([films[i].array for i in decoded])
         proba = None
         if guard is not None:
             if _guards_scorer(guard, scorer):
                 # The guard reads the scorer's own features: one forward pass gives both.
-                refused, proba = guard.reasons(X, return_proba=True)
+                refused, proba = guard.refusals(X, return_proba=True)
             else:
-                refused = guard.reasons(X)
-            refused = np.asarray(refused, dtype=str)
-            for i, reason in zip(decoded, refused):
-                if reason:
-                    statuses[i], reasons[i] = "unsuitable", str(reason)
-            keep = [k for k, reason in enumerate(refused) if not reason]
+                refused = guard.refusals(X)
+            for i, refusal in zip(decoded, refused):
+                refusals[i] = refusal
+            keep = [k for k, refusal in enumerate(refused) if refusal is None]
             decoded, X = [decoded[k] for k in keep], X[keep]
             proba = None if proba is None else np.asarray(proba)[keep]
         if decoded:
             proba = (scorer.predict_proba(X) if proba is None else proba)[:, pos_index]
             for i, p in zip(decoded, proba):
                 scores[i] = float(p)
-    return statuses, reasons, scores
+    return refusals, scores
 
 
 def _guards_scorer(guard, scorer):
@@ -270,7 +272,7 @@ def count_statuses(rows):
 def write_worklist(rows, file, *, with_labels=False):
     """Write ``rows`` (already in worklist order) as CSV to an open text file.
 
-    Columns: ``path, score, flagged, status, reason``; then ``true_label``
+    Columns: ``path, score, flagged, status, reason, reason_code``; then ``true_label``
     when ``with_labels``; then ``PatientID, StudyInstanceUID,
     AccessionNumber`` when any row comes from a DICOM file.
     """
@@ -282,7 +284,8 @@ def write_worklist(rows, file, *, with_labels=False):
     writer.writerow(columns)
     for row in rows:
         line = [row.path, "" if row.score is None else f"{row.score:.6f}",
-                "" if row.flagged is None else str(row.flagged).lower(), row.status, row.reason]
+                "" if row.flagged is None else str(row.flagged).lower(), row.status, row.reason,
+                row.code]
         if with_labels:
             line.append(row.label or "")
         if with_dicom:

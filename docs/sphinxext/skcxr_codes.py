@@ -1,0 +1,31 @@
+"""``.. skcxr-refusal-codes::``: the table of refusal codes, from ``skcxr.guard`` itself.
+
+The docs never retype the codes: a code added to the library appears here at
+the next build.
+"""
+
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.util.docutils import SphinxDirective
+
+
+class RefusalCodes(SphinxDirective):
+    has_content = False
+
+    def run(self):
+        from skcxr.guard import ERROR_CODES, UNSUITABLE_CODES
+
+        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 18 12 70", "",
+                 "   * - code", "     - status", "     - meaning"]
+        for status, codes in (("unsuitable", UNSUITABLE_CODES), ("error", ERROR_CODES)):
+            for code, meaning in codes.items():
+                lines += [f"   * - ``{code}``", f"     - {status}", f"     - {meaning}"]
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source="skcxr.guard"), self.content_offset,
+                                container)
+        return container.children
+
+
+def setup(app):
+    app.add_directive("skcxr-refusal-codes", RefusalCodes)
+    return {"parallel_read_safe": True}
