@@ -4,24 +4,26 @@ A preliminary screening aid that flags possibly concerning films so that a
 radiologist can review them sooner; it never replaces the radiologist.
 """
 
-from ._export import export
-from .classifier import AcceleratedCXRClassifier, CXRClassifier
-from .datasets import fetch_chest_xray, load_chest_xray
-from .preprocessing import ImageLoader
-from .pretrained import list_pretrained, load_pretrained
-from .screener import Screener
-
+# First: modules of this package read the version while it imports.
 __version__ = "0.1.0.dev0"
 
-__all__ = [
-    "AcceleratedCXRClassifier",
-    "CXRClassifier",
-    "ImageLoader",
-    "Screener",
-    "export",
-    "fetch_chest_xray",
-    "list_pretrained",
-    "load_chest_xray",
-    "load_pretrained",
-    "__version__",
-]
+from ._lazy import attach  # noqa: E402
+
+# Names load their submodule on first use (PEP 562): `import skcxr` imports
+# no torch, so the command line starts at once.
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    submodules=["classifier", "cli", "datasets", "ensemble", "exceptions", "explain", "guard",
+                "metrics", "model_selection", "models", "plot", "preprocessing", "pretrained",
+                "screener", "site", "utils"],
+    attributes={
+        "._export": ["export"],
+        ".classifier": ["AcceleratedCXRClassifier", "CXRClassifier"],
+        ".datasets": ["fetch_chest_xray", "load_chest_xray"],
+        ".preprocessing": ["ImageLoader"],
+        ".pretrained": ["list_pretrained", "load_pretrained"],
+        ".screener": ["ModelCard", "Screener", "load_screener"],
+        ".site": ["calibrate_screener", "fit_screener"],
+    },
+)
+__all__ = [*__all__, "__version__"]

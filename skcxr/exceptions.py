@@ -1,6 +1,61 @@
 """Warnings and errors of skcxr."""
 
-__all__ = ["InconsistentVersionWarning"]
+__all__ = ["InconsistentVersionWarning", "RefusedFilmError", "RefusedFilmWarning"]
+
+_LISTED = 20  # refused films named in a message; the rest are counted
+
+
+def _refusal_lines(refusals, names):
+    lines = [f"  {names[i]}: {refusal.message} [{refusal.code}]"
+             for i, refusal in list(refusals.items())[:_LISTED]]
+    if len(refusals) > _LISTED:
+        lines.append(f"  ... and {len(refusals) - _LISTED} more (Screener.refusals(X) lists them all)")
+    return "\n".join(lines)
+
+
+class RefusedFilmError(ValueError):
+    """A screener was asked to score films its input guard refuses, or files it cannot read.
+
+    Attributes
+    ----------
+    refusals : dict
+        ``{index in X: Refusal}`` for every film not scored.
+    names : dict
+        ``{index: path or description}`` of those films.
+    """
+
+    def __init__(self, refusals, names, *, unreadable=False):
+        self.refusals = dict(refusals)
+        self.names = dict(names)
+        self.unreadable = unreadable
+        if unreadable:
+            head = (f"{len(self.refusals)} file(s) could not be read, so nothing was scored:")
+        else:
+            head = (f"The input guard refuses {len(self.refusals)} film(s), so nothing was scored "
+                    "(a refused film gets no silent score):")
+        tail = ("" if unreadable else
+                "\nScreen the others (Screener.refusals(X) says which), look at these yourself, "
+                "or pass on_refusal='warn' (score all, with a warning) or 'score'.")
+        super().__init__(f"{head}\n{_refusal_lines(self.refusals, self.names)}{tail}")
+
+
+class RefusedFilmWarning(UserWarning):
+    """A screener with ``on_refusal="warn"`` scored films its input guard refuses.
+
+    Attributes
+    ----------
+    refusals : dict
+        ``{index in X: Refusal}`` for every refused film.
+    names : dict
+        ``{index: path or description}``.
+    """
+
+    def __init__(self, refusals, names):
+        self.refusals = dict(refusals)
+        self.names = dict(names)
+        super().__init__(
+            f"Scored {len(self.refusals)} film(s) the input guard refuses; their scores are not "
+            f"to be trusted:\n{_refusal_lines(self.refusals, self.names)}")
 
 
 class InconsistentVersionWarning(UserWarning):

@@ -30,6 +30,7 @@ from ._intensity import NORMALIZATIONS, dataset_statistics
 from ._network import InputHead, NetworkWithInputHead
 from ._presets import preset_params
 from ._split import holdout_indices
+from ._state import STATE_FORMAT, decode_params, encode_params, fitted_config, restore_fitted
 
 
 def resolve_device(device):
@@ -263,27 +264,87 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         """
         return cls(**{**preset_params(name), **params})
 
-    @classmethod
-    def from_pretrained(cls, name, **params):
-        """The fitted network of pretrained screener ``name``, as an array-level classifier.
+    # ---------------------------------------------------------- fitted state
+    def get_state(self):
+        """The fitted classifier as JSON values and tensors, with no pickled object.
 
-        For users who build their own pipeline: it takes image batches at the
-        card's input size (``skcxr.pretrained.get_card(name)["loader"]``
-        says how the images were loaded). :func:`skcxr.load_pretrained`
-        gives the whole screener over file paths instead.
+        ``torch.save`` writes it and ``torch.load(..., weights_only=True)``
+        reads it back without running code; :meth:`from_state` rebuilds an
+        identical classifier from it. ``state["network"]`` is the network's
+        ``state_dict``; everything else is JSON: ``params`` (the parameters
+        that rebuild the estimator: the network by name, its arguments,
+        optimiser and loss by their ``torch`` names, augmentation),
+        ``fitted`` (what ``fit`` learnt from the data: ``classes_``,
+        ``input_shape_``, ``class_weight_``, intensity statistics) and
+        ``not_saved`` (parameters set to something that cannot be written so,
+        such as a callable of your own; they take their defaults on restore
+        unless passed again). ``device`` and ``verbose`` are not part of the
+        model and are not kept. The training history is not kept either.
+
+        Returns
+        -------
+        state : dict
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skcxr import CXRClassifier
+        >>> # torch.save(classifier.get_state(), "classifier.pt")
+        >>> # CXRClassifier.from_state(torch.load("classifier.pt", weights_only=True))
+        """
+        check_is_fitted(self)
+        if not isinstance(self.module, str):
+            raise ValueError(
+                f"Only a network built by name can be saved as a state (module={self.module!r}); "
+                "use a name from skcxr.models.available_modules(), or pickle the classifier.")
+        defaults = type(self)().get_params(deep=False)
+        params, not_saved = encode_params(self.get_params(deep=False))
+        # Unwritable values left at their defaults (skorch's Dataset and DataLoader
+        # classes, say) come back by themselves: only the others are worth naming.
+        not_saved = [name for name in not_saved if defaults.get(name, object()) is not getattr(self, name)]
+        return {
+            "format": STATE_FORMAT,
+            "params": params,
+            "not_saved": not_saved,
+            "fitted": fitted_config(self),
+            "network": {key: value.detach().cpu().clone()
+                        for key, value in self.module_.state_dict().items()},
+        }
+
+    @classmethod
+    def from_state(cls, state, **params):
+        """A fitted classifier from :meth:`get_state`'s dict.
 
         Parameters
         ----------
-        name : str
-            One of :func:`skcxr.list_pretrained`.
+        state : dict
+            As :meth:`get_state` returns it (or as ``torch.load(...,
+            weights_only=True)`` reads it back). Half-precision network
+            tensors are restored in single precision.
         **params
-            Classifier parameters to override, e.g. ``device="cpu"``.
-        """
-        from ..pretrained import pretrained_classifier
+            Parameters to set instead of the saved ones, e.g. ``device="cpu"``
+            or, to continue training, ``lr=3e-4``.
 
-        classifier = pretrained_classifier(name, **params)
-        if type(classifier) is not cls:
-            raise TypeError(f"Pretrained {name!r} is a {type(classifier).__name__}, not a {cls.__name__}.")
+        Returns
+        -------
+        classifier : CXRClassifier
+            Fitted, its network in evaluation mode.
+        """
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            found = state.get("format") if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"Not a CXRClassifier state: format {found!r}, expected "
+                             f"{STATE_FORMAT!r}.")
+        classifier = cls(**{**decode_params(state["params"]), **params})
+        restore_fitted(classifier, state["fitted"])
+        classifier.initialize()
+        network = classifier.module_
+        try:
+            network.load_state_dict({key: value.float() if value.is_floating_point() else value
+                                     for key, value in state["network"].items()})
+        except RuntimeError as exc:  # torch lists the missing and unexpected keys
+            raise ValueError(f"The saved network does not fit {classifier.module!r} with these "
+                             f"parameters: {exc}") from None
+        network.eval()
         return classifier
 
     # ------------------------------------------------------------------ fit
@@ -378,16 +439,35 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
                 f"y holds only {np.unique(y)[0]!r}. Pass class_weight as a dict (or None) "
                 "for a first partial_fit on one class."
             )
+        continuing = self.warm_start and self.__sklearn_is_fitted__()
+        if continuing:
+            self._check_continuation(X, classes)
         self.classes_ = classes
         self.input_shape_ = X.shape[1:]
         self.class_weight_ = (
             None if self.class_weight is None
             else compute_class_weight(self.class_weight, classes=classes, y=y)
         )
-        if self.normalization == "dataset":
+        if continuing:
+            # The weights continue; the loss weighs the classes of *these* films.
+            self.initialize_criterion()
+        elif self.normalization == "dataset":
             self.intensity_mean_, self.intensity_std_ = dataset_statistics(X)
         y_encoded = np.searchsorted(classes, y).astype(np.int64)
         return X, y_encoded, groups
+
+    def _check_continuation(self, X, classes):
+        """``warm_start`` continues training the fitted network: the data must fit it."""
+        if list(classes) != list(self.classes_):
+            raise ValueError(
+                f"warm_start=True continues training a network fitted on classes "
+                f"{list(self.classes_)}, but y holds {list(classes)}: its outputs would be "
+                "read as other classes. Map the labels to the fitted classes first.")
+        if tuple(X.shape[1:]) != tuple(self.input_shape_):
+            raise ValueError(
+                f"warm_start=True continues training a network fitted on images of shape "
+                f"{tuple(self.input_shape_)}; X has {tuple(X.shape[1:])}. Load the images at the "
+                f"fitted size, ImageLoader(size={tuple(self.input_shape_[1:])}).")
 
     def _check_params(self):
         validate_parameter_constraints(

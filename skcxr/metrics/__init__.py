@@ -8,21 +8,26 @@ from ._clinical import (
     sensitivity_score,
     specificity_score,
 )
+from ._guarantee import InsufficientPositivesError, positives_needed, sensitivity_lower_bound
 from ._report import format_screening_report, screening_report
 from ._scorers import get_scorer, make_screening_scorer, screening_scorers
-from ._threshold import select_threshold, specificity_at_sensitivity
+from ._threshold import guaranteed_threshold, select_threshold, specificity_at_sensitivity
 
 __all__ = [
+    "InsufficientPositivesError",
     "binary_counts",
     "format_screening_report",
+    "guaranteed_threshold",
     "get_scorer",
     "make_screening_scorer",
     "npv_score",
+    "positives_needed",
     "ppv_score",
     "screening_objective",
     "screening_report",
     "screening_scorers",
     "select_threshold",
+    "sensitivity_lower_bound",
     "sensitivity_score",
     "specificity_at_sensitivity",
     "specificity_score",

@@ -3,8 +3,9 @@
 import numpy as np
 from sklearn.metrics import roc_curve
 
-from .._compat import validate_params
+from .._compat import Interval, RealNotInt, validate_params
 from ._checks import POS_LABEL, check_fraction, check_labels, check_scores
+from ._guarantee import guaranteed_operating_point
 
 _PARAMS = {"y_true": ["array-like"], "y_score": ["array-like"], "pos_label": POS_LABEL}
 
@@ -38,8 +39,9 @@ def _operating_point(y_true, y_score, min_sensitivity, pos_label):
     return fpr[first], thresholds[first]
 
 
-@validate_params(_PARAMS, prefer_skip_nested_validation=True)
-def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1):
+@validate_params({**_PARAMS, "confidence": [Interval(RealNotInt, 0, 1, closed="neither"), None]},
+                 prefer_skip_nested_validation=True)
+def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1, confidence=None):
     """Highest threshold whose sensitivity on these scores is at least the target.
 
     Among thresholds meeting the sensitivity target it is the one with the
@@ -47,6 +49,12 @@ def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1):
     held-out set of patients), never the test set; apply the result with
     :class:`~sklearn.model_selection.FixedThresholdClassifier`. A case is
     called positive when its score is at least the threshold.
+
+    With ``confidence``, the target is a guarantee rather than an
+    observation: the threshold is the highest whose one-sided
+    Clopper-Pearson lower bound for sensitivity, at that confidence, reaches
+    ``min_sensitivity`` (0.97 at 95% confidence needs about 100 positive
+    films, none missed).
 
     Parameters
     ----------
@@ -57,18 +65,80 @@ def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1):
         The sensitivity target, a fraction in (0, 1] (0.95, not 95).
     pos_label : int, float, bool or str, default=1
         The diseased class; it must be one of the labels of ``y_true``.
+    confidence : float in (0, 1) or None, default=None
+        Confidence of the lower bound that must reach the target (e.g. 0.95);
+        None compares the observed sensitivity with the target.
 
     Returns
     -------
     threshold : float
+
+    Raises
+    ------
+    InsufficientPositivesError
+        With ``confidence``, when there are too few positive cases for the
+        target: it says how many there are, how many the target needs and
+        which target they support.
 
     Examples
     --------
     >>> select_threshold([0, 0, 1, 1, 1], [0.1, 0.6, 0.4, 0.8, 0.9], min_sensitivity=1.0)
     0.4
     """
+    if confidence is not None:
+        return guaranteed_threshold(y_true, y_score, min_sensitivity=min_sensitivity,
+                                    confidence=confidence, pos_label=pos_label)["threshold"]
     _, threshold = _operating_point(y_true, y_score, min_sensitivity, pos_label)
     return float(threshold)
+
+
+@validate_params({**_PARAMS, "confidence": [Interval(RealNotInt, 0, 1, closed="neither")]},
+                 prefer_skip_nested_validation=True)
+def guaranteed_threshold(y_true, y_score, *, min_sensitivity=0.97, confidence=0.95, pos_label=1):
+    """The highest threshold whose lower confidence bound for sensitivity reaches the target, and its numbers.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+    y_score : array-like of shape (n_samples,)
+        Score or probability of the positive class.
+    min_sensitivity : float, default=0.97
+        The sensitivity the lower bound must reach.
+    confidence : float, default=0.95
+        One-sided confidence of the Clopper-Pearson bound.
+    pos_label : int, float, bool or str, default=1
+
+    Returns
+    -------
+    point : dict
+        ``threshold``, ``detected`` and ``positives`` (films), the
+        observed ``sensitivity`` and ``specificity`` at the threshold, and
+        ``sensitivity_lower_bound``.
+
+    Raises
+    ------
+    InsufficientPositivesError
+        When the positives are too few for the target (see its message).
+
+    Examples
+    --------
+    >>> point = guaranteed_threshold([0] * 5 + [1] * 120, [0.1] * 5 + [0.9] * 120)
+    >>> point["threshold"], round(point["sensitivity_lower_bound"], 3)
+    (0.9, 0.975)
+    """
+    min_sensitivity = check_fraction(min_sensitivity, "min_sensitivity")
+    fpr, _, _ = _roc(y_true, y_score, pos_label)  # checks labels, scores and both classes
+    true_pos = np.asarray(check_labels(y_true, pos_label)) == pos_label
+    y_score = np.asarray(check_scores(y_score, y_true), dtype=float)
+    threshold, detected, positives, bound = guaranteed_operating_point(
+        true_pos, y_score, min_sensitivity, confidence, pos_label)
+    negatives = ~true_pos
+    return {
+        "threshold": threshold, "detected": detected, "positives": positives,
+        "sensitivity": detected / positives, "sensitivity_lower_bound": bound,
+        "specificity": float(np.mean(y_score[negatives] < threshold)),
+        "min_sensitivity": min_sensitivity, "confidence": confidence,
+    }
 
 
 @validate_params(_PARAMS, prefer_skip_nested_validation=True)

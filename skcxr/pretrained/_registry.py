@@ -1,78 +1,139 @@
-"""The shipped weight sets: one ``<name>.pt`` and its card ``<name>.json`` each, in ``weights/``.
+"""The shipped screeners: one folder each in ``weights/``, as :meth:`Screener.save` writes them.
 
-The card holds everything that goes with the weights, as torchvision's
-``Weights.meta`` does: architecture, input size and normalisation, the
-recipe and command that trained them, the data, validation and test
-metrics, the screening threshold and how it was chosen, and the sha256 the
-weight file is checked against before it is loaded.
+Each folder holds ``card.json`` (a :class:`~skcxr.ModelCard`: architecture,
+input size, recipe and command, data, validation and test metrics, the
+screening threshold and how it was chosen, and the sha256 of every file
+beside it) and ``weights.pt`` (half-precision tensors, read with
+``torch.load(weights_only=True)``). Nothing is downloaded and nothing is
+unpickled. An entry that cannot be read as a screener is left out of
+:func:`list_pretrained` and named by :func:`unreadable_entries`, so one stray
+file cannot break every command.
 """
 
-import hashlib
-import json
-from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
+
+from ..screener import ScreenerFolderError, load_screener, read_card
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
-@dataclass(frozen=True)
-class PretrainedWeights:
-    """A named weight set: its file, checksum and card."""
-
-    name: str
-    path: Path
-    sha256: str
-    meta: MappingProxyType
-
-    def verify(self):
-        """Raise ``ValueError`` unless the weight file's sha256 matches the card."""
-        if not self.path.is_file():
-            raise ValueError(f"Weights {self.name!r}: file {str(self.path)!r} is missing; "
-                             "reinstall skcxr.")
-        digest = hashlib.sha256(self.path.read_bytes()).hexdigest()
-        if digest != self.sha256:
-            raise ValueError(
-                f"Weights {self.name!r}: {str(self.path)!r} has sha256 {digest}, but its card "
-                f"says {self.sha256}. The file is corrupt or was replaced; reinstall skcxr."
-            )
-
-
-def _read_cards():
-    cards = {}
-    folder = WEIGHTS_DIR
-    for card_path in sorted(folder.glob("*.json")):
-        meta = json.loads(card_path.read_text())
-        name = meta["name"]
-        cards[name] = PretrainedWeights(
-            name=name, path=folder / meta["weights_file"], sha256=meta["sha256"],
-            meta=MappingProxyType(meta))
-    return cards
+def _scan():
+    """``({name: folder}, [(path, why it is not a screener)])`` of the weights folder."""
+    found, unreadable, ranks = {}, [], {}
+    entries = sorted(WEIGHTS_DIR.iterdir()) if WEIGHTS_DIR.is_dir() else []
+    for entry in entries:
+        if entry.name.startswith(".") or entry.name == "__pycache__":
+            continue
+        try:
+            card = read_card(entry)
+        except ScreenerFolderError as exc:
+            unreadable.append((entry, str(exc)))
+            continue
+        if card.name != entry.name:
+            unreadable.append((entry, f"its card names it {card.name!r}, not {entry.name!r}"))
+            continue
+        found[card.name], ranks[card.name] = entry, card.rank
+    return dict(sorted(found.items(), key=lambda item: (ranks[item[0]], item[0]))), unreadable
 
 
 def list_pretrained():
     """Names of the pretrained screeners shipped with skcxr, best first.
+
+    Returns
+    -------
+    names : list of str
 
     Examples
     --------
     >>> import skcxr
     >>> names = skcxr.list_pretrained()  # e.g. ['resnet18-kermany-128']
     """
-    cards = _read_cards()
-    return sorted(cards, key=lambda name: cards[name].meta.get("rank", 0))
+    return list(_scan()[0])
 
 
-def get_weights(name):
-    """The :class:`PretrainedWeights` called ``name``."""
-    cards = _read_cards()
+def unreadable_entries():
+    """Entries of the weights folder that are not readable screeners, and why.
+
+    Returns
+    -------
+    entries : list of (pathlib.Path, str)
+    """
+    return _scan()[1]
+
+
+def pretrained_folder(name):
+    """The folder of pretrained screener ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_pretrained`.
+
+    Returns
+    -------
+    folder : pathlib.Path
+    """
+    found = _scan()[0]
     try:
-        return cards[name]
-    except KeyError:
+        return found[name]
+    except (KeyError, TypeError):
         raise ValueError(
-            f"No pretrained screener named {name!r}; shipped: {sorted(cards) or 'none'}."
+            f"No pretrained screener named {name!r}; shipped: {list(found) or 'none'}."
         ) from None
 
 
 def get_card(name):
-    """The model card of pretrained screener ``name``, as a dict (a copy)."""
-    return json.loads(json.dumps(dict(get_weights(name).meta)))
+    """The model card of pretrained screener ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_pretrained`.
+
+    Returns
+    -------
+    card : ModelCard
+    """
+    return read_card(pretrained_folder(name))
+
+
+def load_pretrained(name, *, device="auto", n_jobs=None, on_refusal="raise", backend="auto"):
+    """A shipped screener, ready to use: file paths in, P(NORMAL), P(PNEUMONIA) out.
+
+    Nothing is downloaded and nothing is unpickled: the weights come from
+    the installed package, are checked against the sha256 on their card and
+    read with ``torch.load(weights_only=True)``.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_pretrained`.
+    device : str, default="auto"
+        Where the network runs.
+    n_jobs : int, default=None
+        Threads decoding images (``ImageLoader(n_jobs=...)``).
+    on_refusal : {"raise", "warn", "score"}, default="raise"
+        What ``predict_proba``/``predict`` do with films the input guard
+        refuses (see :class:`~skcxr.Screener`).
+    backend : str, default="auto"
+        What runs the network (see :class:`~skcxr.Screener`).
+
+    Returns
+    -------
+    screener : skcxr.Screener
+        Fitted: ``predict_proba(paths)`` gives the probabilities in
+        ``classes_`` order (NORMAL, PNEUMONIA) of the films its guard
+        accepts, ``predict(paths)`` flags at the card's screening threshold,
+        ``refusals(paths)`` says which films the guard refuses and why,
+        ``card`` is the :class:`~skcxr.ModelCard` and ``classifier`` the
+        array-level :class:`~skcxr.CXRClassifier`.
+
+    Examples
+    --------
+    >>> import skcxr
+    >>> screener = skcxr.load_pretrained(skcxr.list_pretrained()[0])  # doctest: +SKIP
+    >>> screener.predict_proba(["film.jpeg"])  # doctest: +SKIP
+    array([[0.93, 0.07]])
+    """
+    return load_screener(pretrained_folder(name), device=device, n_jobs=n_jobs,
+                         on_refusal=on_refusal, backend=backend)

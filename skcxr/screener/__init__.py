@@ -1,41 +1,23 @@
-"""A fitted screening model as one estimator, and screening folders of files with it.
+"""A fitted screening model as one estimator, saved without pickles, and screening folders with it.
 
 :class:`Screener` holds the classifier, its operating threshold, its input
-guard and its model card. :func:`screen_files` streams files through it into
-worklist rows (what ``skcxr screen`` writes as CSV), :func:`write_report`
-renders them as a self-contained HTML page.
+guard and its :class:`ModelCard`; :meth:`Screener.save` and
+:func:`load_screener` write and read it as a folder of tensors and JSON.
+:func:`screen_files` streams files through it into worklist rows (what
+``skcxr screen`` writes as CSV), :func:`write_report` renders them as a
+self-contained HTML page.
 """
 
-from ._files import discover_files, is_hidden_or_system, sniff_format
-from ._labels import folder_labels, patient_groups
-from ._report import write_report
-from ._screener import Screener, split_loader
-from ._worklist import (
-    CSV_COLUMNS,
-    STATUSES,
-    WorklistRow,
-    count_statuses,
-    positive_class,
-    screen_files,
-    worklist_order,
-    write_worklist,
-)
+from .._lazy import attach
 
-__all__ = [
-    "CSV_COLUMNS",
-    "STATUSES",
-    "Screener",
-    "WorklistRow",
-    "count_statuses",
-    "discover_files",
-    "folder_labels",
-    "is_hidden_or_system",
-    "patient_groups",
-    "positive_class",
-    "screen_files",
-    "sniff_format",
-    "split_loader",
-    "worklist_order",
-    "write_report",
-    "write_worklist",
-]
+# Reading a card needs neither torch nor scikit-learn (`skcxr info` reads cards).
+__getattr__, __dir__, __all__ = attach(__name__, attributes={
+    "._card": ["CARD_SCHEMA", "CardError", "ModelCard"],
+    "._files": ["discover_files"],
+    "._folder": ["ScreenerFolderError", "load_screener", "read_card"],
+    "._labels": ["folder_labels", "patient_groups"],
+    "._report": ["write_report"],
+    "._screener": ["Screener"],
+    "._worklist": ["WorklistRow", "count_statuses", "screen_files", "worklist_order",
+                   "write_worklist"],
+})

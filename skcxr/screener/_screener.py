@@ -1,50 +1,88 @@
 """Screener: a classifier over image files, its operating threshold and its input guard, as one estimator."""
 
+import inspect
+import os
+import warnings
+from numbers import Integral, Real
+
 import numpy as np
-from sklearn.base import clone
-from sklearn.model_selection import FixedThresholdClassifier
+from PIL import Image
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .._compat import HasMethods
+from .._compat import HasMethods, Interval, StrOptions, validate_parameter_constraints
 from .._versioning import VersionedPickleMixin
-from ..preprocessing import ImageLoader
+from ..exceptions import RefusedFilmError, RefusedFilmWarning
+from ._card import ModelCard
+from ._parts import split_loader, unfrozen
+from ._scoring import TorchNetwork, guard_and_score
+
+# Label pairs whose flagged class goes without saying; any other pair needs pos_label.
+CANONICAL_PAIRS = ({"NORMAL", "PNEUMONIA"}, {0, 1}, {False, True})
+ON_REFUSAL = ("raise", "warn", "score")
+BACKENDS = ("auto", "torch")
 
 
-class Screener(VersionedPickleMixin, FixedThresholdClassifier):
-    """A screening model: flags films at a fixed operating threshold, refuses films it was not made for.
+class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """A screening model: flags films at an operating threshold, refuses films it was not made for.
 
-    A :class:`~sklearn.model_selection.FixedThresholdClassifier` (``predict``
-    calls ``pos_label`` when its probability reaches ``threshold``;
-    ``predict_proba`` is the estimator's) that also carries the input guard
-    fitted with it and a model card. It is what
-    :func:`skcxr.load_pretrained` returns and what ``skcxr train`` writes.
-
-    ``predict_proba`` and ``predict`` score whatever they are given, as
-    every scikit-learn classifier does; :meth:`refusals` (and ``skcxr
-    screen``, which uses it) says which inputs the guard refuses and why.
+    A scikit-learn classifier over image files (or over decoded images, as
+    its estimator takes them). ``predict_proba`` gives the estimator's
+    probabilities, ``predict`` flags ``pos_label`` where its probability
+    reaches ``threshold``, and the input guard fitted with the model
+    checks every film first: films it refuses (a photograph, a CT slice, a
+    lateral film, a blank frame, a film unlike the training films) are not
+    scored silently. :func:`skcxr.load_pretrained` and
+    :func:`skcxr.fit_screener` return one; :meth:`save` writes it without
+    pickling.
 
     Parameters
     ----------
-    estimator : estimator over images
-        A classifier taking what the screen is given, usually
-        ``Pipeline([("imageloader", ImageLoader(...)), ("cxrclassifier", CXRClassifier(...))])``
-        over file paths. Used as given when already fitted (the threshold is
-        then applied without refitting).
-    threshold : float or "auto", default="auto"
-        Probability of ``pos_label`` from which a film is flagged; choose it
-        on validation patients (:func:`skcxr.metrics.select_threshold`).
-        "auto" is 0.5.
+    estimator : classifier
+        Usually ``Pipeline([("imageloader", ImageLoader(...)),
+        ("cxrclassifier", CXRClassifier(...))])`` over file paths. When it
+        is already fitted the screener is usable without ``fit``; wrap it in
+        :class:`~sklearn.frozen.FrozenEstimator` so that ``fit`` (and
+        ``clone``) keep it as it is (``load_pretrained`` does).
+    threshold : float, default=0.5
+        Probability of ``pos_label`` from which a film is flagged. This is
+        the threshold in use; the card records how its own was chosen
+        (:func:`skcxr.metrics.select_threshold`, :func:`skcxr.fit_screener`).
     pos_label : label, default=None
-        The class that is flagged (e.g. "PNEUMONIA"); by default the
-        second of ``classes_``.
-    response_method : {"auto", "predict_proba", "decision_function"}, default="auto"
-    guard : fitted input guard or None, default=None
-        An :class:`skcxr.guard.InputGuard` fitted on the training films of
-        this model; ``fit`` refits it along with the estimator.
-    card : dict or None, default=None
-        The model card: what the model is, how its threshold was chosen,
-        what it was validated on. Shown by ``skcxr info`` and in reports.
+        The class that is flagged. May be left out only when the classes are
+        NORMAL/PNEUMONIA, 0/1 or False/True (the second is flagged); any
+        other pair (e.g. ``"normal"``/``"PNEUMONIA"``) is an error without it.
+    guard : fitted InputGuard or None, default=None
+        Fitted on the training films of this model. ``fit`` refits a clone
+        of it on the films it is given, with the fitted network.
+    card : ModelCard or None, default=None
+        What the model is, how its threshold was chosen, what it was
+        validated on; shown by ``skcxr info`` and in reports.
+    on_refusal : {"raise", "warn", "score"}, default="raise"
+        What ``predict_proba`` and ``predict`` do with films the guard
+        refuses: raise :class:`~skcxr.exceptions.RefusedFilmError` listing
+        each file and its reason; score them all and warn
+        (:class:`~skcxr.exceptions.RefusedFilmWarning`); or score them all
+        as a plain classifier would (e.g. inside a search on films already
+        checked). :meth:`refusals` tells which films are refused either way.
+    backend : {"auto", "torch"}, default="auto"
+        What runs the network; "auto" picks the fastest backend whose check
+        passed.
+    batch_size : int, default=64
+        Files decoded and scored together (memory stays flat in the number
+        of files).
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted estimator (after ``fit``).
+    guard_ : InputGuard
+        The guard fitted with it (after ``fit``, when ``guard`` is given).
+    classes_ : ndarray of shape (2,)
+        The estimator's classes.
 
     Examples
     --------
@@ -56,29 +94,71 @@ class Screener(VersionedPickleMixin, FixedThresholdClassifier):
     """
 
     _parameter_constraints = {
-        **FixedThresholdClassifier._parameter_constraints,
+        "estimator": [HasMethods(["fit", "predict_proba"])],
+        "threshold": [Interval(Real, 0, 1, closed="both")],
+        "pos_label": [str, Integral, "boolean", None],
         "guard": [HasMethods(["refusals", "file_refusals"]), None],
-        "card": [dict, None],
+        "card": [ModelCard, None],
+        "on_refusal": [StrOptions(set(ON_REFUSAL))],
+        "backend": [StrOptions(set(BACKENDS))],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, estimator, *, threshold="auto", pos_label=None,
-                 response_method="auto", guard=None, card=None):
-        super().__init__(estimator, threshold=threshold, pos_label=pos_label,
-                         response_method=response_method)
+    def __init__(self, estimator, *, threshold=0.5, pos_label=None, guard=None, card=None,
+                 on_refusal="raise", backend="auto", batch_size=64):
+        self.estimator = estimator
+        self.threshold = threshold
+        self.pos_label = pos_label
         self.guard = guard
         self.card = card
+        self.on_refusal = on_refusal
+        self.backend = backend
+        self.batch_size = batch_size
 
-    def _fit(self, X, y, **params):
-        super()._fit(X, y, **params)
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, groups=None, **fit_params):
+        """Fit the estimator (unless frozen) and the guard on these films.
+
+        Parameters
+        ----------
+        X : sequence of file paths (or images, as the estimator takes)
+        y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), default=None
+            Patient ids: the classifier's validation split and the guard's
+            held-out films keep each patient on one side.
+        **fit_params
+            Passed to the estimator's ``fit``.
+
+        Returns
+        -------
+        self : Screener
+        """
+        self._check_params()
+        fit_params = _with_groups(self.estimator, groups, fit_params)
+        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        self._flagged_index()  # refuses an ambiguous label pair now, not at predict time
+        self.__dict__.pop("_network", None)
         if self.guard is not None:
             # A guard measures distance in the features of *this* network:
             # a refitted network needs a refitted guard.
             loader, classifier = split_loader(self.estimator_)
             images = X if loader is None else loader.transform(X)
-            groups = params.get("groups")
-            self.guard_ = clone(self.guard).set_params(classifier=classifier).fit(
-                images, groups=groups)
+            self.guard_ = clone(self.guard).set_params(
+                classifier=FrozenEstimator(classifier)).fit(images, groups=groups)
         return self
+
+    def _check_params(self):
+        validate_parameter_constraints(self._parameter_constraints, self.get_params(deep=False),
+                                       caller_name=type(self).__name__)
+
+    # ------------------------------------------------------------ accessors
+    @property
+    def fitted_estimator(self):
+        """The fitted estimator that scores the films (``estimator_``, or ``estimator`` when prefit)."""
+        if hasattr(self, "estimator_"):
+            return self.estimator_
+        check_is_fitted(self.estimator)
+        return self.estimator
 
     @property
     def fitted_guard(self):
@@ -86,24 +166,110 @@ class Screener(VersionedPickleMixin, FixedThresholdClassifier):
         return getattr(self, "guard_", self.guard)
 
     @property
-    def fitted_estimator(self):
-        """The fitted estimator that scores the films.
+    def classes_(self):
+        """The estimator's classes, in ``predict_proba``'s column order."""
+        return self.fitted_estimator.classes_
 
-        The estimator as given when it came fitted (a screener wrapped around
-        a trained pipeline is usable without ``fit``, as ``predict`` is).
-        """
-        if hasattr(self, "estimator_"):
-            return self.estimator_
-        check_is_fitted(self.estimator)
-        return self.estimator
+    @property
+    def flagged_class(self):
+        """The class this screener flags (``pos_label``, or the second of a canonical pair)."""
+        label = self.classes_[self._flagged_index()]
+        return label.item() if isinstance(label, np.generic) else label
+
+    @property
+    def classifier(self):
+        """The fitted classifier over decoded images (the pipeline after its loader)."""
+        return split_loader(self.fitted_estimator)[1]
+
+    @property
+    def loader(self):
+        """The fitted :class:`~skcxr.preprocessing.ImageLoader` that decodes files, or None."""
+        return split_loader(self.fitted_estimator)[0]
 
     @property
     def decision_threshold(self):
-        """The threshold ``predict`` applies, with "auto" resolved."""
-        return 0.5 if self.threshold == "auto" else float(self.threshold)
+        """The threshold ``predict`` applies, as a float."""
+        return float(self.threshold)
+
+    def __sklearn_is_fitted__(self):
+        try:
+            self.fitted_estimator  # noqa: B018 - raises when nothing is fitted
+        except NotFittedError:
+            return False
+        return True
+
+    def _flagged_index(self):
+        classes = list(self.classes_)
+        if self.pos_label is not None:
+            if self.pos_label not in classes:
+                raise ValueError(f"pos_label={self.pos_label!r} is not one of the classes {classes}.")
+            return classes.index(self.pos_label)
+        plain = [c.item() if isinstance(c, np.generic) else c for c in classes]
+        if not any(set(plain) == pair and all(type(c) is type(next(iter(pair))) for c in plain)
+                   for pair in CANONICAL_PAIRS):
+            raise ValueError(
+                f"pos_label is required: the classes {plain} are not NORMAL/PNEUMONIA, 0/1 or "
+                "False/True, so which one to flag cannot be assumed (mixed-case labels such as "
+                "'normal'/'PNEUMONIA' sort differently). Pass pos_label='PNEUMONIA' (or your "
+                "positive class).")
+        return 1
+
+    # ----------------------------------------------------------- prediction
+    def predict_proba(self, X):
+        """Probability of each class, columns in ``classes_`` order, after the guard's checks.
+
+        Parameters
+        ----------
+        X : sequence of file paths (or images, as the estimator takes)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+
+        Raises
+        ------
+        RefusedFilmError
+            With ``on_refusal="raise"`` (the default), when the guard refuses
+            any film: it lists each one and why (``error.refusals``).
+        ValueError
+            Naming a file that cannot be read.
+        """
+        check_is_fitted(self)
+        self._check_params()
+        if self.on_refusal == "score" or self.fitted_guard is None:
+            return self.fitted_estimator.predict_proba(X)
+        refusals, proba = self.check_and_score(X, score_refused=self.on_refusal == "warn")
+        refused = {i: r for i, r in enumerate(refusals) if r is not None}
+        if refused:
+            errors = {i: r for i, r in refused.items() if r.status == "error"}
+            if errors:  # an unreadable file is never scored, whatever on_refusal says
+                raise RefusedFilmError(errors, _item_names(X, errors), unreadable=True)
+            if self.on_refusal == "raise":
+                raise RefusedFilmError(refused, _item_names(X, refused))
+            warnings.warn(RefusedFilmWarning(refused, _item_names(X, refused)), stacklevel=2)
+        return proba
+
+    def predict(self, X):
+        """Flag ``pos_label`` where its probability reaches ``threshold``; the other class elsewhere.
+
+        Parameters
+        ----------
+        X : sequence of file paths (or images, as the estimator takes)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        flagged = self._flagged_index()
+        return np.where(proba[:, flagged] >= self.threshold, self.classes_[flagged],
+                        self.classes_[1 - flagged])
 
     def refusals(self, X):
-        """Why the guard refuses each input: a :class:`~skcxr.guard.Refusal`, or None.
+        """Why the guard refuses each film (or why it cannot be read); None where it is accepted.
+
+        Never raises for a bad file: an unreadable one gets a refusal with
+        status ``"error"``.
 
         Parameters
         ----------
@@ -112,31 +278,124 @@ class Screener(VersionedPickleMixin, FixedThresholdClassifier):
         Returns
         -------
         refusals : ndarray of object, shape (n_samples,)
+            A :class:`~skcxr.guard.Refusal` or None per film.
         """
-        guard = self.fitted_guard
-        if guard is None:
+        check_is_fitted(self)
+        if self.fitted_guard is None:
             raise ValueError(
                 "This screener has no input guard: it cannot tell which films it was not made for."
             )
+        refusals, _ = self.check_and_score(X)
+        return np.asarray(refusals + [None], dtype=object)[:-1]  # a 1-D array of objects
+
+    def check_and_score(self, X, *, score_refused=False):
+        """The guard's judgement and the probabilities of every film, from one pass.
+
+        Never raises for a refused or unreadable film: it gets a refusal and,
+        unless ``score_refused``, a row of NaN.
+
+        Parameters
+        ----------
+        X : sequence of file paths (or images, as the estimator takes)
+        score_refused : bool, default=False
+            Also score films the guard refuses (not unreadable ones).
+
+        Returns
+        -------
+        refusals : list of (Refusal or None)
+        proba : ndarray of shape (n_samples, 2)
+        """
+        check_is_fitted(self)
+        from ._worklist import _read_chunk  # the one file-then-image path a screen takes
+
         loader, _ = split_loader(self.fitted_estimator)
-        items = list(X)
-        refusals = np.full(len(items), None, dtype=object)
-        if loader is not None:
-            refusals[:] = guard.file_refusals(items)
-        todo = np.flatnonzero([r is None for r in refusals])
-        if len(todo):
-            images = [items[i] for i in todo] if loader is None else loader.transform(
-                [items[i] for i in todo])
-            refusals[todo] = guard.refusals(images)
-        return refusals
+        network, guard = self._scorer(), self.fitted_guard
+        items = list(X) if loader is not None else X
+        n = len(items)
+        refusals, proba = [None] * n, np.full((n, 2), np.nan)
+        for start in range(0, n, self.batch_size):
+            batch = range(start, min(start + self.batch_size, n))
+            if loader is not None and all(isinstance(items[i], (str, os.PathLike)) for i in batch):
+                films = _read_chunk([items[i] for i in batch], loader, guard, None)
+                for i, film in zip(batch, films):
+                    refusals[i] = film.refusal
+                decoded = [i for i, film in zip(batch, films) if film.array is not None]
+                images = (np.stack([films[i - start].array for i in decoded]) if decoded
+                          else None)
+            else:  # PIL images or arrays: nothing to check in a file
+                decoded = list(batch)
+                chunk = [items[i] for i in batch] if loader is not None else items[start:start + len(batch)]
+                images = loader.transform(chunk) if loader is not None else np.asarray(chunk)
+            if images is not None:
+                judged, scores = guard_and_score(images, network, guard, score_refused=score_refused)
+                for k, i in enumerate(decoded):
+                    refusals[i] = judged[k]
+                    proba[i] = scores[k]
+            if score_refused:
+                # Films refused from the file alone were not decoded for the network.
+                todo = [i for i in batch if refusals[i] is not None and refusals[i].status
+                        == "unsuitable" and np.isnan(proba[i]).any()]
+                if todo:
+                    proba[todo] = network.predict_proba(loader.transform([items[i] for i in todo]))[0]
+        return refusals, proba
+
+    def _scorer(self):
+        """The backend that runs the network (built once per fitted screener)."""
+        network = self.__dict__.get("_network")
+        if network is None:
+            network = self.__dict__["_network"] = TorchNetwork(self.classifier)
+        return network
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_network", None)  # rebuilt on first use
+        return state
+
+    # --------------------------------------------------------------- saving
+    def save(self, folder, *, overwrite=False):
+        """Write the screener to ``folder`` without pickling: card, weights, guard.
+
+        The folder holds ``card.json`` (the :class:`ModelCard`, with the
+        sha256 of every file beside it) and ``weights.pt`` (half-precision
+        network and the guard's arrays, read back with
+        ``torch.load(weights_only=True)``). It is written to a temporary
+        folder beside it and renamed when complete, so an interrupted save
+        never leaves a folder that looks like a screener.
+        :func:`skcxr.load_screener` reads it back.
+
+        Parameters
+        ----------
+        folder : path-like
+        overwrite : bool, default=False
+            Replace an existing screener folder.
+
+        Returns
+        -------
+        card : ModelCard
+            The card as written.
+        """
+        from ._folder import save_screener
+
+        return save_screener(self, folder, overwrite=overwrite)
 
 
-def split_loader(estimator):
-    """``(ImageLoader, the rest)`` of a pipeline that starts by decoding images.
+def _with_groups(estimator, groups, fit_params):
+    """``fit_params`` with ``groups`` routed to the classifier that takes them."""
+    if groups is None:
+        return fit_params
+    estimator = unfrozen(estimator)
+    if isinstance(estimator, Pipeline):
+        name, last = estimator.steps[-1]
+        if "groups" in inspect.signature(last.fit).parameters:
+            return {**fit_params, f"{name}__groups": groups}
+    elif "groups" in inspect.signature(estimator.fit).parameters:
+        return {**fit_params, "groups": groups}
+    return fit_params
 
-    ``(None, estimator)`` when the estimator takes decoded images itself.
-    """
-    if isinstance(estimator, Pipeline) and isinstance(estimator.steps[0][1], ImageLoader):
-        rest = estimator[1:]
-        return estimator.steps[0][1], rest.steps[0][1] if len(rest.steps) == 1 else rest
-    return None, estimator
+
+def _item_names(X, indices):
+    """How to name each refused item in a message: its path, or its position."""
+    items = list(X)
+    return {i: (os.fsdecode(items[i]) if isinstance(items[i], (str, os.PathLike))
+                else f"{'PIL image' if isinstance(items[i], Image.Image) else 'image'} at index {i}")
+            for i in indices}

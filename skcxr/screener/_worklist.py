@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._files import sniff_format
+from ._parts import split_loader
 from ._reading import DICOM_FIELDS, Film, dicom_identifiers, read_film
-from ._screener import split_loader
+from ._scoring import guard_and_score
 
 STATUSES = ("screened", "unsuitable", "error")
 CSV_COLUMNS = ("path", "score", "flagged", "status", "reason", "reason_code")
@@ -94,10 +95,10 @@ def screen_files(screener, files, *, batch_size=64, n_jobs=1, labels=None):
     files = list(files)
     if labels is not None and len(labels) != len(files):
         raise ValueError(f"labels has {len(labels)} entries but there are {len(files)} files.")
-    loader, scorer = screening_parts(screener)
-    guard = screener.fitted_guard
+    loader, _ = screening_parts(screener)
+    network, guard = screener._scorer(), screener.fitted_guard
     threshold = screener.decision_threshold
-    pos_index = list(screener.classes_).index(positive_class(screener))
+    pos_index = list(screener.classes_).index(screener.flagged_class)
     chunks = [range(start, min(start + batch_size, len(files)))
               for start in range(0, len(files), batch_size)]
     pool = ThreadPoolExecutor(n_jobs, thread_name_prefix="skcxr-read") if n_jobs > 1 else None
@@ -107,7 +108,7 @@ def screen_files(screener, files, *, batch_size=64, n_jobs=1, labels=None):
 
     try:
         for chunk, films in zip(chunks, _prefetched(read, chunks)):
-            refusals, scores = _score_chunk(films, scorer, guard, pos_index)
+            refusals, scores = _score_chunk(films, network, guard, pos_index)
             for i, film, refusal, score in zip(chunk, films, refusals, scores):
                 yield WorklistRow(
                     index=i, path=files[i], dicom=film.dicom,
@@ -135,9 +136,8 @@ def screening_parts(screener):
 
 
 def positive_class(screener):
-    """The class a screener flags: its ``pos_label``, else the second of ``classes_``."""
-    label = screener.classes_[-1] if screener.pos_label is None else screener.pos_label
-    return label.item() if isinstance(label, np.generic) else label  # "PNEUMONIA", not np.str_
+    """The class a screener flags (:attr:`Screener.flagged_class`)."""
+    return screener.flagged_class
 
 
 def _read_chunk(paths, loader, guard, pool):
@@ -164,41 +164,17 @@ def _is_dicom(path):
         return False
 
 
-def _score_chunk(films, scorer, guard, pos_index):
+def _score_chunk(films, network, guard, pos_index):
     """The refusal (None when screened) and score of each film of a chunk."""
     refusals = [film.refusal for film in films]
     scores = [None] * len(films)
     decoded = [i for i, film in enumerate(films) if film.refusal is None]
     if decoded:
-        X = np.stack([films[i].array for i in decoded])
-        proba = None
-        if guard is not None:
-            if _guards_scorer(guard, scorer):
-                # The guard reads the scorer's own features: one forward pass gives both.
-                refused, proba = guard.refusals(X, return_proba=True)
-            else:
-                refused = guard.refusals(X)
-            for i, refusal in zip(decoded, refused):
-                refusals[i] = refusal
-            keep = [k for k, refusal in enumerate(refused) if refusal is None]
-            decoded, X = [decoded[k] for k in keep], X[keep]
-            proba = None if proba is None else np.asarray(proba)[keep]
-        if decoded:
-            proba = (scorer.predict_proba(X) if proba is None else proba)[:, pos_index]
-            for i, p in zip(decoded, proba):
-                scores[i] = float(p)
+        judged, proba = guard_and_score(np.stack([films[i].array for i in decoded]), network, guard)
+        for i, refusal, p in zip(decoded, judged, proba[:, pos_index]):
+            refusals[i] = refusal
+            scores[i] = None if refusal is not None else float(p)
     return refusals, scores
-
-
-def _guards_scorer(guard, scorer):
-    """Whether ``guard`` is an InputGuard over the very network that ``scorer`` runs.
-
-    ``scorer`` comes from :func:`split_loader`, which gives the classifier
-    itself when it is the pipeline's only step after the loader.
-    """
-    from ..guard import InputGuard
-
-    return isinstance(guard, InputGuard) and guard.classifier is scorer
 
 
 _DONE = object()

@@ -1,0 +1,249 @@
+"""ModelCard: the one schema of a screener's card, with one reader and one writer.
+
+Shipped screeners, screeners written by ``skcxr train`` and screeners adapted
+to a site all carry this card (``card.json`` beside the weights). It says
+what the model is for, what it was trained and validated on, how its
+threshold was chosen, and what it measured, and it holds what rebuilding the
+model needs besides the tensors (the network's description, the loader, the
+weights' checksum).
+"""
+
+import copy
+import json
+import os
+import re
+import tempfile
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+
+CARD_SCHEMA = "skcxr.ModelCard/1"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class CardError(ValueError):
+    """A model card that is missing, unreadable or does not follow the schema."""
+
+
+@dataclass
+class ModelCard:
+    """What a screener is, how it was made and what it measured: one schema for every screener.
+
+    Parameters
+    ----------
+    name : str
+        The screener's name (a pretrained name, or the folder it was saved to).
+    title : str
+        One line a person reads first.
+    intended_use : str
+        What it is for and what it is not (it never replaces the radiologist).
+    not_validated_on : list of str
+        Populations, views, devices and findings it was not validated on, one
+        sentence each.
+    operating_point : dict
+        How the threshold was chosen: ``threshold`` (float in [0, 1]),
+        ``pos_label`` (the flagged class), ``rule`` (a sentence), and when the
+        rule set one, ``target_sensitivity``, ``confidence``,
+        ``sensitivity_lower_bound``, ``method`` and the films, patients and
+        positives it was chosen on.
+    loader : dict
+        The :class:`~skcxr.preprocessing.ImageLoader` parameters the network
+        was trained with (``size``, ``resize_mode``, ``grayscale``).
+    network : dict
+        :meth:`CXRClassifier.get_state` without its tensors: the parameters
+        and fitted attributes that rebuild the classifier (``{}`` on the card
+        of a screener not saved yet: saving fills it in).
+    weights : dict
+        ``file`` (beside the card) and its ``sha256``, checked before loading
+        (``{}`` until the screener is saved).
+    data : dict, default={}
+        The films it was trained and validated on (counts, patients, source).
+    recipe : dict, default={}
+        How it was trained (preset, parameters, seed, epochs, initial weights).
+    training : dict, default={}
+        When, where and by what command it was trained (date, device,
+        seconds, skcxr and torch versions, commit).
+    validation : dict, default={}
+        Metrics on held-out patients (never the test split).
+    test : dict or None, default=None
+        Metrics on a test split, with confidence intervals, when one was scored.
+    guard : dict or None, default=None
+        The input guard: its false-rejection target, threshold and what it
+        was fitted on; None for a screener without one.
+    site : dict or None, default=None
+        For a screener adapted to a site: the base model (name, sha256,
+        threshold), the site's films and patients (trained on, held out),
+        and metrics before and after on the held-out site patients.
+    backends : dict, default={}
+        Verified inference backends shipped beside the weights, by name
+        (``"onnxruntime-int8"``): file, sha256, threshold and what was measured.
+    rank : int, default=0
+        Order among the pretrained screeners (0 first).
+    schema : str, default="skcxr.ModelCard/1"
+        The card's schema and version.
+
+    Examples
+    --------
+    >>> import skcxr
+    >>> card = skcxr.pretrained.get_card(skcxr.list_pretrained()[0])
+    >>> card.operating_point["pos_label"]
+    'PNEUMONIA'
+    """
+
+    name: str
+    title: str
+    intended_use: str
+    not_validated_on: list
+    operating_point: dict
+    loader: dict
+    network: dict
+    weights: dict
+    data: dict = field(default_factory=dict)
+    recipe: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+    validation: dict = field(default_factory=dict)
+    test: dict | None = None
+    guard: dict | None = None
+    site: dict | None = None
+    backends: dict = field(default_factory=dict)
+    rank: int = 0
+    schema: str = CARD_SCHEMA
+
+    def __post_init__(self):
+        self._validate()
+
+    # ------------------------------------------------------------ accessors
+    @property
+    def threshold(self):
+        """The threshold the card's rule chose."""
+        return float(self.operating_point["threshold"])
+
+    @property
+    def pos_label(self):
+        """The class the screener flags."""
+        return self.operating_point["pos_label"]
+
+    # ------------------------------------------------------ reading, writing
+    def to_dict(self):
+        """The card as a JSON-ready dict (a deep copy).
+
+        Returns
+        -------
+        card : dict
+        """
+        return copy.deepcopy(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data, *, source="the card"):
+        """A card from a dict, validated.
+
+        Parameters
+        ----------
+        data : dict
+        source : str, default="the card"
+            Named in error messages (e.g. the file it came from).
+
+        Returns
+        -------
+        card : ModelCard
+
+        Raises
+        ------
+        CardError
+            Naming ``source`` and the entry that is missing, unknown or wrong.
+        """
+        if not isinstance(data, dict):
+            raise CardError(f"{source}: a model card is a JSON object; got {type(data).__name__}.")
+        schema = data.get("schema")
+        if schema != CARD_SCHEMA:
+            raise CardError(f"{source}: schema {schema!r}; this skcxr reads {CARD_SCHEMA!r}.")
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise CardError(f"{source}: unknown entries {unknown} for schema {CARD_SCHEMA}.")
+        missing = sorted(f.name for f in fields(cls) if f.name not in data
+                         and f.default is MISSING and f.default_factory is MISSING)
+        if missing:
+            raise CardError(f"{source}: missing entries {missing}.")
+        try:
+            return cls(**copy.deepcopy(data))
+        except CardError as exc:
+            raise CardError(f"{source}: {exc}") from None
+
+    @classmethod
+    def read(cls, path):
+        """Read and validate ``card.json``.
+
+        Parameters
+        ----------
+        path : path-like
+
+        Returns
+        -------
+        card : ModelCard
+        """
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CardError(f"No model card at {str(path)!r}.") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CardError(f"Cannot read the model card {str(path)!r}: {exc}") from None
+        return cls.from_dict(data, source=f"model card {str(path)!r}")
+
+    def write(self, path):
+        """Write the card as JSON, atomically (a reader never sees half a card).
+
+        Parameters
+        ----------
+        path : path-like
+        """
+        path = Path(path)
+        text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n"
+        handle, temporary = tempfile.mkstemp(prefix=".card-", suffix=".json", dir=path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.chmod(temporary, 0o644)  # mkstemp makes it private; a card is for reading
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    # ----------------------------------------------------------- validation
+    def _validate(self):
+        for name in ("name", "title", "intended_use", "schema"):
+            _expect(isinstance(getattr(self, name), str), f"{name} must be a string")
+        _expect(isinstance(self.not_validated_on, list)
+                and all(isinstance(item, str) for item in self.not_validated_on),
+                "not_validated_on must be a list of sentences")
+        for name in ("operating_point", "loader", "network", "weights", "data", "recipe",
+                     "training", "validation", "backends"):
+            _expect(isinstance(getattr(self, name), dict), f"{name} must be an object")
+        for name in ("test", "guard", "site"):
+            _expect(getattr(self, name) is None or isinstance(getattr(self, name), dict),
+                    f"{name} must be an object or null")
+        _expect(isinstance(self.rank, int) and not isinstance(self.rank, bool), "rank must be an int")
+        point = self.operating_point
+        for key in ("threshold", "pos_label", "rule"):
+            _expect(key in point, f"operating_point needs {key!r}")
+        _expect(isinstance(point["threshold"], (int, float)) and 0 <= point["threshold"] <= 1,
+                f"operating_point.threshold must be a number in [0, 1]; got {point['threshold']!r}")
+        _expect(not self.loader or "size" in self.loader, "loader needs 'size'")
+        _expect(not self.network or isinstance(self.network.get("format"), str),
+                "network needs its 'format'")
+        if self.weights:  # {} until saved
+            for key in ("file", "sha256"):
+                _expect(isinstance(self.weights.get(key), str), f"weights needs {key!r}")
+            _expect(bool(_SHA256.fullmatch(self.weights["sha256"])),
+                    "weights.sha256 must be 64 lowercase hex digits")
+            _expect(Path(self.weights["file"]).name == self.weights["file"],
+                    "weights.file must be a file name beside the card, not a path")
+        for backend, entry in self.backends.items():
+            _expect(isinstance(entry, dict) and isinstance(entry.get("file"), str)
+                    and bool(_SHA256.fullmatch(str(entry.get("sha256", "")))),
+                    f"backends.{backend} needs a 'file' and its 'sha256'")
+
+
+def _expect(condition, message):
+    if not condition:
+        raise CardError(message)

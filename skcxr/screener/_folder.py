@@ -1,0 +1,273 @@
+"""A screener on disk without pickles: ``card.json`` and ``weights.pt`` in one folder.
+
+``weights.pt`` holds tensors and plain values only (the network in half
+precision, the input guard's arrays), read with
+``torch.load(weights_only=True)``, which runs no code. ``card.json`` is the
+:class:`ModelCard`: what rebuilding the screener needs besides the tensors,
+and the sha256 of every file beside it, checked before anything is read. The
+shipped screeners are such folders, and so are the ones ``skcxr train`` and
+:func:`skcxr.fit_screener` write.
+"""
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ._card import CardError, ModelCard
+
+CARD_FILE = "card.json"
+WEIGHTS_FILE = "weights.pt"
+WEIGHTS_FORMAT = 1
+# Written beside a folder while it is saved; never read as a screener.
+PARTIAL_PREFIX = ".partial-"
+
+
+class ScreenerFolderError(ValueError):
+    """A screener folder that is missing, incomplete or damaged; the message names the file."""
+
+
+def sha256_of(path):
+    """The sha256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def is_screener_folder(path):
+    """True for a folder holding a ``card.json`` (whether or not it is valid)."""
+    return Path(path).is_dir() and (Path(path) / CARD_FILE).is_file()
+
+
+# ----------------------------------------------------------------- writing
+def save_screener(screener, folder, *, overwrite=False, extra_files=None):
+    """Write ``screener`` to ``folder`` (see :meth:`Screener.save`).
+
+    Parameters
+    ----------
+    screener : fitted Screener
+        Its estimator must be ``ImageLoader -> CXRClassifier`` built by name.
+    folder : path-like
+    overwrite : bool, default=False
+    extra_files : dict, default=None
+        ``{file name: path}`` of verified files to put beside the weights
+        (an ONNX backend); the card must already name them in ``backends``.
+
+    Returns
+    -------
+    card : ModelCard
+    """
+    import torch
+
+    from ..classifier import CXRClassifier
+    from ._parts import split_loader
+
+    folder = Path(folder)
+    loader, classifier = split_loader(screener.fitted_estimator)
+    if loader is None or not isinstance(classifier, CXRClassifier):
+        raise ValueError(
+            "Only a screener over files whose estimator is ImageLoader -> CXRClassifier can be "
+            f"saved without pickling; this one holds {type(screener.fitted_estimator).__name__}. "
+            "Use joblib.dump for other estimators (a joblib file is code: load only your own).")
+    if folder.exists() and not (overwrite and is_screener_folder(folder)):
+        raise FileExistsError(
+            f"{str(folder)!r} exists" + (": pass overwrite=True to replace it." if
+                                          is_screener_folder(folder) else
+                                          " and is not a screener folder; choose a new path."))
+    if not folder.parent.is_dir():
+        raise FileNotFoundError(f"Folder {str(folder.parent)!r} does not exist.")
+
+    state = classifier.get_state()
+    tensors = {"format": WEIGHTS_FORMAT,
+               "network": {key: value.half() if value.is_floating_point() else value
+                           for key, value in state.pop("network").items()}}
+    guard = screener.fitted_guard
+    if guard is not None:
+        tensors["guard"] = {key: torch.as_tensor(value) if isinstance(value, np.ndarray) else value
+                            for key, value in guard.get_state().items()}
+
+    partial = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{folder.name}-", dir=folder.parent))
+    try:
+        torch.save(tensors, partial / WEIGHTS_FILE)
+        for name, source in (extra_files or {}).items():
+            shutil.copyfile(source, partial / name)
+        card = _card_for(screener, folder.name, state, loader,
+                         sha256_of(partial / WEIGHTS_FILE))
+        for name in (extra_files or {}):
+            expected = card.backends.get(_backend_named(card, name), {}).get("sha256")
+            if expected != sha256_of(partial / name):
+                raise ValueError(f"{name}: its sha256 does not match the card's backends entry.")
+        card.write(partial / CARD_FILE)  # last: a folder without a card is no screener
+        _replace(partial, folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return card
+
+
+def _backend_named(card, file_name):
+    return next((name for name, entry in card.backends.items() if entry["file"] == file_name), None)
+
+
+def _card_for(screener, name, state, loader, sha256):
+    """The card to write: the screener's own, with what this save knows for certain."""
+    card = screener.card
+    threshold = float(screener.threshold)
+    pos_label = screener.flagged_class
+    if card is None:
+        point = {"threshold": threshold, "pos_label": pos_label,
+                 "rule": "set when the screener was made; no rule recorded"}
+        card = ModelCard(
+            name=name, title=f"Screener {name}", intended_use=DEFAULT_INTENDED_USE,
+            not_validated_on=["anything: no validation is recorded on this card"],
+            operating_point=point, loader={}, network={}, weights={})
+    data = card.to_dict()
+    point = data["operating_point"]
+    if abs(point["threshold"] - threshold) > 1e-12 or point["pos_label"] != pos_label:
+        # The screener's threshold is what it uses; the card must not claim a rule for it.
+        data["operating_point"] = {
+            "threshold": threshold, "pos_label": pos_label,
+            "rule": f"set by hand to {threshold:.6g}, overriding {point['threshold']:.6g} "
+                    f"({point['rule']})"}
+    data.update(
+        name=name,
+        loader={key: list(value) if isinstance(value, tuple) else value
+                for key, value in loader.get_params().items() if key in ("size", "resize_mode",
+                                                                          "grayscale", "dtype")},
+        network={key: value for key, value in state.items()},
+        weights={"file": WEIGHTS_FILE, "sha256": sha256, "dtype": "float16"},
+    )
+    return ModelCard.from_dict(data, source=f"the card of {name!r}")
+
+
+def _replace(partial, folder):
+    """Move the complete ``partial`` folder to ``folder``, replacing an old one last."""
+    if not folder.exists():
+        os.rename(partial, folder)
+        return
+    old = folder.with_name(f"{PARTIAL_PREFIX}old-{folder.name}-{os.getpid()}")
+    os.rename(folder, old)
+    os.rename(partial, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# ----------------------------------------------------------------- reading
+def read_card(folder):
+    """The validated card of a screener folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ScreenerFolderError(f"{str(folder)!r} is not a folder.")
+    try:
+        return ModelCard.read(folder / CARD_FILE)
+    except CardError as exc:
+        raise ScreenerFolderError(str(exc)) from None
+
+
+def read_tensors(folder, card):
+    """The verified tensors of ``weights.pt``: checksum first, then ``weights_only`` loading."""
+    import torch
+
+    path = Path(folder) / card.weights["file"]
+    check_file(path, card.weights["sha256"])
+    try:
+        tensors = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged files
+        # torch's own text advises weights_only=False: that would run code from the file.
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ScreenerFolderError(
+            f"The weights file {str(path)!r} matches its checksum but cannot be read as plain "
+            f"tensors ({first_line[:200]}). It was written by another tool or version; skcxr "
+            "never unpickles weights, so re-save the screener with this skcxr.") from None
+    if not isinstance(tensors, dict) or tensors.get("format") != WEIGHTS_FORMAT or \
+            not isinstance(tensors.get("network"), dict):
+        raise ScreenerFolderError(f"The weights file {str(path)!r} is not a skcxr screener's "
+                                  f"weights (format {WEIGHTS_FORMAT}).")
+    return tensors
+
+
+def check_file(path, expected):
+    """Raise :class:`ScreenerFolderError` unless ``path`` exists with sha256 ``expected``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScreenerFolderError(f"{str(path)!r} is missing: the screener folder is incomplete.")
+    found = sha256_of(path)
+    if found != expected:
+        raise ScreenerFolderError(
+            f"{str(path)!r} has sha256 {found}, but its card says {expected}: the file is "
+            "damaged or was replaced. Restore it (reinstall skcxr for a shipped screener).")
+
+
+def load_screener(folder, *, device="auto", n_jobs=None, on_refusal="raise", backend="auto"):
+    """A screener saved with :meth:`Screener.save` (or a shipped one), without unpickling.
+
+    The card is validated, the weights are checked against its sha256 and
+    read with ``torch.load(weights_only=True)``.
+
+    Parameters
+    ----------
+    folder : path-like
+        A folder holding ``card.json`` and ``weights.pt``.
+    device : str, default="auto"
+        Where the network runs.
+    n_jobs : int, default=None
+        Threads decoding images (``ImageLoader(n_jobs=...)``).
+    on_refusal : {"raise", "warn", "score"}, default="raise"
+        See :class:`Screener`.
+    backend : str, default="auto"
+        See :class:`Screener`.
+
+    Returns
+    -------
+    screener : Screener
+        Fitted: its estimator is a :class:`~sklearn.frozen.FrozenEstimator`
+        around ``ImageLoader -> CXRClassifier``, its threshold, guard and
+        card those saved.
+
+    Raises
+    ------
+    ScreenerFolderError
+        Naming the file that is missing, damaged or unreadable.
+
+    Examples
+    --------
+    >>> import skcxr
+    >>> # screener.save("my_screener"); skcxr.load_screener("my_screener")
+    """
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.pipeline import Pipeline
+
+    from ..classifier import CXRClassifier
+    from ..guard import InputGuard
+    from ..preprocessing import ImageLoader
+    from ._screener import Screener
+
+    card = read_card(folder)
+    if not card.weights or not card.network:
+        raise ScreenerFolderError(f"{str(Path(folder) / CARD_FILE)!r} names no weights: it is the "
+                                  "card of a screener that was never saved.")
+    tensors = read_tensors(folder, card)
+    try:
+        classifier = CXRClassifier.from_state({**card.network, "network": tensors["network"]},
+                                              device=device)
+    except ValueError as exc:
+        raise ScreenerFolderError(f"{str(Path(folder) / CARD_FILE)!r}: {exc}") from None
+    loader = ImageLoader(n_jobs=n_jobs, **{key: tuple(value) if isinstance(value, list) else value
+                                           for key, value in card.loader.items()})
+    guard = None
+    if "guard" in tensors:
+        guard = InputGuard.from_state(tensors["guard"], FrozenEstimator(classifier))
+    pipeline = Pipeline([("imageloader", loader), ("cxrclassifier", classifier)])
+    return Screener(FrozenEstimator(pipeline), threshold=card.threshold, pos_label=card.pos_label,
+                    guard=guard, card=card, on_refusal=on_refusal, backend=backend)
+
+
+DEFAULT_INTENDED_USE = (
+    "A preliminary screening aid that puts films likely to show the flagged finding first in the "
+    "reading queue for radiologist review. It does not diagnose, never replaces the radiologist, "
+    "and a film it does not flag is not cleared."
+)
