@@ -37,7 +37,7 @@ def main():
         films = fixed_films(test_dir)
         proba = screener.predict_proba([str(test_dir / f) for f in films])[:, 1]
         golden[name] = {
-            "sha256": skcxr.pretrained.get_card(name)["sha256"],
+            "sha256": skcxr.pretrained.get_card(name).weights["sha256"],
             "pneumonia_scores": {f: float(p) for f, p in zip(films, proba)},
         }
     GOLDEN.write_text(json.dumps(golden, indent=1) + "\n")

@@ -113,11 +113,24 @@ def tiny_screener(tmp_path_factory):
     pipeline = make_pipeline(ImageLoader(size=64), CXRClassifier(
         "tiny", lr=0.05, max_epochs=10, batch_size=8, validation_fraction=None,
         random_state=0)).fit(paths, labels)
-    card = {"name": "tiny", "title": "a tiny test model", "intended_use": "For tests only.",
-            "threshold_rule": "chosen by hand"}
+    card = tiny_card(threshold=0.4)
     screener = Screener(pipeline, threshold=0.4, pos_label="PNEUMONIA", card=card)
     joblib.dump(screener, folder / "screener.joblib")
     joblib.dump(pipeline, folder / "pipeline.joblib")
+    screener.save(folder / "tiny")  # a screener folder: tensors and JSON, no pickle
     return {"screener": screener, "file": str(folder / "screener.joblib"),
+            "folder": str(folder / "tiny"),
             "pipeline_file": str(folder / "pipeline.joblib"), "paths": paths, "labels": labels,
             "films": str(folder / "films")}
+
+
+def tiny_card(threshold=0.4, **entries):
+    """A ModelCard for the tiny test screeners (not saved: no weights or network yet)."""
+    from skcxr import ModelCard
+
+    return ModelCard(**{
+        "name": "tiny", "title": "a tiny test model", "intended_use": "For tests only.",
+        "not_validated_on": ["anything real"],
+        "operating_point": {"threshold": threshold, "pos_label": "PNEUMONIA",
+                            "rule": "chosen by hand"},
+        "loader": {}, "network": {}, "weights": {}, **entries})

@@ -11,12 +11,11 @@ import tomllib
 import joblib
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, make_blob_images, write_dicom_film, write_mixed_folder
+from conftest import REPO_ROOT, make_blob_images, tiny_card, write_dicom_film, write_mixed_folder
 from PIL import Image
 
+from skcxr import load_screener
 from skcxr.cli import main
-from skcxr.metrics import select_threshold
-from skcxr.screener import Screener
 
 
 def run(argv, capsys):
@@ -40,7 +39,8 @@ def no_pretrained(monkeypatch):
 
 
 # ---------------------------------------------------------------- help
-@pytest.mark.parametrize("command", [[], ["screen"], ["train"], ["evaluate"], ["info"]])
+@pytest.mark.parametrize("command", [[], ["screen"], ["train"], ["calibrate"], ["evaluate"],
+                                     ["info"]])
 def test_every_help_is_complete_with_an_example(command, capsys):
     status, out, _ = run([*command, "--help"], capsys)
     assert status == 0
@@ -51,7 +51,8 @@ def test_every_help_is_complete_with_an_example(command, capsys):
                      "--threshold", "--report", "--jobs", "--batch-size"):
             assert text in out, text
     if command == ["train"]:
-        for option in ("--out", "--preset", "--size", "--epochs", "--sensitivity"):
+        for option in ("--out", "--init", "--preset", "--size", "--epochs", "--sensitivity",
+                       "--confidence"):
             assert option in out
 
 
@@ -71,7 +72,7 @@ def test_screen_writes_one_row_per_file_in_worklist_order(tiny_screener, tmp_pat
     expected = write_mixed_folder(films / "odd", tiny_screener["paths"][1])
     for name in (".DS_Store", "._00.png", "Thumbs.db"):
         (films / "NORMAL" / name).write_bytes(b"\0\5\7")
-    status, out, err = run(["screen", films, "--model", tiny_screener["file"],
+    status, out, err = run(["screen", films, "--model", tiny_screener["folder"],
                             "--out", tmp_path / "w.csv"], capsys)
     assert status == 0 and out == ""
     rows = read_csv(tmp_path / "w.csv")
@@ -111,7 +112,7 @@ def test_four_kinds_of_file_get_four_rows(tiny_screener, tmp_path, capsys):
     (folder / "readme.jpeg").write_text("not a film")
     write_dicom_film(folder / "1.2.840.99", png, PatientID="P1", StudyInstanceUID="1.2.3",
                      AccessionNumber="ACC1")
-    status, out, _ = run(["screen", folder, "--model", tiny_screener["file"]], capsys)
+    status, out, _ = run(["screen", folder, "--model", tiny_screener["folder"]], capsys)
     assert status == 0
     rows = {r["path"].rsplit("/", 1)[-1]: r for r in csv.DictReader(io.StringIO(out))}
     assert {name: (r["status"], r["reason"]) for name, r in rows.items()} == {
@@ -130,7 +131,7 @@ def test_four_kinds_of_file_get_four_rows(tiny_screener, tmp_path, capsys):
                                   "no pretrained", "bad threshold", "out folder missing",
                                   "bad batch size"])
 def test_usage_errors_exit_2(case, tiny_screener, tmp_path, capsys, no_pretrained):
-    films, model = tiny_screener["films"], tiny_screener["file"]
+    films, model = tiny_screener["films"], tiny_screener["folder"]
     (tmp_path / "junk.joblib").write_text("not a pickle")
     argv = {
         "missing path": [films, tmp_path / "nope", "--model", model],
@@ -143,8 +144,8 @@ def test_usage_errors_exit_2(case, tiny_screener, tmp_path, capsys, no_pretraine
     }[case]
     status, out, err = run(["screen", *argv], capsys)
     assert status == 2 and out == ""
-    message = {"missing path": "nope", "missing model": "neither a file nor a pretrained",
-               "bad model file": "cannot load the model file", "no pretrained": "--model FILE",
+    message = {"missing path": "nope", "missing model": "neither a pretrained screener",
+               "bad model file": "cannot load the model", "no pretrained": "--model DIR",
                "bad threshold": "between 0 and 1", "out folder missing": "does not exist",
                "bad batch size": "--batch-size"}[case]
     assert message in err
@@ -153,7 +154,7 @@ def test_usage_errors_exit_2(case, tiny_screener, tmp_path, capsys, no_pretraine
 def test_nothing_to_read_exits_1_but_still_writes_every_row(tiny_screener, tmp_path, capsys):
     empty = tmp_path / "empty"
     (empty / ".hidden").mkdir(parents=True)
-    status, _, err = run(["screen", empty, "--model", tiny_screener["file"],
+    status, _, err = run(["screen", empty, "--model", tiny_screener["folder"],
                           "--out", tmp_path / "e.csv"], capsys)
     assert status == 1 and "no file found" in err and "1 skipped" in err
     assert read_csv(tmp_path / "e.csv") == []
@@ -161,7 +162,7 @@ def test_nothing_to_read_exits_1_but_still_writes_every_row(tiny_screener, tmp_p
     bad.mkdir()
     (bad / "a.png").write_text("text")
     (bad / "b.jpeg").write_bytes(b"\xff\xd8\xff\xe0garbage")
-    status, _, err = run(["screen", bad, "--model", tiny_screener["file"],
+    status, _, err = run(["screen", bad, "--model", tiny_screener["folder"],
                           "--out", tmp_path / "b.csv"], capsys)
     assert status == 1 and "no file could be read" in err
     assert [r["status"] for r in read_csv(tmp_path / "b.csv")] == ["error", "error"]
@@ -175,7 +176,7 @@ def test_plain_pipeline_uses_half_with_a_note_and_threshold_overrides(tiny_scree
     assert "flagged at threshold 0.5 (default: the model has no screening threshold)" in err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert all(r["flagged"] == str(float(r["score"]) >= 0.5).lower() for r in rows)
-    status, out, err = run(["screen", tiny_screener["films"], "--model", tiny_screener["file"],
+    status, out, err = run(["screen", tiny_screener["films"], "--model", tiny_screener["folder"],
                             "--threshold", "0.0", "--labels-from-folders"], capsys)
     rows = list(csv.DictReader(io.StringIO(out)))
     assert status == 0 and all(r["flagged"] == "true" for r in rows)
@@ -186,7 +187,7 @@ def test_plain_pipeline_uses_half_with_a_note_and_threshold_overrides(tiny_scree
 # ------------------------------------------------------------ evaluate
 def test_evaluate_prints_the_report_with_patient_level_intervals(tiny_screener, tmp_path,
                                                                  capsys):
-    status, out, err = run(["evaluate", tiny_screener["films"], "--model", tiny_screener["file"],
+    status, out, err = run(["evaluate", tiny_screener["films"], "--model", tiny_screener["folder"],
                             "--bootstraps", "50", "--out", tmp_path / "w.csv"], capsys)
     assert status == 0
     assert "== operating threshold ==" in out and "threshold 0.4" in out
@@ -194,78 +195,135 @@ def test_evaluate_prints_the_report_with_patient_level_intervals(tiny_screener, 
     assert "50 bootstrap resamples of 40 patients" in out and "Sensitivity" in out
     assert "each other file counts as its own patient" in out
     assert len(read_csv(tmp_path / "w.csv")) == 40 and "skcxr evaluate: 40 files" in err
-    status, _, err = run(["evaluate", tmp_path, "--model", tiny_screener["file"]], capsys)
+    status, _, err = run(["evaluate", tmp_path, "--model", tiny_screener["folder"]], capsys)
     assert status == 2 and "missing: NORMAL, PNEUMONIA" in err
 
 
 # --------------------------------------------------------------- train
-def test_train_holds_out_patients_and_writes_a_screener_with_its_card(tmp_path, capsys):
-    X, y, _ = make_blob_images(n=48, size=64, seed=3)
+def write_site(folder, n=48, seed=3, kermany_names=True):
+    """A folder of blob films with one sub-folder per class; two films per patient."""
+    X, y, _ = make_blob_images(n=n, size=128, seed=seed)
     for i, (image, label) in enumerate(zip(X[:, 0], y)):
         name = "PNEUMONIA" if label else "NORMAL"
-        (tmp_path / "data" / name).mkdir(parents=True, exist_ok=True)
-        # Kermany naming, two films per patient: the patient id is in the file name.
+        (folder / name).mkdir(parents=True, exist_ok=True)
         patient, film = divmod(i // 2, 2)
-        stem = (f"person{patient}_bacteria_{film}" if label else f"IM-{patient:04d}-000{film}")
-        Image.fromarray(image).save(tmp_path / "data" / name / f"{stem}.jpeg", quality=95)
-    (tmp_path / "data" / "NORMAL" / ".DS_Store").write_bytes(b"\0")
-    out = tmp_path / "model.joblib"
-    status, _, err = run(["train", tmp_path / "data", "--preset", "compact", "--size", "64",
-                          "--epochs", "2", "--validation-fraction", "0.25",
-                          "--guard-false-rejection", "0.25", "--out", out], capsys)
+        stem = ((f"person{patient}_bacteria_{film}" if label else f"IM-{patient:04d}-000{film}")
+                if kermany_names else f"film{i}")
+        Image.fromarray(image).save(folder / name / f"{stem}.jpeg", quality=95)
+    return folder
+
+
+# The blob sites are tiny: a guarantee they can support, and a guard that fits on them.
+SMALL_SITE = ["--sensitivity", "0.5", "--confidence", "0.5", "--guard-false-rejection", "0.25"]
+
+
+def test_train_holds_out_patients_and_writes_a_screener_folder(tmp_path, capsys, no_pretrained):
+    data = write_site(tmp_path / "data")
+    (data / "NORMAL" / ".DS_Store").write_bytes(b"\0")
+    out = tmp_path / "site_screener"
+    status, _, err = run(["train", data, "--preset", "compact", "--size", "64", "--epochs", "2",
+                          *SMALL_SITE, "--out", out], capsys)
     assert status == 0, err
-    assert "input guard fitted" in err
     assert "48 films in 2 classes: NORMAL 24, PNEUMONIA 24; 24 patients" in err
-    screener = joblib.load(out)
-    assert isinstance(screener, Screener) and screener.pos_label == "PNEUMONIA"
-    # The guard reads this very network's features and refuses what the training films are not.
-    assert screener.guard.classifier is screener.estimator[-1]
-    assert screener.guard.max_false_rejection == 0.25
-    assert screener.guard.refusals(np.zeros((1, 1, 64, 64), np.uint8))[0].code == "blank"
+    assert sorted(p.name for p in out.iterdir()) == ["card.json", "weights.pt"]  # no pickle
+    screener = load_screener(out)
+    assert screener.pos_label == "PNEUMONIA" and screener.fitted_guard.max_false_rejection == 0.25
+    assert screener.fitted_guard.classifier.estimator is screener.classifier
     card = screener.card
-    assert card["fit"]["films"] + card["validation"]["films"] == 48
-    assert card["fit"]["patients"] + card["validation"]["patients"] == 24  # disjoint patients
-    assert "97% sensitivity" in card["threshold_rule"] and card["threshold"] == screener.threshold
-    assert card["command"].startswith("skcxr train ") and card["counts"] == {
-        "NORMAL": 24, "PNEUMONIA": 24}
-    assert {"intended_use", "title", "data", "validation", "preset", "created"} <= set(card)
-    # The stored threshold is the validation patients' 97%-sensitivity threshold.
-    from skcxr.classifier._split import holdout_indices
-    from skcxr.screener import patient_groups
-
-    files = sorted(str(p) for p in (tmp_path / "data").glob("*/*.jpeg"))
-    labels = np.array([p.split("/")[-2] for p in files], dtype=object)
-    _, val = holdout_indices(labels, patient_groups(files)[0], 0.25, 0)
-    score = screener.predict_proba([files[i] for i in val])[:, 1]
-    assert screener.threshold == pytest.approx(
-        select_threshold(labels[val], score, min_sensitivity=0.97, pos_label="PNEUMONIA"))
-    status, csv_text, _ = run(["screen", tmp_path / "data", "--model", out], capsys)
+    assert card.data["trained_on"]["films"] + card.data["held_out"]["films"] == 48
+    assert card.data["trained_on"]["patients"] + card.data["held_out"]["patients"] == 24
+    assert "Clopper-Pearson" in card.operating_point["rule"]
+    assert card.operating_point["sensitivity_lower_bound"] >= 0.5
+    assert card.threshold == screener.threshold
+    assert card.training["command"].startswith("skcxr train ")
+    assert card.data["counts"] == {"NORMAL": 24, "PNEUMONIA": 24}
+    # Trained from scratch: "before" is the shipped screener at its own threshold, same patients.
+    before = card.site["before"]
+    assert before["name"] == "resnet18-kermany-128" and card.site["base"] is None
+    assert before["metrics"]["n_samples"] == card.data["held_out"]["films"]
+    status, csv_text, _ = run(["screen", data, "--model", out], capsys)
     assert status == 0 and len(list(csv.DictReader(io.StringIO(csv_text)))) == 48
+    status, text, _ = run(["info", out], capsys)
+    assert status == 0 and "operating point:" in text and "Clopper-Pearson" in text
 
 
-def test_train_says_when_the_guard_needs_more_films(tmp_path, capsys):
-    X, y, _ = make_blob_images(n=48, size=64, seed=3)
-    for i, (image, label) in enumerate(zip(X[:, 0], y)):
-        name = "PNEUMONIA" if label else "NORMAL"
-        (tmp_path / "data" / name).mkdir(parents=True, exist_ok=True)
-        Image.fromarray(image).save(tmp_path / "data" / name / f"film{i}.png")
-    status, _, err = run(["train", tmp_path / "data", "--preset", "compact", "--size", "64",
-                          "--epochs", "1", "--validation-fraction", "0.25",
-                          "--out", tmp_path / "m.joblib"], capsys)
+def test_train_says_when_the_guard_needs_more_films(tmp_path, capsys, no_pretrained):
+    data = write_site(tmp_path / "data")
+    status, _, err = run(["train", data, "--preset", "compact", "--size", "64", "--epochs", "1",
+                          "--sensitivity", "0.5", "--confidence", "0.5", "--out",
+                          tmp_path / "m"], capsys)
     assert status == 1 and "input guard cannot be fitted" in err and "--no-guard" in err
-    assert not (tmp_path / "m.joblib").exists()
+    assert not (tmp_path / "m").exists() and not list(tmp_path.glob(".partial*"))
 
 
-def test_train_refuses_a_folder_without_two_classes(tmp_path, capsys):
-    (tmp_path / "only").mkdir()
-    Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "only" / "a.png")
-    status, _, err = run(["train", tmp_path, "--out", tmp_path / "m.joblib"], capsys)
-    assert status == 2 and "exactly two class folders" in err
-    status, _, err = run(["train", tmp_path, "--size", "16", "--out", tmp_path / "m.joblib"],
-                         capsys)
-    assert status == 2 and "--size must be at least 32" in err
-    status, _, err = run(["evaluate", tmp_path / "nope", "--model", "x"], capsys)
-    assert status == 2 and "is not a folder" in err
+def test_train_says_how_many_pneumonia_films_the_guarantee_needs(tmp_path, capsys, no_pretrained):
+    data = write_site(tmp_path / "data")
+    status, _, err = run(["train", data, "--size", "64", "--out", tmp_path / "m"], capsys)
+    assert status == 1
+    assert "cannot show sensitivity >= 0.97 with 95% confidence: that needs at least 99" in err
+    assert "the highest target supportable at 95% confidence is" in err
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("case, message", [
+    ("one class", "needs exactly two class folders"),
+    ("joblib out", "not a pickle"),
+    ("unknown init", "--init 'resnet1000' is neither a pretrained screener"),
+    ("small size", "--size must be at least 32"),
+    ("existing out", "exists and is not a screener folder"),
+])
+def test_train_usage_errors(case, message, tmp_path, capsys):
+    data = write_site(tmp_path / "data", n=8)
+    if case == "one class":
+        shutil.rmtree(data / "PNEUMONIA")
+    (tmp_path / "taken").mkdir()
+    out = {"joblib out": tmp_path / "m.joblib", "existing out": tmp_path / "taken"}.get(
+        case, tmp_path / "m")
+    extra = {"unknown init": ["--init", "resnet1000"], "small size": ["--size", "16"]}.get(case, [])
+    status, _, err = run(["train", data, "--out", out, *extra], capsys)
+    assert status == 2 and message in err, err
+
+
+def test_train_init_must_match_the_base_input_size(tmp_path, capsys):
+    data = write_site(tmp_path / "data")
+    status, _, err = run(["train", data, "--init", "resnet18-kermany-128", "--size", "64",
+                          *SMALL_SITE, "--out", tmp_path / "m"], capsys)
+    assert status == 1 and "were trained on 128x128 images" in err
+
+
+def test_an_interrupted_train_leaves_no_folder_that_looks_complete(tmp_path, capsys,
+                                                                  monkeypatch, no_pretrained):
+    data = write_site(tmp_path / "data")
+    import skcxr.screener._folder as folder_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(folder_module, "_card_for", interrupted)  # mid-save, weights written
+    status, _, err = run(["train", data, "--preset", "compact", "--size", "64", "--epochs", "1",
+                          *SMALL_SITE, "--out", tmp_path / "m"], capsys)
+    assert status == 130 and "interrupted" in err
+    assert not (tmp_path / "m").exists() and not list(tmp_path.glob(".partial*"))
+
+
+def test_calibrate_sets_threshold_and_guard_without_training(tiny_screener, tmp_path, capsys):
+    data = write_site(tmp_path / "data", n=60, seed=4)
+    out = tmp_path / "calibrated"
+    status, _, err = run(["calibrate", data, "--model", tiny_screener["folder"], *SMALL_SITE,
+                          "--out", out], capsys)
+    assert status == 0, err
+    calibrated, base = load_screener(out), load_screener(tiny_screener["folder"])
+    files = sorted(str(p) for p in data.glob("*/*.jpeg"))
+    # The same network: identical scores; the threshold and guard are the site's.
+    np.testing.assert_array_equal(
+        calibrated.set_params(on_refusal="score").predict_proba(files),
+        base.set_params(on_refusal="score").predict_proba(files))
+    card = calibrated.card
+    assert card.recipe["start"] == "threshold only" and card.site["base"]["name"] == "tiny"
+    assert "Clopper-Pearson" in card.operating_point["rule"]
+    status, _, err = run(["calibrate", data, "--model", tiny_screener["file"], "--out",
+                          tmp_path / "x"], capsys)
+    assert status == 2 and "calibrate takes a pretrained name or a screener folder" in err
 
 
 # ---------------------------------------------------------------- info
@@ -278,11 +336,14 @@ class FakeRegistry:
     def list_pretrained(self):
         return ["tiny-pretrained"]
 
-    def get_card(self, name):
-        return {"name": name, "title": "tiny, pretrained", "intended_use": "For tests only.",
-                "threshold": 0.4, "validation": {"auc": 0.99, "patients": 12}}
+    def unreadable_entries(self):
+        return []
 
-    def load_pretrained(self, name):
+    def get_card(self, name):
+        return tiny_card(0.4, name=name, title="tiny, pretrained",
+                         validation={"auc": 0.99, "patients": 12})
+
+    def load_pretrained(self, name, **kwargs):
         assert name == "tiny-pretrained"
         return self.screener
 
@@ -299,18 +360,41 @@ def test_the_first_pretrained_screener_is_the_default(tiny_screener, monkeypatch
     assert status == 0 and "threshold: 0.4" in out and "  auc: 0.99" in out
 
 
+def test_a_file_named_like_a_pretrained_screener_is_never_loaded(tiny_screener, monkeypatch,
+                                                                 capsys, tmp_path):
+    """Audit: with no --model, screen unpickled ./resnet18-kermany-128 and ran its code."""
+    monkeypatch.setattr("skcxr.cli._models.pretrained_registry",
+                        lambda: FakeRegistry(tiny_screener["screener"]))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny-pretrained").write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")
+    import pickle
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a pickle was loaded")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(joblib, "load", refuse)
+    for argv in (["screen", tiny_screener["films"]],
+                 ["screen", tiny_screener["films"], "--model", "tiny-pretrained"],
+                 ["info", "tiny-pretrained"]):
+        status, _, err = run(argv, capsys)
+        assert status == 0, err
+
+
+def test_a_joblib_model_warns_that_it_runs_code(tiny_screener, capsys):
+    status, _, err = run(["screen", tiny_screener["films"], "--model", tiny_screener["file"],
+                          "--out", os.devnull], capsys)
+    assert status == 0
+    assert "is a joblib file: loading it runs code from the file" in err
+
+
 def test_screen_and_info_with_a_shipped_weight_set(tiny_screener, tmp_path, monkeypatch,
                                                    capsys):
-    """The real registry (skcxr.pretrained), with a tiny weight set written into it."""
-    from skcxr.pretrained import _registry, write_weights
+    """The real registry (skcxr.pretrained), with a tiny screener folder written into it."""
+    from skcxr.pretrained import _registry
 
     monkeypatch.setattr(_registry, "WEIGHTS_DIR", tmp_path)
-    card = {"title": "tiny, shipped", "intended_use": "For tests only.",
-            "loader": {"size": [64, 64], "resize_mode": "stretch", "grayscale": True},
-            "recipe": {"preset": "original"},
-            "operating_point": {"threshold": 0.4, "pos_label": "PNEUMONIA",
-                                "rule": "chosen by hand"}}
-    write_weights(tmp_path, "tiny-shipped", tiny_screener["screener"].estimator[-1], card)
+    shutil.copytree(tiny_screener["folder"], tmp_path / "tiny")
     status, out, err = run(["screen", tiny_screener["films"], "--report", tmp_path / "r.html"],
                            capsys)
     assert status == 0 and "flagged at threshold 0.4," in err
@@ -318,18 +402,22 @@ def test_screen_and_info_with_a_shipped_weight_set(tiny_screener, tmp_path, monk
     expected = tiny_screener["screener"].predict_proba([r["path"] for r in rows])[:, 1]
     np.testing.assert_allclose([float(r["score"]) for r in rows], expected, atol=2e-3)  # fp16
     html = (tmp_path / "r.html").read_text()
-    assert "tiny-shipped" in html and "chosen by hand" in html and "For tests only." in html
+    assert "tiny" in html and "chosen by hand" in html and "For tests only." in html
     status, out, _ = run(["info"], capsys)
-    assert status == 0 and "tiny-shipped  tiny, shipped" in out
-    status, out, _ = run(["info", "tiny-shipped"], capsys)
+    assert status == 0 and "tiny  a tiny test model" in out
+    status, out, _ = run(["info", "tiny"], capsys)
     assert status == 0 and "operating point:" in out and "  rule: chosen by hand" in out
+    assert "network" not in out and "rank" not in out  # internal fields stay in card.json
+    (tmp_path / "stray.json").write_text("{}")
+    status, out, _ = run(["info"], capsys)
+    assert status == 0 and "(ignored: stray.json:" in out
 
 
 def test_info_lists_pretrained_or_says_there_are_none(capsys, no_pretrained, tiny_screener):
     status, out, _ = run(["info"], capsys)
     assert status == 0 and "No pretrained screener ships with this installation" in out
-    status, out, _ = run(["info", tiny_screener["file"]], capsys)
+    status, out, _ = run(["info", tiny_screener["folder"]], capsys)
     assert status == 0 and out.splitlines()[1].startswith("=====")
     assert "title: a tiny test model" in out and "intended use: For tests only." in out
     status, _, err = run(["info", "nothing-by-this-name"], capsys)
-    assert status == 2 and "neither a file nor a pretrained screener" in err
+    assert status == 2 and "neither a pretrained screener" in err

@@ -10,6 +10,7 @@ import torch
 from conftest import make_blob_images
 from PIL import Image
 from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import make_pipeline
 
 from skcxr import CXRClassifier, ImageLoader
@@ -82,7 +83,8 @@ def films():
 @pytest.fixture(scope="module")
 def guard(films):
     X, y, groups = films
-    return InputGuard(tiny_classifier(X, y), max_false_rejection=0.05, random_state=0).fit(
+    return InputGuard(FrozenEstimator(tiny_classifier(X, y)), max_false_rejection=0.05,
+                      random_state=0).fit(
         X, groups=groups)
 
 
@@ -332,9 +334,14 @@ def test_pickle_and_clone(guard):
     X = np.concatenate([make_films(6, seed=9)[0], foreign_images(6)])
     assert_same_outputs(guard, pickle.loads(pickle.dumps(guard)), X)
     fresh = clone(guard)
-    assert fresh.classifier is guard.classifier  # the guard never trains it
+    # A FrozenEstimator clones to itself: the guard's classifier stays the fitted one.
+    assert fresh.classifier is guard.classifier
     assert not hasattr(fresh, "offset_")
     assert fresh.get_params()["max_false_rejection"] == 0.05
+    # An unfrozen classifier is cloned unfitted, as scikit-learn clones; fit says what to do.
+    unfrozen = clone(InputGuard(guard.classifier.estimator))
+    with pytest.raises(ValueError, match="not fitted yet.*FrozenEstimator"):
+        unfrozen.fit(X)
 
 
 def test_fit_input_guard_on_a_pipeline(films):
@@ -360,11 +367,11 @@ def test_fit_input_guard_on_a_pipeline(films):
 
 # ------------------------------------------------------------------ errors
 @pytest.mark.parametrize("params, match", [
-    (dict(max_false_rejection=0), r"max_false_rejection must be in \(0, 1\); got 0"),
-    (dict(max_false_rejection=1.5), r"max_false_rejection must be in \(0, 1\); got 1.5"),
-    (dict(max_false_rejection="2%"), r"max_false_rejection must be in \(0, 1\); got '2%'"),
-    (dict(calibration_size=1), r"calibration_size must be in \(0, 1\); got 1"),
-    (dict(n_components=0), "n_components must be a positive int; got 0"),
+    (dict(max_false_rejection=0), r"'max_false_rejection' .* in the range \(0.0, 1.0\). Got 0"),
+    (dict(max_false_rejection=1.5), r"'max_false_rejection' .* range \(0.0, 1.0\). Got 1.5"),
+    (dict(max_false_rejection="2%"), r"'max_false_rejection' .* float .* Got '2%'"),
+    (dict(calibration_size=1), r"'calibration_size' .* range \(0.0, 1.0\). Got 1 instead"),
+    (dict(n_components=0), r"'n_components' .* int in the range \[1, inf\). Got 0"),
     (dict(max_false_rejection=0.001), (r"40 held-out images cannot set a threshold for "
                                        r"max_false_rejection=0.001: that needs at least 999")),
 ])

@@ -11,13 +11,13 @@ from PIL import Image
 from skcxr.guard import Refusal
 from skcxr.screener import (
     WorklistRow,
-    _worklist,
     discover_files,
     screen_files,
-    sniff_format,
     worklist_order,
     write_worklist,
 )
+from skcxr.screener import _worklist  # the reading internals a streaming test watches
+from skcxr.screener._files import sniff_format
 
 
 # ------------------------------------------------------------------ discovery

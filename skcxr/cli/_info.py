@@ -1,55 +1,69 @@
-"""``skcxr info``: the pretrained screeners, and one model's card."""
+"""``skcxr info``: the pretrained screeners, and one model's card (no torch needed to read one)."""
 
 import os
 import textwrap
+from pathlib import Path
 
 from . import _models
-from ._models import UsageError, load_model
+from ._errors import UsageError
 
 # Shown first, in this order; every other entry of the card follows.
-_FIRST = ("title", "intended_use", "not_validated_on", "threshold", "threshold_rule")
+_FIRST = ("title", "intended_use", "not_validated_on", "operating_point", "site")
+# What rebuilds the model rather than describes it: in card.json, not on screen.
+_HIDDEN = ("name", "network", "weights", "rank", "schema", "backends")
+_HIDDEN_NESTED = ("history", "train_loss", "label_map")
 
 
 def run_info(args):
-    """``skcxr info [NAME|FILE]``; returns the exit status."""
-    names = _models.list_pretrained()
+    """``skcxr info [NAME|DIR|FILE]``; returns the exit status."""
+    registry = _models.pretrained_registry()
     if args.name is None:
-        print(_listing(names))
+        print(_listing(registry))
         return 0
-    if os.path.isfile(args.name):
-        screener = load_model(args.name).screener
-        card = screener.card
-        if not card:
-            print(f"{args.name}: a model without a card (threshold "
-                  f"{screener.decision_threshold:.4g}).")
-            return 0
-    elif args.name in names:
-        card = _models.pretrained_card(args.name)
+    kind, name = _models.resolve(args.name, what="NAME")
+    if kind == "pretrained":
+        card = registry.get_card(name).to_dict()
+    elif kind == "folder":
+        from ..screener import ScreenerFolderError, read_card
+
+        try:
+            card = read_card(name).to_dict()
+        except ScreenerFolderError as exc:
+            raise UsageError(str(exc)) from None
     else:
-        known = ", ".join(names) if names else "none in this installation"
-        raise UsageError(f"{args.name!r} is neither a file nor a pretrained screener "
-                         f"(pretrained: {known}).")
-    print(format_card(args.name, card))
+        screener = _models.load_model(name).screener
+        if screener.card is None:
+            print(f"{name}: a model without a card (threshold {screener.decision_threshold:.4g}).")
+            return 0
+        card = screener.card.to_dict() if hasattr(screener.card, "to_dict") else dict(screener.card)
+    print(format_card(name, card))
     return 0
 
 
-def _listing(names):
+def _listing(registry):
+    names = [] if registry is None else registry.list_pretrained()
+    lines = []
     if not names:
-        return ("No pretrained screener ships with this installation of skcxr.\n"
-                "Train one with 'skcxr train DATA_DIR --out model.joblib' and pass "
-                "'--model model.joblib' to 'skcxr screen'.")
-    lines = ["Pretrained screeners ('skcxr info NAME' for one's card; the first is the default):"]
-    for name in names:
-        title = _models.pretrained_card(name).get("title", "")
-        lines.append(f"  {name}" + (f"  {title}" if title else ""))
+        lines += ["No pretrained screener ships with this installation of skcxr.",
+                  "Make one with 'skcxr train DATA_DIR --out DIR' and pass '--model DIR' to "
+                  "'skcxr screen'."]
+    else:
+        lines.append("Pretrained screeners ('skcxr info NAME' for one's card; the first is the "
+                     "default):")
+        for name in names:
+            lines.append(f"  {name}  {registry.get_card(name).title}")
+    for path, why in ([] if registry is None else registry.unreadable_entries()):
+        lines.append(f"  (ignored: {Path(path).name}: {why})")
     return "\n".join(lines)
 
 
 def format_card(name, card):
     """A model card as indented ``key: value`` text, the clinically important entries first."""
-    lines = [name, "=" * len(name)]
+    lines = [os.fspath(name), "=" * len(os.fspath(name))]
     keys = [k for k in _FIRST if k in card] + [k for k in card if k not in _FIRST]
     for key in keys:
+        if key in _HIDDEN or card[key] in (None, {}, []):
+            continue
         lines.extend(_entry(key, card[key], indent=""))
     return "\n".join(lines)
 
@@ -59,6 +73,8 @@ def _entry(key, value, indent):
     if isinstance(value, dict):
         lines = [label]
         for sub, item in value.items():
+            if sub in _HIDDEN_NESTED or item in (None, {}, []):
+                continue
             lines.extend(_entry(str(sub), item, indent + "  "))
         return lines
     if isinstance(value, list) and value and all(isinstance(item, str) for item in value):

@@ -4,15 +4,17 @@ import argparse
 import shlex
 import sys
 
-from ._models import UsageError, parse_threshold
+from ._errors import UsageError, parse_fraction, parse_threshold
 
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
 _MAIN_EPILOG = """\
 examples:
   skcxr screen ../shared/data/chest_xray/test --out worklist.csv --report report.html
-  skcxr train ../shared/data/chest_xray/train --size 128 --epochs 6 --out my_model.joblib
-  skcxr evaluate ../shared/data/chest_xray/test --model my_model.joblib
+  skcxr train SITE_FILMS --init resnet18-kermany-128 --out site_screener
+  skcxr screen /pacs/export --model site_screener --out worklist.csv
+  skcxr calibrate SITE_FILMS --model resnet18-kermany-128 --out site_calibrated
+  skcxr evaluate ../shared/data/chest_xray/test --model site_screener
   skcxr info
 
 skcxr is a preliminary screening aid: it flags films for earlier radiologist
@@ -47,26 +49,52 @@ exit status:
 
 examples:
   skcxr screen ../shared/data/chest_xray/test --out worklist.csv --report report.html
-  skcxr screen /pacs/export --model my_model.joblib --threshold 0.3 --out worklist.csv
+  skcxr screen /pacs/export --model site_screener --threshold 0.3 --out worklist.csv
   skcxr screen scans/ > worklist.csv 2> summary.txt
 """
 
 _TRAIN_DESCRIPTION = """\
-Train a screener on an image folder with one sub-folder per class (e.g.
-NORMAL/ and PNEUMONIA/). Patients are taken from Kermany file names where they
-parse (person1234_bacteria_1.jpeg, IM-0115-0001.jpeg); any other file counts as
-its own patient. A share of the PATIENTS is held out: the network never sees
-them, and the screening threshold is chosen on them (the highest threshold
-reaching --sensitivity). The model file holds the loader, the network, the
-threshold and a model card recording what was done (see 'skcxr info FILE').
+Make a screener from a site's labelled films: a folder with one sub-folder per
+class (e.g. NORMAL/ and PNEUMONIA/; files anywhere below them, recognised by
+content). With --init it fine-tunes a pretrained screener's weights (or a saved
+screener's); without, it trains a preset from scratch. Patients come from Kermany
+file names where they parse (person1234_bacteria_1.jpeg, IM-0115-0001.jpeg) and
+from the DICOM PatientID; any other file counts as its own patient.
+
+A share of the PATIENTS is held out: the network never sees them. The threshold
+is chosen on them: the highest whose one-sided lower confidence bound for
+sensitivity reaches --sensitivity at --confidence (too few pneumonia films for
+that is an error saying which target they support). The input guard is fitted on
+the site's own films. The model card records the data, the recipe, the rule and,
+on the held-out patients, the new screener beside the base one at its own
+threshold. The output is a folder of tensors and JSON (no pickle), written
+whole or not at all; screen with --model DIR, inspect with 'skcxr info DIR'.
 """
 
 _TRAIN_EPILOG = """\
 examples:
-  # minutes on a CPU (128 px, 6 epochs):
-  skcxr train ../shared/data/chest_xray/train --size 128 --epochs 6 --out my_model.joblib
-  # the full recipe (224 px, up to 30 epochs; meant for a GPU):
-  skcxr train ../shared/data/chest_xray/train --out my_model.joblib
+  # fine-tune the shipped screener on a site's films (minutes on a CPU for a few
+  # hundred films; see the docs' "Adapting the screener to your site"):
+  skcxr train SITE_FILMS --init resnet18-kermany-128 --out site_screener
+  # train the recommended preset from scratch (128 px; the full 224 px recipe
+  # is meant for a GPU):
+  skcxr train ../shared/data/chest_xray/train --size 128 --epochs 6 --out my_screener
+"""
+
+_CALIBRATE_DESCRIPTION = """\
+Set a screener's threshold, and refit its input guard, on a site's labelled films
+without retraining the network (one sub-folder per class, as for 'skcxr
+train'). The threshold rule is train's: the highest threshold whose one-sided
+lower confidence bound for sensitivity reaches --sensitivity at --confidence,
+here on every film the site's guard accepts. Nothing is held out, so the card's
+numbers at the threshold are in-sample: measure on new films before relying on
+them. The output is a screener folder (no pickle).
+"""
+
+_CALIBRATE_EPILOG = """\
+examples:
+  skcxr calibrate SITE_FILMS --model resnet18-kermany-128 --out site_calibrated
+  skcxr screen /pacs/export --model site_calibrated --out worklist.csv
 """
 
 _EVALUATE_DESCRIPTION = """\
@@ -88,14 +116,17 @@ exit status: as for 'skcxr screen' (0, 1 when nothing could be read, 2 on usage 
 
 _INFO_DESCRIPTION = """\
 Without NAME, list the pretrained screeners of this installation (the first is
-the default of 'skcxr screen'). With a pretrained NAME or a model FILE, print
-its model card: intended use, threshold and how it was chosen, data, metrics.
+the default of 'skcxr screen'). With a pretrained NAME, a screener folder or a
+joblib FILE, print its model card: intended use, threshold and how it was
+chosen, data, metrics, and for a site's screener the base model and the
+before/after numbers.
 """
 
 _INFO_EPILOG = """\
 examples:
   skcxr info
-  skcxr info my_model.joblib
+  skcxr info resnet18-kermany-128
+  skcxr info site_screener
 """
 
 
@@ -127,38 +158,52 @@ def build_parser():
     _add_run_options(screen)
 
     train = commands.add_parser(
-        "train", help="train a screener on an image folder (NORMAL/, PNEUMONIA/)",
+        "train", help="make a screener from a site's labelled films (fine-tune or from scratch)",
         description=_TRAIN_DESCRIPTION, epilog=_TRAIN_EPILOG, formatter_class=_Formatter)
     train.add_argument("data_dir", metavar="DATA_DIR", help="folder with one sub-folder per class")
-    train.add_argument("--out", metavar="MODEL", required=True,
-                       help="model file to write (joblib)")
+    train.add_argument("--out", metavar="DIR", required=True,
+                       help="screener folder to write (must not exist, unless --overwrite)")
+    train.add_argument("--init", metavar="NAME|DIR", default=None,
+                       help="fine-tune these weights: a pretrained name or a screener folder "
+                            "(default: train --preset from scratch)")
     train.add_argument("--preset", default="recommended",
                        choices=("recommended", "compact", "original"),
-                       help="training recipe, see CXRClassifier.from_preset (default: "
-                            "%(default)s)")
-    train.add_argument("--size", type=int, default=224, metavar="N",
-                       help="image side in pixels (default: %(default)s)")
-    train.add_argument("--epochs", type=int, default=None, metavar="N",
-                       help="epochs at most (default: the preset's; early stopping may end "
-                            "sooner)")
-    train.add_argument("--positive", default="PNEUMONIA", metavar="CLASS",
-                       help="the class to flag (default: %(default)s)")
-    train.add_argument("--sensitivity", type=float, default=0.97, metavar="FLOAT",
-                       help="sensitivity the threshold must reach on the held-out patients "
+                       help="recipe when training from scratch, see CXRClassifier.from_preset "
                             "(default: %(default)s)")
-    train.add_argument("--validation-fraction", type=float, default=0.15, metavar="FLOAT",
+    train.add_argument("--size", type=int, default=None, metavar="N",
+                       help="image side in pixels (default: the --init model's; 128 from "
+                            "scratch)")
+    train.add_argument("--epochs", type=int, default=None, metavar="N",
+                       help="training epochs (default: the measured default for fine-tuning or "
+                            "for training from scratch)")
+    train.add_argument("--lr", type=float, default=None, metavar="FLOAT",
+                       help="learning rate (default: the measured default)")
+    _add_threshold_rule_options(train)
+    train.add_argument("--validation-fraction", type=float, default=0.25, metavar="FLOAT",
                        help="share of the patients held out to choose the threshold "
                             "(default: %(default)s)")
     train.add_argument("--seed", type=int, default=0, metavar="N",
                        help="random seed of the split, the weights, the augmentation and the "
                             "input guard (default: %(default)s)")
-    train.add_argument("--guard-false-rejection", type=float, default=0.02, metavar="FLOAT",
-                       help="share of films like the training films that the input guard may "
-                            "refuse; its threshold needs about 1/FLOAT held-out films "
-                            "(default: %(default)s)")
-    train.add_argument("--no-guard", action="store_true",
-                       help="write the screener without an input guard: every decodable "
-                            "file is scored, none is marked unsuitable")
+    _add_guard_options(train)
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace an existing screener folder at --out")
+
+    calibrate = commands.add_parser(
+        "calibrate", help="set a screener's threshold and guard on a site's films, no training",
+        description=_CALIBRATE_DESCRIPTION, epilog=_CALIBRATE_EPILOG, formatter_class=_Formatter)
+    calibrate.add_argument("data_dir", metavar="DATA_DIR",
+                           help="folder with one sub-folder per class of the model")
+    calibrate.add_argument("--model", metavar="NAME|DIR", default=None,
+                           help="the screener to calibrate: a pretrained name or a screener "
+                                "folder (default: the first pretrained screener)")
+    calibrate.add_argument("--out", metavar="DIR", required=True, help="screener folder to write")
+    _add_threshold_rule_options(calibrate)
+    calibrate.add_argument("--seed", type=int, default=0, metavar="N",
+                           help="random seed of the guard's held-out films (default: %(default)s)")
+    _add_guard_options(calibrate)
+    calibrate.add_argument("--overwrite", action="store_true",
+                           help="replace an existing screener folder at --out")
 
     evaluate = commands.add_parser(
         "evaluate", help="screening report with patient-level CIs on a labelled folder",
@@ -180,12 +225,37 @@ def build_parser():
     return parser
 
 
+def _add_threshold_rule_options(parser):
+    parser.add_argument("--positive", default="PNEUMONIA", metavar="CLASS",
+                        help="the class to flag (default: %(default)s)")
+    parser.add_argument("--sensitivity", type=parse_fraction, default=0.97, metavar="FLOAT",
+                        help="sensitivity the threshold must guarantee (default: %(default)s)")
+    parser.add_argument("--confidence", type=parse_fraction, default=0.95, metavar="FLOAT",
+                        help="one-sided confidence of that guarantee, Clopper-Pearson "
+                             "(default: %(default)s)")
+
+
+def _add_guard_options(parser):
+    parser.add_argument("--guard-false-rejection", type=parse_fraction, default=0.02,
+                        metavar="FLOAT",
+                        help="share of the site's films that the input guard may refuse; its "
+                             "threshold needs about 1/FLOAT held-out films (default: "
+                             "%(default)s)")
+    parser.add_argument("--no-guard", action="store_true",
+                        help="no input guard fitted on the site's films: every decodable film "
+                             "is scored (calibrate keeps the model's own guard)")
+
+
 def _add_model_options(parser):
-    parser.add_argument("--model", metavar="NAME|FILE", default=None,
-                        help="a pretrained screener's name (see 'skcxr info') or a model file "
-                             "from 'skcxr train' or joblib.dump (default: the first "
-                             "pretrained screener). Model files are pickles: load only files "
-                             "you trust")
+    parser.add_argument("--model", metavar="NAME|DIR|FILE", default=None,
+                        help="a pretrained screener's name (see 'skcxr info'), a screener folder "
+                             "from 'skcxr train', or a joblib file (code: loaded with a warning; "
+                             "load only files you trust). Default: the first pretrained "
+                             "screener; a bare pretrained name never reads a file")
+    parser.add_argument("--backend", default="auto",
+                        choices=("auto", "torch", "onnxruntime", "onnxruntime-int8"),
+                        help="what runs the network: 'auto' (default) is the fastest backend "
+                             "whose check passed; another falls back to torch with a note")
     parser.add_argument("--threshold", type=parse_threshold, default="screening",
                         metavar="screening|FLOAT",
                         help="flag films whose score reaches this; 'screening' (the default) "
@@ -225,12 +295,17 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     args.command_line = shlex.join(["skcxr", *argv])  # recorded in model cards and reports
-    from ._info import run_info
-    from ._screen import run_evaluate, run_screen
-    from ._train import run_train
+    # Imported only for the command that runs: --help and usage errors start at once.
+    if args.command == "info":
+        from ._info import run_info as run
+    elif args.command in ("train", "calibrate"):
+        from ._train import run_calibrate, run_train
 
-    run = {"screen": run_screen, "train": run_train, "evaluate": run_evaluate,
-           "info": run_info}[args.command]
+        run = run_train if args.command == "train" else run_calibrate
+    else:
+        from ._screen import run_evaluate, run_screen
+
+        run = run_screen if args.command == "screen" else run_evaluate
     try:
         return run(args)
     except UsageError as exc:

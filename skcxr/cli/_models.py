@@ -1,24 +1,27 @@
-"""Which model a command uses: a pretrained name or a file, and its operating threshold."""
+"""Which model a command uses, resolved so that nothing surprises.
 
-import argparse
+* A pretrained name (``skcxr info`` lists them) is only ever a pretrained
+  screener, even when a file of that name lies in the current folder: the
+  default of every command is a name, so a stray file can never stand in
+  for it. Write ``./NAME`` for such a file.
+* Anything else must be a path that exists: a folder written by ``skcxr
+  train`` / ``Screener.save`` (tensors and JSON: no code runs), or a joblib
+  file, accepted because it was named and loaded with a one-line warning
+  that it runs code.
+"""
+
 import os
-import pkgutil
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
-import joblib
-from sklearn.exceptions import NotFittedError
-from sklearn.pipeline import Pipeline
-
-from ..preprocessing import ImageLoader
-from ..screener import Screener, split_loader
-
-
-class UsageError(Exception):
-    """A command line that cannot be run as given (exit status 2)."""
+from ._errors import UsageError
 
 
 def pretrained_registry():
     """The ``skcxr.pretrained`` module, or None in an installation without one."""
+    import pkgutil
+
     import skcxr
 
     # Only the package's own folders count (an editable install's finder may
@@ -36,106 +39,125 @@ def list_pretrained():
     return [] if registry is None else list(registry.list_pretrained())
 
 
-def pretrained_card(name):
-    """The model card of pretrained screener ``name``."""
-    return pretrained_registry().get_card(name)
-
-
 @dataclass
 class Model:
     """A screener ready to screen, with how it was named and where its threshold came from."""
 
-    screener: Screener
+    screener: object
     name: str
     threshold_note: str
     threshold_is_default: bool = False
 
 
-def load_model(spec, threshold="screening"):
+def resolve(spec, *, what="--model"):
+    """``("pretrained", name)``, ``("folder", path)`` or ``("joblib", path)`` for a model spec."""
+    names = list_pretrained()
+    if spec is None:
+        if not names:
+            raise UsageError(
+                f"no pretrained screener ships with this installation; pass {what} DIR (a "
+                "screener folder written by 'skcxr train') or a joblib file.")
+        return "pretrained", names[0]
+    text = os.fspath(spec)
+    if text in names:  # a bare pretrained name is never looked up on disk
+        return "pretrained", text
+    path = Path(text)
+    if path.is_dir():
+        if not (path / "card.json").is_file():
+            raise UsageError(f"{what} {text!r} is a folder but not a saved screener (it holds no "
+                             "card.json; 'skcxr train --out DIR' and Screener.save write one).")
+        return "folder", text
+    if path.is_file():
+        return "joblib", text
+    known = ", ".join(names) if names else "none in this installation"
+    raise UsageError(f"{what} {text!r} is neither a pretrained screener (pretrained: {known}) "
+                     "nor an existing screener folder or model file.")
+
+
+def load_screener_spec(spec, *, what="--model", device="auto", backend="auto"):
+    """``(Screener or other loaded object, kind, name)`` for ``spec``; errors as UsageError."""
+    kind, name = resolve(spec, what=what)
+    try:
+        if kind == "pretrained":
+            loaded = pretrained_registry().load_pretrained(name, device=device, backend=backend)
+        elif kind == "folder":
+            from ..screener import load_screener
+
+            loaded = load_screener(name, device=device, backend=backend)
+        else:
+            print(f"skcxr: warning: {what} {name!r} is a joblib file: loading it runs code from "
+                  "the file; load only files you made or trust (a screener folder runs none).",
+                  file=sys.stderr)
+            import joblib
+
+            loaded = joblib.load(name)
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - damaged files fail in many ways; name the file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"cannot load the model {name!r}: {first}") from None
+    return loaded, kind, name
+
+
+def load_model(spec, threshold="screening", *, backend="auto", device="auto"):
     """Load the model ``--model`` names and apply ``--threshold``.
 
     Parameters
     ----------
     spec : str or None
-        A pretrained name, a file (``joblib.dump`` of a Screener or of a
-        fitted pipeline starting with an ImageLoader), or None for the first
-        pretrained screener.
+        A pretrained name, a screener folder, a joblib file (of a Screener
+        or of a fitted pipeline starting with an ImageLoader), or None for
+        the first pretrained screener.
     threshold : "screening" or float
         "screening" keeps the model's own threshold (0.5, said plainly,
         for a pipeline that carries none).
+    backend : str, default="auto"
+        What runs the network (``Screener(backend=...)``).
+    device : str, default="auto"
 
     Returns
     -------
     model : Model
     """
-    names = list_pretrained()
-    if spec is None:
-        if not names:
-            raise UsageError(
-                "no pretrained screener ships with this installation; pass --model FILE "
-                "(a model written by 'skcxr train' or joblib.dump)."
-            )
-        spec = names[0]
-    if os.path.isfile(spec):
-        try:
-            loaded = joblib.load(spec)
-        except Exception as exc:  # noqa: BLE001 - unpickling fails in many ways
-            raise UsageError(f"cannot load the model file {spec!r}: {exc}") from exc
-    elif spec in names:
-        loaded = pretrained_registry().load_pretrained(spec)
-    else:
-        known = ", ".join(names) if names else "none in this installation"
-        raise UsageError(
-            f"--model {spec!r} is neither a file nor a pretrained screener (pretrained: {known})."
-        )
-    screener, has_threshold = _as_screener(loaded, spec)
+    loaded, _, name = load_screener_spec(spec, device=device, backend=backend)
+    screener, has_threshold = _as_screener(loaded, name)
+    screener.set_params(backend=backend)
     if threshold == "screening":
         if has_threshold:
-            note = "the model's screening threshold"
-            return Model(screener, spec, note)
+            return Model(screener, name, "the model's screening threshold")
         note = "the default: this model carries no screening threshold; set one with --threshold"
-        return Model(screener, spec, note, threshold_is_default=True)
+        return Model(screener, name, note, threshold_is_default=True)
     screener.set_params(threshold=float(threshold))
-    return Model(screener, spec, "set with --threshold")
+    return Model(screener, name, "set with --threshold")
 
 
 def _as_screener(loaded, spec):
-    """``(Screener, whether it carries its own threshold)`` from what a file held."""
+    """``(Screener, whether it carries its own threshold)`` from what a model file held."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.pipeline import Pipeline
+
+    from ..preprocessing import ImageLoader
+    from ..screener import Screener
+
     if isinstance(loaded, Screener):
-        _check_fitted(loaded, spec)
-        if split_loader(loaded.fitted_estimator)[0] is None:
-            raise UsageError(
-                f"the screener in {spec!r} scores decoded images, not files: its estimator "
-                "must start with an ImageLoader to screen files.")
-        return loaded, True
-    if isinstance(loaded, Pipeline) and isinstance(loaded.steps[0][1], ImageLoader):
-        screener = Screener(loaded, threshold=0.5)
-        _check_fitted(screener, spec)
-        return screener, False
-    raise UsageError(
-        f"the model file {spec!r} holds a {type(loaded).__name__}; expected a Screener "
-        "(from 'skcxr train' or skcxr.load_pretrained) or a fitted pipeline that starts "
-        "with an ImageLoader."
-    )
-
-
-def _check_fitted(screener, spec):
+        screener, has_threshold = loaded, True
+    elif isinstance(loaded, Pipeline) and isinstance(loaded.steps[0][1], ImageLoader):
+        screener, has_threshold = Screener(loaded), False
+    else:
+        raise UsageError(
+            f"the model file {spec!r} holds a {type(loaded).__name__}; expected a Screener "
+            "(from 'skcxr train' or skcxr.load_pretrained) or a fitted pipeline that starts "
+            "with an ImageLoader.")
     try:
         screener.fitted_estimator  # noqa: B018 - raises when not fitted
-    except NotFittedError as exc:
-        raise UsageError(f"the model in {spec!r} is not fitted.") from exc
-
-
-def parse_threshold(text):
-    """``--threshold``: "screening" or a probability in [0, 1]."""
-    if text == "screening":
-        return text
+    except NotFittedError:
+        raise UsageError(f"the model in {spec!r} is not fitted.") from None
+    if screener.loader is None:
+        raise UsageError(
+            f"the screener in {spec!r} scores decoded images, not files: its estimator must "
+            "start with an ImageLoader to screen files.")
     try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(
-            f"expected 'screening' or a probability between 0 and 1; got {text!r}"
-        )
-    return value
+        screener.flagged_class  # noqa: B018 - an ambiguous label pair is refused here
+    except ValueError as exc:
+        raise UsageError(f"the model in {spec!r}: {exc}") from None
+    return screener, has_threshold

@@ -14,13 +14,13 @@ from ..screener import (
     discover_files,
     folder_labels,
     patient_groups,
-    positive_class,
     screen_files,
     worklist_order,
     write_report,
     write_worklist,
 )
-from ._models import UsageError, load_model
+from ._errors import UsageError
+from ._models import load_model
 
 EXIT_OK, EXIT_NOTHING_READ = 0, 1
 
@@ -29,9 +29,8 @@ def run_screen(args):
     """``skcxr screen PATH...``; returns the exit status."""
     _check_options(args)
     files, n_skipped = _discover(args.paths)
-    model = load_model(args.model, args.threshold)
-    labels = (folder_labels(files, model.screener.classes_) if args.labels_from_folders
-              else None)
+    model = load_model(args.model, args.threshold, backend=args.backend)
+    labels = _labels_from_folders(files, args.paths, model) if args.labels_from_folders else None
     rows, counts, seconds = _screen(files, model, args, labels)
     _write_outputs(rows, model, args, n_skipped, with_labels=labels is not None)
     print(_summary("screen", counts, n_skipped, model, seconds, args), file=sys.stderr)
@@ -43,7 +42,7 @@ def run_evaluate(args):
     _check_options(args)
     if not Path(args.data_dir).is_dir():
         raise UsageError(f"DATA_DIR {args.data_dir!r} is not a folder.")
-    model = load_model(args.model, args.threshold)
+    model = load_model(args.model, args.threshold, backend=args.backend)
     classes = [c.item() if isinstance(c, np.generic) else c for c in model.screener.classes_]
     folders = {p.name.lower(): p.name for p in Path(args.data_dir).iterdir() if p.is_dir()}
     missing = [str(c) for c in classes if str(c).lower() not in folders]
@@ -53,7 +52,7 @@ def run_evaluate(args):
             f"({', '.join(map(str, classes))}); missing: {', '.join(missing)}."
         )
     files, n_skipped = _discover([args.data_dir])
-    labels = _first_folder_labels(files, args.data_dir, classes)
+    labels = folder_labels(files, args.data_dir, classes)
     rows, counts, seconds = _screen(files, model, args, labels)
     _write_outputs(rows, model, args, n_skipped, with_labels=True)
     print(_evaluation(rows, model, args))
@@ -91,13 +90,17 @@ def _discover(paths):
         raise UsageError(str(exc)) from None
 
 
-def _first_folder_labels(files, data_dir, classes):
-    """Each file's class from its first folder under ``data_dir`` (NORMAL/…/x.jpeg)."""
-    by_name = {str(c).lower(): c for c in classes}
-    labels = []
-    for f in files:
-        parts = Path(os.path.relpath(f, data_dir)).parts
-        labels.append(by_name.get(parts[0].lower()) if len(parts) > 1 else None)
+def _labels_from_folders(files, paths, model):
+    """Each file's class from its first folder under the PATH argument it was found in."""
+    classes = [c.item() if isinstance(c, np.generic) else c for c in model.screener.classes_]
+    labels = [None] * len(files)
+    for path in paths:
+        if not os.path.isdir(path):
+            continue
+        inside = [i for i, f in enumerate(files) if labels[i] is None
+                  and os.path.abspath(f).startswith(os.path.join(os.path.abspath(path), ""))]
+        for i, label in zip(inside, folder_labels([files[i] for i in inside], path, classes)):
+            labels[i] = label
     return labels
 
 
@@ -184,7 +187,7 @@ def _evaluation(rows, model, args):
     for name, threshold in thresholds:
         lines += ["", f"== {name} =="]
         lines.append(screening_report(y_true, y_score, threshold=threshold,
-                                      pos_label=positive_class(model.screener), groups=groups,
+                                      pos_label=model.screener.flagged_class, groups=groups,
                                       n_bootstraps=args.bootstraps, random_state=0))
     lines += ["", "A screening aid flags films for earlier review; it never replaces the "
               "radiologist."]

@@ -15,7 +15,7 @@ __getattr__, __dir__, __all__ = attach(__name__, attributes={
     "._card": ["CARD_SCHEMA", "CardError", "ModelCard"],
     "._files": ["discover_files"],
     "._folder": ["ScreenerFolderError", "load_screener", "read_card"],
-    "._labels": ["folder_labels", "patient_groups"],
+    "._labels": ["LabelledFolder", "folder_labels", "labelled_folder", "patient_groups"],
     "._report": ["write_report"],
     "._screener": ["Screener"],
     "._worklist": ["WorklistRow", "count_statuses", "screen_files", "worklist_order",

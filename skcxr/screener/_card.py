@@ -244,6 +244,51 @@ class ModelCard:
                     f"backends.{backend} needs a 'file' and its 'sha256'")
 
 
+def describe_threshold(card, threshold):
+    """How the threshold in use was chosen: the card's rule only while it is the card's threshold.
+
+    Parameters
+    ----------
+    card : ModelCard or None
+    threshold : float
+        The threshold the screener uses.
+
+    Returns
+    -------
+    text : str
+    """
+    if card is None:
+        return "not recorded (the model has no card)"
+    if abs(card.threshold - float(threshold)) <= 1e-12:
+        return str(card.operating_point["rule"])
+    return (f"overridden: {float(threshold):.4g} is in use instead of the card's "
+            f"{card.threshold:.4g}, which was {card.operating_point['rule']}")
+
+
+def describe_site(card):
+    """One paragraph on a site screener's provenance and before/after numbers, or "" for others."""
+    site = None if card is None else card.site
+    if not site:
+        return ""
+
+    def numbers(metrics):
+        return (f"AUC {metrics['auc']['value']:.3f}, sensitivity "
+                f"{metrics['sensitivity']['value']:.3f}, specificity "
+                f"{metrics['specificity']['value']:.3f}")
+
+    base = site.get("base")
+    start = (f"made from {base['name']} (sha256 {base['sha256'][:12]}...)" if base
+             else "trained from scratch")
+    text = (f"Adapted to one site: {start} on {card.data.get('films')} films of "
+            f"{card.data.get('patients')} patients; on {site['patients']} held-out patients, "
+            f"{numbers(site['after'])} at its threshold")
+    before = site.get("before")
+    if before:
+        text += (f", against {numbers(before['metrics'])} for {before['name']} at its own "
+                 f"threshold {before['threshold']:.4g}")
+    return text + "."
+
+
 def _expect(condition, message):
     if not condition:
         raise CardError(message)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..explain import gradcam
 from ..metrics import screening_report
+from ._card import describe_site, describe_threshold
 from ._figures import curve_figures, film_image, overlay_image, png_data_url
 from ._labels import patient_groups
 from ._reading import DICOM_FIELDS, read_film
@@ -105,14 +106,14 @@ def _head(model_name):
 
 
 def _header(screener, model_name, threshold_note, counts, n_skipped, command):
-    card = screener.card or {}
+    card = screener.card
     e = html.escape
     flagged_class = positive_class(screener)
     attention = counts["unsuitable"] + counts["error"]
     parts = [
         "<header><h1>Screening worklist</h1>",
         '<div class="warning" role="note"><strong>A screening aid, not a diagnosis.</strong> ',
-        e(str(card.get("intended_use") or DEFAULT_INTENDED_USE)),
+        e(card.intended_use if card is not None else DEFAULT_INTENDED_USE),
         "<br>A film that is not flagged is not cleared: every film still needs a "
         "radiologist's read.</div>",
         f"<p><b>{counts['flagged']}</b> of {counts['files']} files flagged {e(str(flagged_class))}"
@@ -121,17 +122,18 @@ def _header(screener, model_name, threshold_note, counts, n_skipped, command):
            else "") + ".</p>",
         '<h2>Model and operating point</h2><dl class="model">',
         f"<dt>Model</dt><dd>{e(model_name)}"
-        + (f" &mdash; {e(str(card['title']))}" if card.get("title") else "") + "</dd>",
+        + (f" &mdash; {e(card.title)}" if card is not None else "") + "</dd>",
         f"<dt>Flagged class</dt><dd>{e(str(flagged_class))}</dd>",
         f"<dt>Threshold</dt><dd>{screener.decision_threshold:.4g}"
         + (f" ({e(threshold_note)})" if threshold_note else "") + "</dd>",
     ]
-    point = card.get("operating_point")
-    rule = card.get("threshold_rule") or (point.get("rule") if isinstance(point, dict) else None)
-    if rule:
-        parts.append(f"<dt>How it was chosen</dt><dd>{e(str(rule))}</dd>")
-    if card.get("not_validated_on"):
-        limits = card["not_validated_on"]
+    # The card's rule only while its threshold is the one in use (see describe_threshold).
+    parts.append(f"<dt>How it was chosen</dt><dd>{e(describe_threshold(card, screener.threshold))}"
+                 "</dd>")
+    if describe_site(card):
+        parts.append(f"<dt>Site</dt><dd>{e(describe_site(card))}</dd>")
+    if card is not None and card.not_validated_on:
+        limits = card.not_validated_on
         if isinstance(limits, (list, tuple)):  # one sentence per limit: a list, not a repr
             limits = "; ".join(str(item) for item in limits)
         parts.append(f"<dt>Not validated on</dt><dd>{e(str(limits))}</dd>")

@@ -58,7 +58,7 @@ def guard_and_score(X, network, guard, *, score_refused=False):
         return [None] * len(X), network.predict_proba(X)[0]
     shared = network.gives_features_of(guard)
     proba, features = network.predict_proba(X, with_features=shared)
-    refusals = list(guard.refusals(X, features=features))
+    refusals = list(guard.refusals(X) if features is None else guard.refusals(X, features=features))
     if not score_refused:
         proba = np.asarray(proba, dtype=float).copy()
         proba[[r is not None for r in refusals]] = np.nan
