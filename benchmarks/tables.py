@@ -138,7 +138,7 @@ def shipped_card():
     from skcxr.pretrained import get_card, list_pretrained
 
     names = list_pretrained()
-    return get_card(names[0]) if names else None
+    return get_card(names[0]).to_dict() if names else None
 
 
 def model_card_table():
@@ -167,7 +167,7 @@ def model_card_table():
             f"{card['validation']['auc']:.4f} ({data['validation_images']} films of "
             f"{data['validation_patients']} held-out training patients). Trained on "
             f"{card['training']['device']}, commit {card['training']['commit']}; "
-            "numbers from `skcxr/pretrained/weights/" + card["name"] + ".json`.")
+            "numbers from `skcxr/pretrained/weights/" + card["name"] + "/card.json`.")
     return text, ["Kermany test split", "at 0.5", "at the screening threshold"], rows
 
 
