@@ -6,6 +6,7 @@ worklist rows (what ``skcxr screen`` writes as CSV), :func:`write_report`
 renders them as a self-contained HTML page.
 """
 
+from ._cells import decode_worklist_cell
 from ._files import discover_files, is_hidden_or_system, sniff_format
 from ._labels import folder_labels, patient_groups
 from ._report import write_report
@@ -27,6 +28,7 @@ __all__ = [
     "Screener",
     "WorklistRow",
     "count_statuses",
+    "decode_worklist_cell",
     "discover_files",
     "folder_labels",
     "is_hidden_or_system",
