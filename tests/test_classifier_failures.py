@@ -32,7 +32,8 @@ def test_diverging_training_is_an_error_not_a_model(blobs, validation_fraction):
     X, y, g = blobs
     clf = small(lr=1e6, optimizer=torch.optim.SGD, max_epochs=5, augmentation=None,
                 validation_fraction=validation_fraction)
-    with pytest.raises(ValueError, match=r"(training loss became|outputs became|non-finite|Training diverged).*lr=1000000.0"):
+    with pytest.raises(ValueError, match=r"(training loss became|outputs became|non-finite|"
+                                         r"Training diverged).*lr=1000000.0"):
         clf.fit(X, y, groups=g)
     with pytest.raises(NotFittedError):
         clf.predict(X)
