@@ -307,6 +307,23 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         Returns
         -------
         self : CXRClassifier
+
+        Raises
+        ------
+        ValueError
+            When training diverges (a non-finite loss, output or weight, or
+            a training batch's loss over 100 times the first batch's: see
+            ``callbacks__divergence_check__factor``), or when the fitted
+            network gives every validation image the same answer while the
+            validation split holds both classes. The classifier is then not
+            fitted.
+
+        Warns
+        -----
+        UserWarning
+            When fit ends on a Ctrl-C (the weights kept are named), and when
+            every validation image is predicted one class although the
+            scores still differ (undertrained or diverging).
         """
         X, y_encoded, groups = self._prepare_fit(X, y, groups)
         self._split_seed_, torch_seed = self._draw_seeds()
