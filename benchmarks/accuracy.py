@@ -160,7 +160,8 @@ def score_row(name, val_score, test_score, default_threshold, data, args):
                                  min_sensitivity=args.target_sensitivity)
     reports = {
         label: screening_report(test.target, test_score, threshold=t, groups=test.groups,
-                                n_bootstraps=1000, random_state=0, output_dict=True)
+                                n_bootstraps=1000, random_state=0, output_dict=True,
+                                scores="decision" if name == "svm" else "probability")
         for label, t in (("default", default_threshold), ("screening", threshold))
     }
     return dict(

@@ -64,7 +64,7 @@ X_train, X_test = flatten(loader.fit_transform(train.data)), flatten(loader.tran
 svm = make_pipeline(StandardScaler(), LinearSVC(C=1e-3, class_weight="balanced"))
 svm.fit(X_train, train.target)
 print(screening_report(test.target, svm.decision_function(X_test), threshold=0.0,
-                       groups=test.groups, random_state=0))
+                       scores="decision", groups=test.groups, random_state=0))
 
 # %%
 # The original project's picture

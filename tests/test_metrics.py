@@ -201,9 +201,11 @@ def test_pos_label_of_the_wrong_kind_with_one_label_present():
     normal = np.array(["NORMAL"] * 4)
     with pytest.raises(ValueError, match="pos_label=1 cannot be a label here: the labels are str"):
         screening_report(normal, [0.1, 0.2, 0.3, 0.9], n_bootstraps=0)
-    report = screening_report(normal, [0.1, 0.2, 0.3, 0.9], pos_label="PNEUMONIA",
-                              n_bootstraps=0, output_dict=True)
-    assert report["specificity"]["value"] == 0.75 and np.isnan(report["sensitivity"]["value"])
+    # The right pos_label on one class: no report of NaNs, a clear error (below).
+    with pytest.raises(ValueError, match="y_true holds only 'NORMAL'"):
+        screening_report(normal, [0.1, 0.2, 0.3, 0.9], pos_label="PNEUMONIA", n_bootstraps=0)
+    assert specificity_score(normal, np.where([0, 0, 0, 1], "PNEUMONIA", "NORMAL"),
+                             pos_label="PNEUMONIA") == 0.75
     with pytest.raises(ValueError, match="labels are numbers"):
         specificity_score([0, 0], [0, 0], pos_label="PNEUMONIA")
 
@@ -344,3 +346,52 @@ def test_format_screening_report_needs_a_report():
         format_screening_report({k: v for k, v in report.items() if k != "n_groups"})
     with pytest.raises(ValueError, match="got str"):
         format_screening_report("Screening report: ...")
+
+
+# ------------------------------------------- honest metrics (issue: trustworthy by default)
+@pytest.mark.parametrize("y_true, undefined", [([0, 0, 0, 0], "sensitivity"),
+                                               ([1, 1, 1, 1], "specificity")])
+def test_screening_report_on_one_class_is_an_error_not_nan(y_true, undefined):
+    # Before: AUC and sensitivity (or specificity) NaN, with no warning.
+    with pytest.raises(ValueError, match=f"y_true holds only {y_true[0]}: a screening report "
+                                         f"needs both classes.*{undefined} is undefined"):
+        screening_report(y_true, [0.1, 0.4, 0.6, 0.9], n_bootstraps=10)
+
+
+@pytest.mark.parametrize("scores, low, high", [(np.log(SCORE / (1 - SCORE)), "-2.197", "2.197"),
+                                               (SCORE + 0.5, "0.6", "1.4")])
+def test_screening_report_refuses_logits_thresholded_as_probabilities(scores, low, high):
+    # Before: logits were thresholded at 0.5 and reported as if they were probabilities.
+    with pytest.raises(ValueError, match=rf"y_score must be probabilities in \[0, 1\] \(they are "
+                                         rf"called positive from 0.5\); got values from {low} "
+                                         rf"to {high}\. Pass predict_proba"):
+        screening_report(Y_TRUE, scores, n_bootstraps=0)
+
+
+def test_decision_scores_are_reported_when_said_so():
+    logits = np.log(SCORE / (1 - SCORE))
+    as_logits = screening_report(Y_TRUE, logits, threshold=0.0, scores="decision",
+                                 n_bootstraps=0, output_dict=True)
+    as_proba = screening_report(Y_TRUE, SCORE, threshold=0.5, n_bootstraps=0, output_dict=True)
+    assert as_logits["counts"] == as_proba["counts"]
+    assert as_logits["auc"]["value"] == as_proba["auc"]["value"]
+    with pytest.raises(ValueError, match=r"threshold=1.5 is no probability"):
+        screening_report(Y_TRUE, SCORE, threshold=1.5, n_bootstraps=0)
+    with pytest.raises(ValueError, match="'scores' parameter of screening_report"):
+        screening_report(Y_TRUE, SCORE, scores="logits")
+
+
+@pytest.mark.parametrize("y_true", [[0, 0, 0, 0], [1, 1, 1, 1]])
+def test_screening_objective_on_one_class_is_an_error_not_a_perfect_score(y_true):
+    # Before: 1.0, the best possible score, for a fold without a diseased (or healthy) case.
+    with pytest.raises(ValueError, match=f"y_true holds only {y_true[0]}: the screening "
+                                         "objective needs both classes"):
+        screening_objective(y_true, [1, 0, 1, 0], min_sensitivity=0.9)
+
+
+def test_screening_scorers_say_when_a_fold_leaves_them_undefined():
+    model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    scorer = get_scorer("sensitivity")
+    # A fold without a diseased case: sensitivity is undefined. Before: 0.0, silently.
+    with pytest.warns(UndefinedMetricWarning, match="Sensitivity is undefined"):
+        assert scorer(model, [[0.0], [1.0]], [0, 0]) == 0.0

@@ -11,12 +11,12 @@ from PIL import Image
 from skcxr.guard import Refusal
 from skcxr.screener import (
     WorklistRow,
+    _worklist,  # the reading internals a streaming test watches
     discover_files,
     screen_files,
     worklist_order,
     write_worklist,
 )
-from skcxr.screener import _worklist  # the reading internals a streaming test watches
 from skcxr.screener._files import sniff_format
 
 

@@ -1,10 +1,13 @@
 """The classifier's default skorch callbacks, built from its parameters."""
 
+import math
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 from skorch.callbacks import (
+    Callback,
     EarlyStopping,
     EpochScoring,
     EpochTimer,
@@ -13,11 +16,15 @@ from skorch.callbacks import (
     PrintLog,
     ProgressBar,
 )
+from skorch.utils import data_from_dataset
 from torch.optim.lr_scheduler import CosineAnnealingLR, ReduceLROnPlateau
 
 from ._averaging import WeightAveraging
 
 LR_SCHEDULES = (None, "cosine", "plateau")
+
+# Cross-entropy of a two-class guess at 50/50: what an untrained network's loss is near.
+CHANCE_LOSS = math.log(2)
 
 
 def valid_auc(net, X, y):
@@ -43,6 +50,122 @@ def finite_proba(net, X):
             "the model is not fitted."
         )
     return proba
+
+
+class DivergenceCheck(Callback):
+    """Stop ``fit`` with a ``ValueError`` when the training loss grows far beyond where it began.
+
+    A learning rate far too high can leave weights that are huge but still
+    finite (a loss of 1e27, every film called one class): the non-finite
+    checks do not see it. After each training batch, its loss is compared
+    with the loss of the first batch of this ``fit`` or ``partial_fit``
+    (the network before any update), taken as at least the chance-level
+    ``log 2``: a loss ``factor`` times higher stops training.
+
+    Why 100: an untrained two-class network starts near ``log 2 = 0.69``,
+    so the default limit is a batch loss of 69, which needs every image of
+    the batch scored around ``exp(-69) = 1e-30`` for its true class; a
+    training run that is merely noisy stays orders of magnitude below (the
+    shipped ResNet-18 recipe's epochs ran at 0.07-0.27, and epochs of a
+    tiny test network at lr=1 with AdamW already reach thousands).
+
+    Parameters
+    ----------
+    factor : float, default=100
+        How many times the starting loss a batch loss may reach.
+    """
+
+    def __init__(self, factor=100.0):
+        self.factor = factor
+
+    def on_train_begin(self, net, **kwargs):
+        self.start_loss_ = None
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not training:
+            return
+        loss = net.history[-1, "batches", -1, "train_loss"]
+        if self.start_loss_ is None:
+            self.start_loss_ = loss
+            return
+        if has_diverged(loss, self.start_loss_, self.factor):
+            epoch, batch = len(net.history), len(net.history[-1, "batches"])
+            raise ValueError(
+                f"Training diverged: the training loss reached {loss:.3g} in epoch {epoch}, "
+                f"batch {batch}, over {self.factor:g} times the {self.start_loss_:.3g} it "
+                f"started from. The weights are no longer usable; the usual cause is a "
+                f"learning rate too high for this optimiser (lr={net.lr!r}): try one 10 "
+                "times lower. fit stopped; the model is not fitted."
+            )
+
+
+def has_diverged(loss, start_loss, factor=100.0):
+    """Whether ``loss`` is over ``factor`` times ``start_loss`` (taken as at least ``log 2``)."""
+    return loss > factor * max(start_loss, CHANCE_LOSS)
+
+
+class CollapseCheck(Callback):
+    """A ``ValueError`` when, at the end of ``fit``, the network gives every validation film one answer.
+
+    A network whose weights were wrecked (a learning rate far too high, a
+    dead network) outputs the same probability for every image, yet its
+    losses can look unremarkable. Once training has ended (after early
+    stopping has restored the best epoch's weights), the kept network
+    predicts the validation split; if it holds both classes, every image is
+    predicted the same class and the probabilities of all images lie within
+    ``tolerance`` of each other, ``fit`` fails saying what was seen.
+
+    When every image gets the same class but the probabilities still differ,
+    the network may only be undertrained: it can still rank films (a
+    threshold chosen on validation data may work) and ``predict``'s 0.5 is
+    the wrong threshold for it. That is a ``UserWarning``, not an error.
+    Without a validation split nothing is checked.
+
+    Parameters
+    ----------
+    tolerance : float, default=1e-4
+        Largest spread of the predicted class's probability over the
+        validation images that counts as one answer for all. A trained or
+        merely undertrained network spreads its probabilities far more.
+    """
+
+    def __init__(self, tolerance=1e-4):
+        self.tolerance = tolerance
+
+    def on_train_begin(self, net, **kwargs):
+        self.dataset_valid_ = None
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        self.dataset_valid_ = dataset_valid
+
+    def on_train_end(self, net, **kwargs):
+        dataset, self.dataset_valid_ = self.dataset_valid_, None
+        if dataset is None:
+            return
+        _, y = data_from_dataset(dataset)
+        y = np.asarray(y)
+        if len(np.unique(y)) < 2:
+            return
+        proba = finite_proba(net, dataset)
+        predicted = np.unique(proba.argmax(axis=1))
+        if len(predicted) > 1:
+            return
+        classes = [c.item() if isinstance(c, np.generic) else c for c in net.classes_]
+        p = proba[:, predicted[0]]
+        seen = (f"the fitted network calls all {len(y)} validation images "
+                f"{classes[predicted[0]]!r} with probability {p.min():.4g} to {p.max():.4g}, "
+                f"though the validation split holds {np.sum(y == 0)} of {classes[0]!r} and "
+                f"{np.sum(y == 1)} of {classes[1]!r}")
+        if np.ptp(p) <= self.tolerance:
+            raise ValueError(
+                f"Training collapsed: {seen}: one answer for every image. The usual cause is "
+                f"a learning rate too high for this optimiser (lr={net.lr!r}): try one 10 "
+                "times lower. fit stopped; the model is not fitted."
+            )
+        warnings.warn(
+            f"{seen.capitalize()}. The network may be undertrained (train longer or with "
+            "more images) or diverging (lower lr); predict's threshold of 0.5 separates "
+            "nothing here.", UserWarning, stacklevel=2)
 
 
 def is_positive_number(value):
@@ -83,5 +206,9 @@ def default_callbacks(*, validates, lr_schedule, max_epochs, patience, weight_av
             monitor="valid_loss", patience=patience, load_best=True)))
     if is_positive_number(verbose) and verbose > 1:
         callbacks.append(("progress_bar", ProgressBar()))
+    callbacks.append(("divergence_check", DivergenceCheck()))
+    if validates:
+        # After early stopping and weight averaging: it checks the weights fit returns.
+        callbacks.append(("collapse_check", CollapseCheck()))
     callbacks.append(("print_log", PrintLog()))
     return callbacks

@@ -27,6 +27,7 @@ from ..utils import check_binary_target, check_image_batch
 from ._augment import resolve_augmentation
 from ._callbacks import default_callbacks, is_positive_number
 from ._intensity import NORMALIZATIONS, dataset_statistics
+from ._interrupt import recording_sigint
 from ._network import InputHead, NetworkWithInputHead
 from ._presets import preset_params
 from ._split import holdout_indices
@@ -367,6 +368,23 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         Returns
         -------
         self : CXRClassifier
+
+        Raises
+        ------
+        ValueError
+            When training diverges (a non-finite loss, output or weight, or
+            a training batch's loss over 100 times the first batch's: see
+            ``callbacks__divergence_check__factor``), or when the fitted
+            network gives every validation image the same answer while the
+            validation split holds both classes. The classifier is then not
+            fitted.
+
+        Warns
+        -----
+        UserWarning
+            When fit ends on a Ctrl-C (the weights kept are named), and when
+            every validation image is predicted one class although the
+            scores still differ (undertrained or diverging).
         """
         X, y_encoded, groups = self._prepare_fit(X, y, groups)
         self._split_seed_, torch_seed = self._draw_seeds()
@@ -382,7 +400,19 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
             raise
         finally:
             del self._split_groups_, self._fitting
+            self._leave_training_mode()
         return self
+
+    def _leave_training_mode(self):
+        """Put ``module_`` (and the criterion) in eval mode: outside a fit it is never training.
+
+        skorch leaves the network in training mode after a training step
+        (e.g. when the last epoch has no validation split); whoever then
+        uses ``module_`` directly (export, explanation, a forward pass)
+        would get dropout and batch statistics of the batch at hand.
+        """
+        if getattr(self, "initialized_", False):
+            self._set_training(False)
 
     def _draw_seeds(self):
         """This fit's seeds: the validation split's, and torch's (None leaves torch unseeded)."""
@@ -419,8 +449,15 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
             if len(unknown):
                 raise ValueError(f"y holds labels {list(unknown)} not among classes_ {list(self.classes_)}.")
             y_encoded = np.searchsorted(self.classes_, y).astype(np.int64)
-        super().partial_fit(X, y_encoded, **fit_params)
-        self._check_finite_weights()
+        try:
+            super().partial_fit(X, y_encoded, **fit_params)
+            self._check_finite_weights()
+        except BaseException:
+            # Training failed part way (diverged, collapsed): the weights are not a model.
+            self.__dict__.pop("classes_", None)
+            raise
+        finally:
+            self._leave_training_mode()
         return self
 
     def _prepare_fit(self, X, y, groups, classes=None):
@@ -480,7 +517,9 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         # "auto" is resolved once, here; everything after uses device_.
         self.device_ = resolve_device(self.device)
         with self._skorch_placement():
-            return super().initialize()
+            super().initialize()
+        self._leave_training_mode()
+        return self
 
     def set_params(self, **params):
         """Set parameters, as in skorch; ``callbacks`` are checked when the net is initialised."""
@@ -528,6 +567,8 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
             augment=resolve_augmentation(self.augmentation),
         )
         self.module_ = NetworkWithInputHead(self.initialized_instance(network, kwargs), input_head)
+        # Built in eval mode like a fitted one: fit switches it to training for each step.
+        self.module_.eval()
         return self
 
     def initialize_criterion(self):
@@ -536,6 +577,8 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         if weight is not None and "weight" not in kwargs:
             kwargs["weight"] = torch.as_tensor(weight, dtype=torch.float32)
         self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        if isinstance(self.criterion_, torch.nn.Module):
+            self.criterion_.eval()  # as the module: in training mode only while fit runs
         return self
 
     def get_params_for_optimizer(self, prefix, named_parameters):
@@ -619,20 +662,23 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         try:
             super().notify(method_name, **cb_kwargs)
         except KeyboardInterrupt:
-            # Early stopping and time budgets end training this way on purpose.
-            self._stopped_by_callback = True
+            # Early stopping and time budgets end training this way on purpose; so may a
+            # Ctrl-C that lands while a callback runs. fit_loop tells them apart.
+            self._interrupted_in_callback = True
             raise
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        self._stopped_by_callback = False
-        try:
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
-        except KeyboardInterrupt:
-            if not self._stopped_by_callback:
-                self._warn_interrupted()
-            raise
-        finally:
-            del self._stopped_by_callback
+        self._interrupted_in_callback = False
+        with recording_sigint() as sigint:
+            try:
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
+            except KeyboardInterrupt:
+                # Only callbacks raise KeyboardInterrupt on purpose; a SIGINT is the user's.
+                if sigint.received or not self._interrupted_in_callback:
+                    self._warn_interrupted()
+                raise
+            finally:
+                del self._interrupted_in_callback
 
     def _warn_interrupted(self):
         epoch = len(self.history)
@@ -816,3 +862,6 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
             self.device = "auto"
         if "device_" in state:
             self.device_ = resolve_device(self.device)
+        # Older pickles may hold a network left in training mode.
+        if isinstance(getattr(self, "module_", None), torch.nn.Module):
+            self.module_.eval()

@@ -3,7 +3,6 @@
 import os
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,14 @@ from ..screener import (
 )
 from ._errors import UsageError
 from ._models import load_model
+from ._output import (
+    OutputError,
+    OutputLocks,
+    check_distinct_outputs,
+    check_not_inputs,
+    check_output_path,
+    replaced_atomically,
+)
 
 EXIT_OK, EXIT_NOTHING_READ = 0, 1
 
@@ -29,10 +36,15 @@ def run_screen(args):
     """``skcxr screen PATH...``; returns the exit status."""
     _check_options(args)
     files, n_skipped = _discover(args.paths)
-    model = load_model(args.model, args.threshold, backend=args.backend)
-    labels = _labels_from_folders(files, args.paths, model) if args.labels_from_folders else None
-    rows, counts, seconds = _screen(files, model, args, labels)
-    _write_outputs(rows, model, args, n_skipped, with_labels=labels is not None)
+    # Locked after discovery, so that a lock file beside an output inside an input folder
+    # is not counted as a skipped hidden file.
+    with OutputLocks(_outputs(args), args.command_line):
+        check_not_inputs(_outputs(args), files)
+        model = load_model(args.model, args.threshold, backend=args.backend)
+        labels = (_labels_from_folders(files, args.paths, model) if args.labels_from_folders
+                  else None)
+        rows, counts, seconds = _screen(files, model, args, labels)
+        _write_outputs(rows, model, args, n_skipped, with_labels=labels is not None)
     print(_summary("screen", counts, n_skipped, model, seconds, args), file=sys.stderr)
     return _exit_status(counts)
 
@@ -52,9 +64,11 @@ def run_evaluate(args):
             f"({', '.join(map(str, classes))}); missing: {', '.join(missing)}."
         )
     files, n_skipped = _discover([args.data_dir])
-    labels = folder_labels(files, args.data_dir, classes)
-    rows, counts, seconds = _screen(files, model, args, labels)
-    _write_outputs(rows, model, args, n_skipped, with_labels=True)
+    with OutputLocks(_outputs(args), args.command_line):
+        check_not_inputs(_outputs(args), files)
+        labels = folder_labels(files, args.data_dir, classes)
+        rows, counts, seconds = _screen(files, model, args, labels)
+        _write_outputs(rows, model, args, n_skipped, with_labels=True)
     print(_evaluation(rows, model, args))
     print(_summary("evaluate", counts, n_skipped, model, seconds, args), file=sys.stderr)
     return _exit_status(counts)
@@ -68,19 +82,21 @@ def _check_options(args):
         raise UsageError(f"--jobs must be a positive integer; got {args.jobs}.")
     if args.max_heatmaps < 0:
         raise UsageError(f"--max-heatmaps must be 0 or more; got {args.max_heatmaps}.")
-    for option, path in (("--out", args.out), ("--report", args.report)):
-        if path in (None, "-"):
-            continue
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise UsageError(f"{option} {path!r}: folder {folder!r} does not exist.")
-        if os.path.isdir(path):
-            raise UsageError(f"{option} {path!r} is a folder; give a file name.")
+    outputs = _outputs(args)
+    for option, path in outputs:
+        check_output_path(option, path)
+    check_distinct_outputs(outputs)
     if args.report:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
             raise UsageError("--report needs matplotlib: pip install 'skcxr[plot]'.") from None
+
+
+def _outputs(args):
+    """``[(option, path)]`` of the files this run writes (standard output is none)."""
+    return [(option, path) for option, path in (("--out", args.out), ("--report", args.report))
+            if path not in (None, "-")]
 
 
 def _discover(paths):
@@ -123,15 +139,39 @@ def _screen(files, model, args, labels):
 
 
 def _write_outputs(rows, model, args, n_skipped, *, with_labels):
+    """The worklist, then the report, each written whole; one failing never loses the other.
+
+    Each file is written to a temporary file beside it and renamed over it
+    when complete. Both are attempted; an error says what was written and
+    what was not.
+    """
+    written, failed = [], []
     if args.out not in (None, "-") or args.command == "screen":
-        to_stdout = args.out in (None, "-")
-        with (nullcontext(sys.stdout) if to_stdout
-              else open(args.out, "w", newline="", encoding="utf-8")) as out:
-            write_worklist(rows, out, with_labels=with_labels)
+        if args.out in (None, "-"):
+            write_worklist(rows, sys.stdout, with_labels=with_labels)
+            written.append("the worklist went to standard output")
+        else:
+            try:
+                with replaced_atomically(args.out) as temporary:
+                    with open(temporary, "w", newline="", encoding="utf-8") as out:
+                        write_worklist(rows, out, with_labels=with_labels)
+                written.append(f"the worklist was written to {args.out!r}")
+            except Exception as exc:  # noqa: BLE001 - reported below, with what was written
+                failed.append((f"the worklist {args.out!r}", exc))
     if args.report:
-        write_report(args.report, rows, model.screener, model_name=model.name,
-                     threshold_note=model.threshold_note, n_skipped=n_skipped,
-                     max_heatmaps=args.max_heatmaps, command=args.command_line)
+        try:
+            with replaced_atomically(args.report) as temporary:
+                write_report(temporary, rows, model.screener, model_name=model.name,
+                             threshold_note=model.threshold_note, n_skipped=n_skipped,
+                             max_heatmaps=args.max_heatmaps, command=args.command_line)
+            written.append(f"the report was written to {args.report!r}")
+        except Exception as exc:  # noqa: BLE001 - reported below, with what was written
+            failed.append((f"the report {args.report!r}", exc))
+    if failed:
+        what = "; ".join(f"{name} could not be written ({type(exc).__name__}: {exc})"
+                         for name, exc in failed)
+        done = f" Every file was screened and {'; '.join(written)}." if written else ""
+        raise OutputError(f"{what[0].upper()}{what[1:]}.{done}") from failed[0][1]
 
 
 def _summary(command, counts, n_skipped, model, seconds, args):

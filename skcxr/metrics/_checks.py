@@ -134,3 +134,34 @@ def check_scores(y_score, y_true, *, name="y_score"):
             f"{np.flatnonzero(bad)[0]}); a model that outputs them has failed."
         )
     return y_score
+
+
+def check_both_classes(y_true, pos_label, what):
+    """A ``ValueError`` unless ``y_true`` holds the positive class and another one.
+
+    ``what`` names what needs both (a sentence part, e.g. "a screening
+    report"): on one class sensitivity or specificity has no denominator,
+    and a NaN or a silent default in their place is easily misread.
+    """
+    present = _unique_labels(y_true, "y_true").tolist()
+    if len(present) == 2:
+        return
+    missing = ("the positive class " + repr(pos_label)) if present != [pos_label] else \
+        "a case of another class than " + repr(pos_label)
+    undefined = "sensitivity" if present != [pos_label] else "specificity"
+    raise ValueError(
+        f"y_true holds only {present[0]!r}: {what} needs both classes, and without "
+        f"{missing} {undefined} is undefined. For films of one class alone, use "
+        "sensitivity_score or specificity_score, which say so."
+    )
+
+
+def check_probabilities(y_score, *, name="y_score", why=""):
+    """A ``ValueError`` unless every score lies in [0, 1]: logits and decision values do not."""
+    low, high = float(np.min(y_score)), float(np.max(y_score))
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"{name} must be probabilities in [0, 1]{why}; got values from {low:.4g} to "
+            f"{high:.4g}. Pass predict_proba(X)[:, 1] (not logits or decision_function), or "
+            "say scores='decision' and give the threshold on that scale."
+        )

@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 
 from .._compat import validate_params
-from ._checks import POS_LABEL, ZERO_DIVISION, check_fraction, check_labels
+from ._checks import POS_LABEL, ZERO_DIVISION, check_both_classes, check_fraction, check_labels
 
 
 def weighted_counts(true_pos, pred_pos, weights=None):
@@ -156,7 +156,9 @@ def screening_objective(y_true, y_pred, *, min_sensitivity=0.95, pos_label=1):
     """
     min_sensitivity = check_fraction(min_sensitivity, "min_sensitivity")
     tp, fp, tn, fn = binary_counts(y_true, y_pred, pos_label=pos_label)
-    sensitivity = tp / (tp + fn) if tp + fn else 1.0
+    # Before: 1.0 (the best score) for a y_true of one class, silently.
+    check_both_classes(np.asarray(y_true), pos_label, "the screening objective")
+    sensitivity = tp / (tp + fn)
     if sensitivity >= min_sensitivity:
-        return tn / (tn + fp) if tn + fp else 1.0
+        return tn / (tn + fp)
     return sensitivity - 1.0

@@ -6,8 +6,16 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import check_random_state
 
-from .._compat import Interval, validate_params
-from ._checks import FINITE, POS_LABEL, check_fraction, check_labels, check_scores
+from .._compat import Interval, StrOptions, validate_params
+from ._checks import (
+    FINITE,
+    POS_LABEL,
+    check_both_classes,
+    check_fraction,
+    check_labels,
+    check_probabilities,
+    check_scores,
+)
 from ._clinical import screening_rates, weighted_counts
 
 _RATES = ("accuracy", "sensitivity", "specificity", "ppv", "npv", "f1")
@@ -48,6 +56,7 @@ def _bootstrap_weights(n_samples, groups, rng):
         "n_bootstraps": [Interval(numbers.Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
         "output_dict": ["boolean"],
+        "scores": [StrOptions({"probability", "decision"})],
     },
     prefer_skip_nested_validation=True,
 )
@@ -62,18 +71,23 @@ def screening_report(
     confidence=0.95,
     random_state=None,
     output_dict=False,
+    scores="probability",
 ):
     """AUC and screening metrics at a threshold, with bootstrap intervals.
 
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
-        True labels.
+        True labels; both classes must occur (on one class sensitivity or
+        specificity is undefined: a ``ValueError``).
     y_score : array-like of shape (n_samples,)
-        Score or probability of the positive class.
+        Probability of the positive class (``predict_proba(X)[:, 1]``), in
+        [0, 1]; a score outside is a ``ValueError`` (logits thresholded at
+        0.5 would be misread), unless ``scores="decision"``.
     threshold : float, default=0.5
         A case is called positive when its score is at least this. Choose
         it on validation data (:func:`select_threshold`), not on these labels.
+        In [0, 1] for probabilities.
     pos_label : int, float, bool or str, default=1
         The diseased class. It must be one of the labels of ``y_true``
         (``"PNEUMONIA"`` for string labels); otherwise a ``ValueError``.
@@ -87,6 +101,10 @@ def screening_report(
     random_state : int, RandomState instance or None, default=None
     output_dict : bool, default=False
         Return a dict instead of text.
+    scores : {"probability", "decision"}, default="probability"
+        What ``y_score`` holds: probabilities, checked to lie in [0, 1]; or
+        any real-valued score (``decision_function``), with ``threshold``
+        on its scale (e.g. 0.0 for a linear SVM).
 
     Returns
     -------
@@ -107,6 +125,14 @@ def screening_report(
     confidence = check_fraction(confidence, "confidence", include_one=False)
     y_true = check_labels(y_true, pos_label)
     y_score = check_scores(y_score, y_true)
+    check_both_classes(y_true, pos_label, "a screening report")
+    if scores == "probability":
+        check_probabilities(y_score, why=f" (they are called positive from {threshold:g})")
+        if not 0 <= threshold <= 1:
+            raise ValueError(
+                f"threshold={threshold!r} is no probability: with scores='probability' it "
+                "must be in [0, 1]."
+            )
     true_pos, pred_pos = y_true == pos_label, y_score >= threshold
     if groups is not None:
         groups = np.asarray(groups)

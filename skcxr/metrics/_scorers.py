@@ -88,7 +88,9 @@ def get_scorer(scoring, *, pos_label=1):
     make_scorer(roc_auc_score, response_method=('decision_function', 'predict_proba'))
     """
     if isinstance(scoring, str) and scoring in _LABEL_METRICS:
-        return make_scorer(_LABEL_METRICS[scoring], pos_label=pos_label, zero_division=0.0)
+        # "warn": a fold where the metric is undefined (no diseased case for sensitivity)
+        # scores 0.0 as before, but says so (UndefinedMetricWarning), as scikit-learn's do.
+        return make_scorer(_LABEL_METRICS[scoring], pos_label=pos_label, zero_division="warn")
     match = _AT_SENSITIVITY.match(scoring) if isinstance(scoring, str) else None
     if match:
         percent = int(match.group(1))

@@ -13,6 +13,7 @@ from .._lazy import attach
 # Reading a card needs neither torch nor scikit-learn (`skcxr info` reads cards).
 __getattr__, __dir__, __all__ = attach(__name__, attributes={
     "._card": ["CARD_SCHEMA", "CardError", "ModelCard"],
+    "._cells": ["decode_worklist_cell"],
     "._files": ["discover_files"],
     "._folder": ["ScreenerFolderError", "load_screener", "read_card"],
     "._labels": ["LabelledFolder", "folder_labels", "labelled_folder", "patient_groups"],

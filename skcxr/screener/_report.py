@@ -8,6 +8,7 @@ an e-mail attachment. Rows are written as they are formatted: a worklist of
 
 import datetime
 import html
+import os
 from collections import Counter
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from ..explain import gradcam
 from ..metrics import screening_report
 from ._card import describe_site, describe_threshold
+from ._cells import ESCAPE_ERRORS, escape_undecodable
 from ._figures import curve_figures, film_image, overlay_image, png_data_url
 from ._labels import patient_groups
 from ._reading import DICOM_FIELDS, read_film
@@ -85,7 +87,7 @@ def write_report(path, rows, screener, *, model_name, threshold_note="", n_skipp
     with_labels = any(row.label is not None for row in rows)
     with_dicom = any(row.dicom is not None for row in rows)
     images, heatmap_note = _heatmap_images(rows, screener, max_heatmaps)
-    with open(path, "w", encoding="utf-8") as out:
+    with open(path, "w", encoding="utf-8", errors=ESCAPE_ERRORS) as out:
         out.write(_head(model_name))
         out.write(_header(screener, model_name, threshold_note, counts, n_skipped, command))
         if with_labels:
@@ -243,15 +245,23 @@ def _table_start(counts, heatmap_note, with_labels, with_dicom):
 
 
 def _path_cell(path):
-    """The file name first (what a reader looks for), its folder under it."""
-    folder, sep, name = path.replace("\\", "/").rpartition("/")
-    if not sep:
-        return f"<b>{html.escape(path)}</b>"
-    return f'<b>{html.escape(name)}</b><br><span class="dir">{html.escape(folder + sep)}</span>'
+    """The file name first (what a reader looks for), its folder under it.
+
+    Split at the system's separators only (a backslash is part of a POSIX
+    name); bytes that are not UTF-8 are shown as in the CSV (``\\xHH``).
+    """
+    cut = max(path.rfind(sep) for sep in {os.sep, os.altsep or os.sep})
+    name = html.escape(escape_undecodable(path[cut + 1:]))
+    if cut < 0:
+        return f"<b>{name}</b>"
+    folder = html.escape(escape_undecodable(path[:cut + 1]))
+    return f'<b>{name}</b><br><span class="dir">{folder}</span>'
 
 
 def _table_row(rank, row, images, with_labels, with_dicom):
-    e = html.escape
+    def e(text):
+        return html.escape(escape_undecodable(str(text)))
+
     film = heatmap = ""
     if images is not None:
         film = f'<img src="{images[0]}" alt="film {rank}">'

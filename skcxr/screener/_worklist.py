@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._cells import worklist_text
 from ._files import sniff_format
 from ._parts import split_loader
 from ._reading import DICOM_FIELDS, Film, dicom_identifiers, read_film
@@ -251,19 +252,41 @@ def write_worklist(rows, file, *, with_labels=False):
     Columns: ``path, score, flagged, status, reason, reason_code``; then ``true_label``
     when ``with_labels``; then ``PatientID, StudyInstanceUID,
     AccessionNumber`` when any row comes from a DICOM file.
+
+    Every text cell is written so that the CSV is valid UTF-8 and safe to
+    open in a spreadsheet (:func:`decode_worklist_cell` undoes both): bytes
+    of a file name that are not UTF-8 become ``\\xHH``, and a cell starting
+    with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a ``'`` in
+    front. Fields holding a comma, a quote or a line break are quoted, so
+    every file is one CSV record.
+
+    Parameters
+    ----------
+    rows : iterable of WorklistRow
+    file : text file
+        Opened with ``newline=""`` (as :mod:`csv` asks); the CSV is written
+        with ``"\\n"`` line ends.
+    with_labels : bool, default=False
+        Add the ``true_label`` column.
     """
     rows = list(rows)
     with_dicom = any(row.dicom is not None for row in rows)
     columns = CSV_COLUMNS + (("true_label",) if with_labels else ()) + (
         DICOM_FIELDS if with_dicom else ())
     writer = csv.writer(file, lineterminator="\n")
+    # csv quotes a field holding "\n" (the line end) but not one holding a lone "\r",
+    # which spreadsheets read as a line break too: such rows are written fully quoted.
+    quoted = csv.writer(file, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
     for row in rows:
-        line = [row.path, "" if row.score is None else f"{row.score:.6f}",
-                "" if row.flagged is None else str(row.flagged).lower(), row.status, row.reason,
-                row.code]
+        text = [row.path, row.status, row.reason, row.code]
         if with_labels:
-            line.append(row.label or "")
+            text.append("" if row.label is None else row.label)
         if with_dicom:
-            line.extend(row.dicom or ("",) * len(DICOM_FIELDS))
-        writer.writerow(line)
+            text.extend(row.dicom or ("",) * len(DICOM_FIELDS))
+        path, status, reason, code, *extra = [worklist_text(str(cell)) for cell in text]
+        # score and flagged are ours (a number, true/false): never text to neutralise.
+        line = [path, "" if row.score is None else f"{row.score:.6f}",
+                "" if row.flagged is None else str(row.flagged).lower(), status, reason, code,
+                *extra]
+        (quoted if any("\r" in cell for cell in line) else writer).writerow(line)
