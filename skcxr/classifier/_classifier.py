@@ -150,6 +150,9 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         ``(channels, height, width)`` seen in ``fit``.
     history_ : skorch History
         Per-epoch losses, validation AUC and timings.
+    fit_interrupted_ : bool
+        True when the last fit ended on the user's Ctrl-C (skorch then
+        returns quietly with the weights of that moment; a warning says so).
 
     Examples
     --------
@@ -669,12 +672,16 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         self._interrupted_in_callback = False
+        self.fit_interrupted_ = False
         with recording_sigint() as sigint:
             try:
                 return super().fit_loop(X, y, epochs=epochs, **fit_params)
             except KeyboardInterrupt:
                 # Only callbacks raise KeyboardInterrupt on purpose; a SIGINT is the user's.
                 if sigint.received or not self._interrupted_in_callback:
+                    # skorch ends fit quietly on KeyboardInterrupt: say so, and record it
+                    # for callers that must not keep a half-trained model.
+                    self.fit_interrupted_ = True
                     self._warn_interrupted()
                 raise
             finally:

@@ -133,6 +133,9 @@ def fit_screener(files, y, groups=None, *, init=None, pos_label="PNEUMONIA",
     X = loader.transform(films.files)  # names any unreadable film: nothing is dropped
     classifier = _train(X[films.fit], films.y[films.fit], films.groups[films.fit], base, recipe,
                         random_state=random_state, device=device, verbose=verbose)
+    if getattr(classifier, "fit_interrupted_", False):
+        # skorch returns quietly from a Ctrl-C: a half-trained screener must not be made.
+        raise KeyboardInterrupt("training was interrupted; no screener was made")
     fitted_guard = _fit_guard(classifier, X[films.fit], films.groups[films.fit],
                               max_false_rejection, random_state) if guard else None
     screener = _assemble(loader, classifier, fitted_guard, films, X, pos_label,
