@@ -1,8 +1,11 @@
 """The skorch-wrapped CNN classifier and its training pieces."""
 
-from ._accelerate import AcceleratedCXRClassifier
-from ._augment import RandomAugment
-from ._averaging import WeightAveraging
-from ._classifier import CXRClassifier
+from .._lazy import attach
 
-__all__ = ["AcceleratedCXRClassifier", "CXRClassifier", "RandomAugment", "WeightAveraging"]
+# AcceleratedCXRClassifier pulls in skorch's Hugging Face helpers: loaded on first use.
+__getattr__, __dir__, __all__ = attach(__name__, attributes={
+    "._accelerate": ["AcceleratedCXRClassifier"],
+    "._augment": ["RandomAugment"],
+    "._averaging": ["WeightAveraging"],
+    "._classifier": ["CXRClassifier"],
+})

@@ -1,7 +1,6 @@
 """torchvision architectures with a 1-channel stem and a 2-logit head."""
 
 import torch
-import torchvision
 from torch import nn
 
 TORCHVISION_ARCHITECTURES = (
@@ -33,6 +32,8 @@ def torchvision_model(arch, in_channels=1, n_classes=2, weights_path=None):
         raise ValueError(
             f"Unknown torchvision architecture {arch!r}; known: {TORCHVISION_ARCHITECTURES}."
         )
+    import torchvision  # only for these architectures: it costs seconds to import
+
     model = getattr(torchvision.models, arch)(weights=None)
     if weights_path is not None:
         state = torch.load(weights_path, map_location="cpu", weights_only=True)
