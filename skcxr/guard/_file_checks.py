@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
-from ..preprocessing._decode import DEFAULT_MAX_PIXELS
 from ..preprocessing._errors import ItemError
 from ..preprocessing._source import decode_source, is_grey_mode, open_source
 from ._refusals import Refusal
@@ -106,7 +106,7 @@ def file_refusals(paths, *, max_aspect_ratio=2.0, min_side=100, max_colour_share
 
     The checks of :class:`FileChecks`, on their own: each file's header is
     read, and the colour measured on a small draft decode (a JPEG decodes
-    at 1/8 scale), never above Pillow's default pixel limit. A screen runs
+    at 1/8 scale), never above Pillow's pixel limit ``PIL.Image.MAX_IMAGE_PIXELS``. A screen runs
     the same checks on the one decode it makes for the model instead.
 
     Parameters
@@ -144,7 +144,7 @@ def file_refusals(paths, *, max_aspect_ratio=2.0, min_side=100, max_colour_share
 
 def _file_refusal(path, checks):
     try:
-        with open_source(path, f"file {os.fspath(path)!r}", max_pixels=DEFAULT_MAX_PIXELS) as source:
+        with open_source(path, f"file {os.fspath(path)!r}", max_pixels=Image.MAX_IMAGE_PIXELS) as source:
             refusal = checks.header_refusal(source)
             if refusal is None and source.has_colour:
                 _, colour, _ = decode_source(source, side=DRAFT_SIDE, grayscale=True, colour=True)

@@ -139,23 +139,22 @@ def _check_decoder(ds, what):
 
 
 def install_hint(missing):
-    """``pip install`` lines from pydicom's missing-dependency messages.
+    """What to install, from pydicom's missing-dependency messages.
 
-    ``["pylibjpeg - requires pylibjpeg>=2.0 and pylibjpeg-libjpeg>=2.1",
-    "gdcm - requires gdcm>=3.0.10"]`` gives "needs pylibjpeg
-    pylibjpeg-libjpeg, or python-gdcm: pip install ...".
+    ``["gdcm - requires gdcm>=3.0.10", "pylibjpeg - requires pylibjpeg>=2.0
+    and pylibjpeg-libjpeg>=2.1"]`` gives "pip install pylibjpeg
+    pylibjpeg-libjpeg, or python-gdcm" (pylibjpeg first: wheels for every
+    platform).
     """
     options = []
     for line in missing:
         _, _, requires = line.partition("requires")
         names = [re.split(r"[<>=! ]", part.strip())[0] for part in requires.split(" and ")]
         names = [_PYPI_NAMES.get(name, name) for name in names if name]
-        names = [name for name in names if name]
-        if names:
-            options.append(" ".join(names))
-    if not options:
-        return ""
-    return f"needs {' or '.join(options)}: pip install {options[0]}"
+        if any(names):
+            options.append(" ".join(name for name in names if name))
+    options.sort(key=lambda option: not option.startswith("pylibjpeg"))
+    return f"pip install {', or '.join(options)}" if options else ""
 
 
 def decode_dicom(ds, what, *, voi_lut=False):
