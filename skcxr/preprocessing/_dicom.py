@@ -42,19 +42,6 @@ def has_dicom_suffix(path):
     return Path(path).suffix.lower() in DICOM_SUFFIXES
 
 
-def has_dicom_marker(path):
-    """True for a file with the 'DICM' marker after the 128-byte preamble."""
-    from ._open import HEAD_BYTES, check_regular_file
-
-    try:
-        check_regular_file(path, repr(path))  # a pipe would block the read below
-        with open(path, "rb") as f:
-            header = f.read(HEAD_BYTES)
-    except (OSError, ItemError):
-        return False
-    return header[128:132] == b"DICM"
-
-
 def import_pydicom(what):
     """pydicom, or an ImportError with the install hint."""
     try:
@@ -167,9 +154,11 @@ def decode_dicom(ds, what, *, voi_lut=False):
         Empty, or how the reading departed from what the header declares.
     """
     try:
-        # Unused high bits are kept: values above BitsStored are data to read
-        # (see the module's notes), not bits to wrap around.
-        ds.pixel_array_options(correct_unused_bits=False)
+        if not _signed(ds):
+            # Unused high bits are kept: values above BitsStored are data to
+            # read (see the module's notes), not bits to wrap around. Signed
+            # data keeps pydicom's correction, which extends the sign bit.
+            ds.pixel_array_options(correct_unused_bits=False)
         raw = ds.pixel_array
     except Exception as exc:
         text = str(exc)
@@ -211,26 +200,23 @@ def _to_unit_range(raw, ds, voi_lut):
 def _stored_range(raw, ds):
     """The range of stored values that spans black to white, and a note when not the header's."""
     bits = int(ds.get("BitsStored") or ds.get("BitsAllocated") or raw.dtype.itemsize * 8)
+    if _signed(ds):
+        return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1, ""
     allocated = int(ds.get("BitsAllocated") or raw.dtype.itemsize * 8)
-    signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
-    lowest, highest = int(raw.min()), int(raw.max())
-    if signed:
-        low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-        if lowest < low or highest > high:
-            return lowest, max(highest, lowest + 1), (
-                f"values {lowest} to {highest} lie outside the signed {bits} bits of BitsStored: "
-                "scaled by their own range")
-        return low, high, ""
-    low, high = 0, 2**bits - 1
+    highest = int(raw.max())
     used = next((b for b in _DEPTHS if highest < 2**b), None)
-    if highest > high:
-        depth = used or int(highest).bit_length()
+    if highest > 2**bits - 1:
+        depth = used or highest.bit_length()
         return 0, 2**depth - 1, (f"values up to {highest} exceed BitsStored {bits}: "
                                  f"scaled by {depth} bits")
     if bits == allocated and used is not None and used < bits:
         return 0, 2**used - 1, (f"BitsStored {bits} (the whole container) but the values use "
                                 f"{used} bits (up to {highest}): scaled by {used} bits")
-    return low, high, ""
+    return 0, 2**bits - 1, ""
+
+
+def _signed(ds):
+    return int(ds.get("PixelRepresentation", 0) or 0) == 1
 
 
 def _modality(raw, ds):

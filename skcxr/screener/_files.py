@@ -14,10 +14,9 @@ reader gives each an error row with its reason.
 import os
 import stat
 
-from ..preprocessing._open import HEAD_BYTES, IMAGE_FORMATS, image_suffix, sniff
+from ..preprocessing._open import HEAD_BYTES, sniff
 
-__all__ = ["IMAGE_FORMATS", "discover_files", "image_suffix", "is_hidden_or_system",
-           "sniff_format"]
+__all__ = ["discover_files", "is_hidden_or_system", "sniff_format"]
 
 # Files that operating systems and file managers leave in image folders.
 SYSTEM_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"})
