@@ -105,13 +105,20 @@ def open_source(path, what, *, max_pixels):
 
 def _read_header(file, path, what, kind, max_pixels):
     if kind == "DICOM":
-        return _dicom_source(file, path, what, kind, max_pixels, force=False)
+        return _dicom_source(file, path, what, max_pixels, force=False)
     try:
         image = open_pillow(file, what, max_pixels)
     except UnidentifiedImageError:
-        if has_dicom_suffix(path):  # named DICOM, without the marker: try it as one
+        if kind == "unknown content" and has_dicom_suffix(path):
+            # Binary data named DICOM, without the marker: try it as a bare DICOM
+            # dataset; if that fails too, nothing says it is one.
             file.seek(0)
-            return _dicom_source(file, path, what, kind, max_pixels, force=True)
+            try:
+                return _dicom_source(file, path, what, max_pixels, force=True)
+            except ItemError as exc:
+                if exc.code != "unreadable":
+                    raise
+                raise not_an_image(kind, path, what) from exc
         if kind in IMAGE_FORMATS:
             raise ItemError(f"Cannot read {what}: corrupt or truncated image (its {kind} "
                             "header cannot be parsed).", code="unreadable",
@@ -120,7 +127,7 @@ def _read_header(file, path, what, kind, max_pixels):
     return Source(path, what, file, kind, image.size, image=image, max_pixels=max_pixels)
 
 
-def _dicom_source(file, path, what, kind, max_pixels, force):
+def _dicom_source(file, path, what, max_pixels, force):
     dataset = read_dicom_header(file, what, max_pixels=max_pixels, force=force)
     return Source(path, what, file, "DICOM", (int(dataset.Columns), int(dataset.Rows)),
                   dataset=dataset, max_pixels=max_pixels)
