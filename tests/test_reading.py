@@ -183,6 +183,23 @@ def test_broken_link_named_on_the_command_line_is_a_row_not_a_missing_path(tmp_p
     assert read_film(str(link), ImageLoader(size=8)).refusal.code == "broken_link"
 
 
+def test_a_folder_that_cannot_be_listed_gets_a_row_not_silence(tmp_path):
+    locked = tmp_path / "in" / "locked"
+    locked.mkdir(parents=True)
+    save(FILM, locked / "film.png")
+    os.chmod(locked, 0)
+    try:
+        if os.access(locked, os.R_OK):  # root lists anything
+            pytest.skip("running as a user who can list a mode-000 folder")
+        files, _ = discover_files([tmp_path / "in"])
+        film = read_film(files[0], ImageLoader(size=8))
+    finally:
+        os.chmod(locked, 0o755)
+    assert files == [str(locked)]
+    assert film.refusal == Refusal("permission",
+                                   "a folder that cannot be listed (permission denied)")
+
+
 # ------------------------------------------------------------ limits before any pixel is decoded
 def test_colour_check_never_decodes_an_image_above_max_pixels(tmp_path, decodes):
     """The guard's colour check once decoded whole images before max_pixels applied."""
