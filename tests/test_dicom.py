@@ -1,4 +1,8 @@
-"""DICOM reading: photometric interpretation, stored bits, VOI window, errors."""
+"""DICOM reading: photometric interpretation, stored bits, rescale, VOI window, errors.
+
+Row by row (as TorchXRayVision's reader tests): which header property each
+case covers, and what the loader must make of it.
+"""
 
 import sys
 
@@ -14,50 +18,105 @@ RAMP = np.tile(np.linspace(0, 4095, 40).astype(np.uint16), (20, 1))
 
 
 def write_dicom(path, pixels, *, photometric="MONOCHROME2", bits_stored=12, window=None,
-                preamble_only=False):
+                frames=1, syntax=None, **tags):
+    """A DX DICOM file of ``pixels`` (uint16, (rows, columns) or (frames, rows, columns)).
+
+    ``syntax`` names a compressed transfer syntax: the pixel data is then an
+    encapsulated fragment of junk (for files refused before decoding).
+    """
     from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.encaps import encapsulate
     from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.TransferSyntaxUID = syntax or ExplicitVRLittleEndian
     ds = Dataset()
     ds.file_meta = meta
     ds.SOPClassUID = SecondaryCaptureImageStorage
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.Modality = "DX"
-    ds.Rows, ds.Columns = pixels.shape
+    ds.Rows, ds.Columns = pixels.shape[-2:]
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = photometric
     ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, bits_stored, bits_stored - 1
     ds.PixelRepresentation = 0
+    if frames != 1:
+        ds.NumberOfFrames = frames
     if window is not None:
         ds.WindowCenter, ds.WindowWidth = window
-    ds.PixelData = pixels.astype(np.uint16).tobytes()
+    for name, value in tags.items():
+        setattr(ds, name, value)
+    if syntax is None:
+        ds.PixelData = pixels.astype(np.uint16).tobytes()
+    else:
+        ds.PixelData = encapsulate([b"\xff\xd8\xff\xf7" + bytes(64)])
+        ds["PixelData"].VR = "OB"
     ds.save_as(path, enforce_file_format=True)
     return str(path)
 
 
+def load(path, **params):
+    return ImageLoader(size=(20, 40), **params).transform([path])[0, 0]
+
+
 def test_monochrome2_scaled_by_stored_bits(tmp_path):
-    out = ImageLoader(size=(20, 40)).transform([write_dicom(tmp_path / "a.dcm", RAMP)])[0, 0]
+    out = load(write_dicom(tmp_path / "a.dcm", RAMP))
     assert out[:, 0].max() == 0 and out[:, -1].min() == 255  # 12 bits span 0-255
 
 
 def test_monochrome1_is_inverted(tmp_path):
-    path = write_dicom(tmp_path / "a.dcm", RAMP, photometric="MONOCHROME1")
-    out = ImageLoader(size=(20, 40)).transform([path])[0, 0]
+    out = load(write_dicom(tmp_path / "a.dcm", RAMP, photometric="MONOCHROME1"))
     assert out[:, 0].min() == 255 and out[:, -1].max() == 0
 
 
 def test_voi_window_only_on_request(tmp_path):
     path = write_dicom(tmp_path / "a.dcm", RAMP, window=(2048, 1024))
-    full = ImageLoader(size=(20, 40)).transform([path])[0, 0]
-    windowed = ImageLoader(size=(20, 40), dicom_voi_lut=True).transform([path])[0, 0]
+    full, windowed = load(path), load(path, dicom_voi_lut=True)
     assert full[0, 20] == round(RAMP[0, 20] / 4095 * 255)  # no window: stored-bits range
     # A 1024-wide window around 2048 saturates everything outside 1536-2560.
     assert windowed[0, :12].max() == 0 and windowed[0, -12:].min() == 255
     assert 0 < windowed[0, 20] < 255
+
+
+def test_twelve_bit_data_declared_sixteen_bits_is_scaled_by_its_bits_not_left_near_black(tmp_path):
+    """BitsStored 16 (the whole container) holding 12-bit data: read as 12 bits, and said so.
+
+    Scaled by 16 bits it spans 0-16 of 255, a frame the guard calls near-constant.
+    """
+    path = write_dicom(tmp_path / "a.dcm", RAMP, bits_stored=16)
+    with pytest.warns(UserWarning, match=r"a.dcm.*BitsStored 16 .* values use 12 bits .*"
+                                         r"scaled by 12 bits"):
+        out = load(path)
+    np.testing.assert_array_equal(out, load(write_dicom(tmp_path / "b.dcm", RAMP)))
+    assert out.min() == 0 and out.max() == 255
+
+
+def test_values_above_bits_stored_are_read_not_wrapped_around(tmp_path):
+    """BitsStored 12 but values up to 16383: scaled by 14 bits (a ramp stays a ramp), and said so."""
+    ramp14 = RAMP.astype(np.uint32) * 4  # 0 to 16380
+    with pytest.warns(UserWarning, match=r"values up to 16380 exceed BitsStored 12: scaled by 14"):
+        out = load(write_dicom(tmp_path / "a.dcm", ramp14.astype(np.uint16)))
+    assert np.all(np.diff(out[0].astype(int)) >= 0)  # wrapped around, it would fall and rise
+    assert out[0, 0] == 0 and out[0, -1] == 255
+
+
+def test_negative_rescale_slope_is_rescaled_not_read_as_an_inverted_film(tmp_path):
+    """Stored values falling where the film brightens, with RescaleSlope -1: the rescale restores it."""
+    stored = 4095 - RAMP
+    path = write_dicom(tmp_path / "a.dcm", stored, RescaleSlope=-1, RescaleIntercept=4095)
+    np.testing.assert_array_equal(load(path), load(write_dicom(tmp_path / "b.dcm", RAMP)))
+
+
+def test_window_applies_to_rescaled_values(tmp_path):
+    """WindowCenter/Width are in output units: the rescale comes first (here an intercept of -1024)."""
+    path = write_dicom(tmp_path / "a.dcm", RAMP, window=(1024, 1024), RescaleSlope=1,
+                       RescaleIntercept=-1024)
+    windowed = load(path, dicom_voi_lut=True)
+    reference = load(write_dicom(tmp_path / "b.dcm", RAMP, window=(2048, 1024)),
+                     dicom_voi_lut=True)
+    np.testing.assert_array_equal(windowed, reference)
 
 
 def test_dicom_found_by_its_marker_without_suffix(tmp_path):
@@ -73,6 +132,26 @@ def test_bad_dicom_is_named(tmp_path):
     rgb = write_dicom(tmp_path / "colour.dcm", RAMP, photometric="PALETTE COLOR")
     with pytest.raises(ValueError, match="colour.dcm.*expected one grayscale frame"):
         ImageLoader(size=8).transform([rgb])
+
+
+def test_multi_frame_dicom_is_refused_naming_its_frame_count(tmp_path):
+    path = write_dicom(tmp_path / "cine.dcm", np.stack([RAMP, RAMP[:, ::-1], RAMP]), frames=3)
+    with pytest.raises(ValueError, match=r"cine.dcm.*holds 3 frames \(multi-frame DICOM\).*"
+                                         r"Split it"):
+        ImageLoader(size=8).transform([path])
+
+
+def test_jpeg_ls_without_a_decoder_is_refused_with_an_install_hint(tmp_path):
+    from pydicom.pixels import get_decoder
+    from pydicom.uid import JPEGLSLossless
+
+    if get_decoder(JPEGLSLossless).is_available:
+        pytest.skip("a JPEG-LS decoder is installed here")
+    path = write_dicom(tmp_path / "ls.dcm", RAMP, syntax=JPEGLSLossless)
+    with pytest.raises(ValueError, match=r"ls.dcm.*compressed as JPEG-LS Lossless.*no decoder.*"
+                                         r"pylibjpeg pylibjpeg-libjpeg.*python-gdcm") as info:
+        ImageLoader(size=8).transform([path])
+    assert info.value.code == "unsupported_dicom"
 
 
 def test_missing_pydicom_gives_an_install_hint(tmp_path, monkeypatch):

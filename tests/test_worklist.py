@@ -138,7 +138,8 @@ def test_reading_streams_a_few_chunks_ahead(tiny_screener, monkeypatch):
     """The screen decodes as it goes: taking the first row reads a few chunks, not all files."""
     read = []
     real = _worklist.read_film
-    monkeypatch.setattr(_worklist, "read_film", lambda p, loader: read.append(p) or real(p, loader))
+    monkeypatch.setattr(_worklist, "read_film",
+                        lambda p, loader, **kw: read.append(p) or real(p, loader, **kw))
     paths = tiny_screener["paths"] * 5  # 200 files
     rows = screen_files(tiny_screener["screener"], paths, batch_size=4)
     first = next(rows)

@@ -22,8 +22,9 @@ UNSUITABLE_CODES = {
     "blank": "A near-constant frame: blank, burnt out or a uniform fill; there is nothing to read.",
     "inverted": "A film with its greys inverted (a negative): bone dark, air bright.",
     "rotated": "A film on its side or upside down.",
-    "multi_frame": "Several frames or pages in one file (a multi-page TIFF, an animated GIF, a "
-                   "multi-frame DICOM); the model reads one film per file and never picks one.",
+    "multi_frame": "Several frames or pages in one file (a multi-page TIFF, an animated GIF or "
+                   "PNG, a multi-frame DICOM); the model reads one film per file and never picks "
+                   "one. Split the file into one file per film first.",
     "unlike_training": "Unlike the films the model was trained on: its novelty score (how far "
                        "the film lies from the training films, in what the network makes of it "
                        "and in its overall layout) is above the limit that all but a small, "
@@ -32,8 +33,8 @@ UNSUITABLE_CODES = {
 }
 ERROR_CODES = {
     "missing": "The file was not found (moved or deleted during the screen).",
-    "not_regular_file": "Not a regular file (a folder, a pipe, a socket or a device): never "
-                        "opened, so a screen cannot hang on it.",
+    "not_regular_file": "Not a regular file (a folder or a link to one, a named pipe, a socket "
+                        "or a device): never opened, so a screen cannot hang on it.",
     "broken_link": "A symbolic link whose target does not exist.",
     "link_loop": "A symbolic link that leads back to itself.",
     "permission": "The file cannot be opened: permission denied.",

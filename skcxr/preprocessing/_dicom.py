@@ -1,19 +1,40 @@
-"""DICOM reading done carefully, in TorchXRayVision's manner.
+"""DICOM reading done carefully, in TorchXRayVision's manner, and by the standard's pipeline.
 
-MONOCHROME1 images (where higher values are darker) are inverted, raw values
-are scaled by the bits actually stored (``BitsStored``, often 12 of 16), and
-the VOI LUT or window (the display settings the file carries) is applied only
-on request. pydicom is imported only when a DICOM file is met.
+The stored values go through the file's modality transform (``RescaleSlope``
+and ``RescaleIntercept``, sign included: a negative slope is data to
+rescale, not an inverted film), then onto the grey range that ``BitsStored``
+spans (often 12 of 16 bits); the VOI LUT or window (the display settings
+the file carries) replaces that range only on request (``voi_lut=True``);
+MONOCHROME1 (higher values darker) is inverted last.
+
+Headers lie about bit depth. ``BitsStored`` equal to ``BitsAllocated``
+(16) says no more than the container's size: like a 16-bit PNG, such data
+is scaled by the bits its values use (8, 10, 12, 14 or 16), so 12-bit data
+is not squeezed into the darkest sixteenth of the grey range. Values above
+what ``BitsStored`` allows are read the same way rather than wrapped
+around. Either fallback is reported as a note (a warning from the loader,
+``Film.note`` in a screen).
+
+The header is read and checked (size, frames, colour, whether the
+compression can be decoded here) before any pixel is decoded. pydicom is
+imported only when a DICOM file is met.
 """
 
+import re
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ._errors import ItemError
+from ._pillow import check_pixels, multi_frame_error
 
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
+DICOM_FIELDS = ("PatientID", "StudyInstanceUID", "AccessionNumber")
+GREY = ("MONOCHROME1", "MONOCHROME2")
+_DEPTHS = (8, 10, 12, 14, 16)
+# PyPI names of the modules pydicom names in its missing-decoder messages.
+_PYPI_NAMES = {"gdcm": "python-gdcm", "numpy": None}
 
 
 def has_dicom_suffix(path):
@@ -21,57 +42,220 @@ def has_dicom_suffix(path):
     return Path(path).suffix.lower() in DICOM_SUFFIXES
 
 
-def has_dicom_marker(path):
-    """True for a file with the 'DICM' marker after the 128-byte preamble."""
-    try:
-        with open(path, "rb") as f:
-            header = f.read(132)
-    except OSError:
-        return False
-    return header[128:132] == b"DICM"
-
-
-def read_dicom(path, what, *, voi_lut=False, check_size=None):
-    """Read a single-frame grayscale DICOM as an 8-bit PIL image.
-
-    ``check_size((width, height))`` runs on the header's size before the
-    pixel data is decoded (the decompression-bomb check).
-    """
+def import_pydicom(what):
+    """pydicom, or an ImportError with the install hint."""
     try:
         import pydicom
-        from pydicom.pixels import apply_voi_lut
     except ImportError as exc:
-        raise ImportError(
-            f"Reading {what} needs pydicom: pip install 'skcxr[dicom]'."
-        ) from exc
+        raise ImportError(f"Reading {what} needs pydicom: pip install 'skcxr[dicom]'.") from exc
+    return pydicom
+
+
+def read_dicom_header(file, what, *, max_pixels, force=False):
+    """Read a DICOM file (pixel data still encoded) and refuse what cannot become one grey film.
+
+    Parameters
+    ----------
+    file : binary file object
+    what : str
+        How messages name the file.
+    max_pixels : int or None
+        Checked on the header's Rows and Columns, before any decoding.
+    force : bool, default=False
+        Read a file without the DICM marker (one named ``.dcm``).
+
+    Returns
+    -------
+    dataset : pydicom.Dataset
+
+    Raises
+    ------
+    ItemError
+        ``unreadable``, ``too_large``, ``multi_frame`` or ``unsupported_dicom``.
+    ImportError
+        Without pydicom, with the install hint.
+    """
+    pydicom = import_pydicom(what)
     try:
-        ds = pydicom.dcmread(path)
-        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        ds = pydicom.dcmread(file, force=force)
         size = (int(ds.Columns), int(ds.Rows))
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
     except Exception as exc:  # pydicom raises many types for bad files
-        raise ItemError(f"Cannot read {what}: not a readable DICOM image ({exc}).") from exc
+        raise ItemError(f"Cannot read {what}: not a readable DICOM image ({exc}).",
+                        code="unreadable", reason=f"unreadable DICOM ({_first_line(exc)})") from exc
+    check_pixels(size, what, max_pixels)
     if frames != 1:
-        raise ItemError(f"{what} holds {frames} frames; expected one grayscale frame.")
-    if check_size is not None:
-        check_size(size)
+        raise multi_frame_error(what, frames, "frames", "multi-frame DICOM")
+    if "PixelData" not in ds:
+        raise ItemError(f"Cannot read {what}: a DICOM file without pixel data.",
+                        code="unsupported_dicom", reason="DICOM without pixel data")
+    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip()
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    if photometric not in GREY or samples != 1:
+        raise ItemError(
+            f"{what} holds {photometric} pixel data with {samples} sample(s) per pixel; "
+            "expected one grayscale frame (MONOCHROME1 or MONOCHROME2).",
+            code="unsupported_dicom",
+            reason=f"DICOM is not one grayscale frame ({photometric}, {samples} samples per pixel)")
+    _check_decoder(ds, what)
+    return ds
+
+
+def _check_decoder(ds, what):
+    """Refuse, before decoding, compressed pixel data that no installed plugin can decode."""
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if syntax is None or not syntax.is_compressed:
+        return
+    from pydicom.pixels import get_decoder
+
     try:
+        decoder = get_decoder(syntax)
+    except NotImplementedError:
+        available, missing = False, []
+    else:
+        available, missing = decoder.is_available, decoder.missing_dependencies
+    if available:
+        return
+    hint = install_hint(missing)
+    raise ItemError(
+        f"Cannot read {what}: its pixel data is compressed as {syntax.name}, and no decoder "
+        f"for it is installed{f' ({hint})' if hint else ''}.",
+        code="unsupported_dicom",
+        reason=f"DICOM compressed as {syntax.name}: no decoder installed"
+               f"{f' ({hint})' if hint else ''}")
+
+
+def install_hint(missing):
+    """What to install, from pydicom's missing-dependency messages.
+
+    ``["gdcm - requires gdcm>=3.0.10", "pylibjpeg - requires pylibjpeg>=2.0
+    and pylibjpeg-libjpeg>=2.1"]`` gives "pip install pylibjpeg
+    pylibjpeg-libjpeg, or python-gdcm" (pylibjpeg first: wheels for every
+    platform).
+    """
+    options = []
+    for line in missing:
+        _, _, requires = line.partition("requires")
+        names = [re.split(r"[<>=! ]", part.strip())[0] for part in requires.split(" and ")]
+        names = [_PYPI_NAMES.get(name, name) for name in names if name]
+        if any(names):
+            options.append(" ".join(name for name in names if name))
+    options.sort(key=lambda option: not option.startswith("pylibjpeg"))
+    return f"pip install {', or '.join(options)}" if options else ""
+
+
+def decode_dicom(ds, what, *, voi_lut=False):
+    """The grey film of a dataset from :func:`read_dicom_header`, as an 8-bit PIL image.
+
+    Returns
+    -------
+    image : PIL image, mode "L"
+    note : str
+        Empty, or how the reading departed from what the header declares.
+    """
+    try:
+        if not _signed(ds):
+            # Unused high bits are kept: values above BitsStored are data to
+            # read (see the module's notes), not bits to wrap around. Signed
+            # data keeps pydicom's correction, which extends the sign bit.
+            ds.pixel_array_options(correct_unused_bits=False)
         raw = ds.pixel_array
     except Exception as exc:
-        raise ItemError(f"Cannot read {what}: not a readable DICOM image ({exc}).") from exc
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
-    if raw.ndim != 2 or photometric not in ("MONOCHROME1", "MONOCHROME2"):
-        raise ItemError(
-            f"{what} holds {photometric} pixel data of shape {raw.shape}; expected one "
-            "grayscale frame (MONOCHROME1 or MONOCHROME2)."
-        )
-    bits = int(ds.get("BitsStored", raw.dtype.itemsize * 8))
-    signed = int(ds.get("PixelRepresentation", 0)) == 1
-    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
-    values = raw.astype(np.float64)
-    if voi_lut:
-        # The window maps onto the same stored-bits output range.
-        values = apply_voi_lut(raw, ds).astype(np.float64)
-    scaled = np.clip((values - low) / (high - low), 0, 1)
-    if photometric == "MONOCHROME1":
+        text = str(exc)
+        if "less than expected" in text or "truncated" in text.lower():
+            code, reason = "truncated", "truncated DICOM (less pixel data than the header says)"
+        else:
+            code, reason = "unreadable", f"unreadable DICOM pixel data ({_first_line(exc)})"
+        raise ItemError(f"Cannot read {what}: not a readable DICOM image ({exc}).",
+                        code=code, reason=reason) from exc
+    if raw.ndim != 2:
+        raise ItemError(f"{what} holds DICOM pixel data of shape {raw.shape}; expected one "
+                        "grayscale frame.", code="unsupported_dicom",
+                        reason=f"DICOM is not one grayscale frame (shape {raw.shape})")
+    scaled, note = _to_unit_range(raw, ds, voi_lut)
+    if str(ds.PhotometricInterpretation).strip() == "MONOCHROME1":
         scaled = 1 - scaled
-    return Image.fromarray(np.round(scaled * 255).astype(np.uint8))
+    return Image.fromarray(np.round(scaled * 255).astype(np.uint8)), note
+
+
+def _to_unit_range(raw, ds, voi_lut):
+    """Stored values to [0, 1]: modality transform, then the window or the stored-bits range."""
+    if voi_lut and (ds.get("VOILUTSequence") or "WindowCenter" in ds):
+        return _voi(_modality(raw, ds), ds), ""
+    low, high, note = _stored_range(raw, ds)
+    if ds.get("ModalityLUTSequence"):
+        from pydicom.pixels import apply_modality_lut
+
+        depth = int(ds.ModalityLUTSequence[0].LUTDescriptor[2])
+        values = apply_modality_lut(np.clip(raw, low, high), ds).astype(np.float64)
+        return np.clip(values / (2**depth - 1), 0, 1), note
+    scaled = np.clip((raw.astype(np.float64) - low) / (high - low), 0, 1)
+    # A linear rescale keeps the grey order when its slope is positive, and
+    # reverses it when negative; its intercept does not matter here.
+    if float(ds.get("RescaleSlope", 1) or 1) < 0:
+        scaled = 1 - scaled
+    return scaled, note
+
+
+def _stored_range(raw, ds):
+    """The range of stored values that spans black to white, and a note when not the header's."""
+    bits = int(ds.get("BitsStored") or ds.get("BitsAllocated") or raw.dtype.itemsize * 8)
+    if _signed(ds):
+        return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1, ""
+    allocated = int(ds.get("BitsAllocated") or raw.dtype.itemsize * 8)
+    highest = int(raw.max())
+    used = next((b for b in _DEPTHS if highest < 2**b), None)
+    if highest > 2**bits - 1:
+        depth = used or highest.bit_length()
+        return 0, 2**depth - 1, (f"values up to {highest} exceed BitsStored {bits}: "
+                                 f"scaled by {depth} bits")
+    if bits == allocated and used is not None and used < bits:
+        return 0, 2**used - 1, (f"BitsStored {bits} (the whole container) but the values use "
+                                f"{used} bits (up to {highest}): scaled by {used} bits")
+    return 0, 2**bits - 1, ""
+
+
+def _signed(ds):
+    return int(ds.get("PixelRepresentation", 0) or 0) == 1
+
+
+def _modality(raw, ds):
+    from pydicom.pixels import apply_modality_lut
+
+    return np.asarray(apply_modality_lut(raw, ds), dtype=np.float64)
+
+
+def _voi(values, ds):
+    """The VOI LUT table, or else the first window, mapped onto [0, 1] (PS3.3 C.11.2)."""
+    if ds.get("VOILUTSequence"):
+        from pydicom.pixels import apply_voi
+
+        depth = int(ds.VOILUTSequence[0].LUTDescriptor[2])
+        return np.clip(apply_voi(values, ds).astype(np.float64) / (2**depth - 1), 0, 1)
+    center, width = _first(ds.WindowCenter), _first(ds.WindowWidth)
+    function = str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
+    if function == "SIGMOID":
+        return 1 / (1 + np.exp(-4 * (values - center) / max(width, 1e-6)))
+    if function == "LINEAR_EXACT":
+        return np.clip((values - center) / max(width, 1e-6) + 0.5, 0, 1)
+    # LINEAR, the default: centre and width in the standard's half-pixel terms.
+    return np.clip((values - (center - 0.5)) / max(width - 1, 1e-6) + 0.5, 0, 1)
+
+
+def _first(value):
+    """The first of a multi-valued DS element (a file may carry several windows)."""
+    try:
+        return float(value[0])
+    except TypeError:
+        return float(value)
+
+
+def dicom_identifiers(ds):
+    """PatientID, StudyInstanceUID and AccessionNumber of a dataset ("" where absent)."""
+    return tuple(str(ds.get(name, "") or "") for name in DICOM_FIELDS)
+
+
+def _first_line(exc):
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else type(exc).__name__
+    return line if len(line) <= 100 else line[:97] + "..."

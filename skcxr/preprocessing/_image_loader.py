@@ -49,7 +49,9 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
         ``max_pixels`` says; the ``ValueError`` then says so.
     dicom_voi_lut : bool, default=False
         For DICOM files, apply the VOI LUT or window stored in the file
-        instead of the full stored-bits range.
+        (after its rescale) instead of the full stored-bits range. Off by
+        default, as in TorchXRayVision: a window is a display choice that
+        varies between sites and films; the stored-bits range does not.
     n_jobs : int, default=None
         Threads decoding in parallel (Pillow releases the GIL), always in
         this process. ``None`` means 1; a positive number is used as given;
@@ -64,11 +66,16 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
     Notes
     -----
     8- and 16-bit grayscale, RGB, RGBA (alpha dropped), palette and CMYK
-    images are read; the EXIF orientation is applied. DICOM files (``.dcm``,
-    ``.dicom`` or the DICM marker; needs ``pip install skcxr[dicom]``) are
-    scaled by their stored bits, MONOCHROME1 is inverted. 16-bit data is scaled
-    by its inferred bit depth (see the user guide). Any unreadable item
-    raises ``ValueError`` naming it; nothing is skipped.
+    images are read, by their content whatever their name; the EXIF
+    orientation is applied. DICOM files (the DICM marker, or ``.dcm`` and
+    ``.dicom`` names; needs ``pip install skcxr[dicom]``) are rescaled
+    (``RescaleSlope``, sign included), scaled by their stored bits, and
+    MONOCHROME1 is inverted; a header whose ``BitsStored`` the values
+    contradict is read by the values, with a warning. 16-bit data is scaled
+    by its inferred bit depth (see the user guide). A file holding several
+    frames or pages (multi-page TIFF, animated GIF or PNG, multi-frame
+    DICOM) is refused, naming its frame count: split it first. Any
+    unreadable item raises ``ValueError`` naming it; nothing is skipped.
 
     Examples
     --------

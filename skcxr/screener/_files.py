@@ -4,31 +4,22 @@ A PACS export or a copied folder holds films with any name: DICOM files
 without an extension, JPEGs named ``.png``. The name decides nothing here
 except that hidden and system files (``._*`` resource forks, ``.DS_Store``,
 ``Thumbs.db``) are skipped, and counted so that the summary can say so.
+
+Everything else in a folder is listed, so that it gets its row: a named
+pipe, a socket, a device, a broken or looping symbolic link, a link to a
+folder. None of these is opened here (a pipe would block the screen); the
+reader gives each an error row with its reason.
 """
 
 import os
-from pathlib import Path
+import stat
+
+from ..preprocessing._open import HEAD_BYTES, sniff
+
+__all__ = ["discover_files", "is_hidden_or_system", "sniff_format"]
 
 # Files that operating systems and file managers leave in image folders.
 SYSTEM_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"})
-
-# (offset, magic bytes, format name): the signatures of the formats Pillow and
-# pydicom read, and of a few that a folder of films may wrongly hold.
-_SIGNATURES = (
-    (128, b"DICM", "DICOM"),
-    (0, b"\xff\xd8\xff", "JPEG"),
-    (0, b"\x89PNG\r\n\x1a\n", "PNG"),
-    (0, b"II*\x00", "TIFF"),
-    (0, b"MM\x00*", "TIFF"),
-    (0, b"BM", "BMP"),
-    (0, b"GIF87a", "GIF"),
-    (0, b"GIF89a", "GIF"),
-    (0, b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
-    (0, b"\xff\x4f\xff\x51", "JPEG 2000"),
-    (0, b"%PDF", "PDF"),
-    (0, b"PK\x03\x04", "ZIP archive"),
-)
-_HEAD_BYTES = 132
 
 
 def is_hidden_or_system(name):
@@ -42,6 +33,8 @@ def discover_files(paths):
     Folders are walked recursively (sorted, so the order does not depend on
     the file system); hidden and system files and hidden folders inside
     them are skipped and counted. A file named explicitly is always kept.
+    Symbolic links to folders inside a folder are listed, not followed
+    (the reader says so in their row); nothing here opens a file.
 
     Parameters
     ----------
@@ -51,17 +44,20 @@ def discover_files(paths):
     Returns
     -------
     files : list of str
-        Every other regular file, each once, folders' files in sorted order.
+        Every other entry, each once, folders' entries in sorted order:
+        regular files, and also pipes, sockets, devices, broken or looping
+        links and links to folders, which the reader turns into error rows.
     n_skipped : int
         Hidden or system files and hidden folders left out.
 
     Raises
     ------
     FileNotFoundError
-        Naming every path that does not exist.
+        Naming every path that does not exist (a broken link exists: it
+        gets its row).
     """
     paths = [os.fspath(p) for p in paths]
-    missing = [p for p in paths if not os.path.exists(p)]
+    missing = [p for p in paths if not os.path.lexists(p)]
     if missing:
         raise FileNotFoundError(
             f"No such file or folder: {', '.join(repr(p) for p in missing)}."
@@ -74,8 +70,9 @@ def discover_files(paths):
             found, skipped = _walk(path)
             n_skipped += skipped
         for file in found:
-            # The same film reached through two arguments gets one row.
-            key = os.path.realpath(file)
+            # The same film reached through two arguments gets one row. A
+            # broken or looping link has no target to compare: it is itself.
+            key = os.path.realpath(file) if os.path.exists(file) else os.path.abspath(file)
             if key not in seen:
                 seen.add(key)
                 files.append(file)
@@ -84,14 +81,24 @@ def discover_files(paths):
 
 def _walk(folder):
     found, n_skipped = [], 0
-    for root, dirs, names in os.walk(folder):
+
+    def unlistable(error):
+        # A folder that cannot be listed gets a row of its own, not silence.
+        if error.filename:
+            found.append(error.filename)
+
+    for root, dirs, names in os.walk(folder, onerror=unlistable):
         hidden = [d for d in dirs if is_hidden_or_system(d)]
         n_skipped += len(hidden)
         dirs[:] = sorted(d for d in dirs if not is_hidden_or_system(d))
-        for name in sorted(names):
+        # os.walk lists a link to a folder among the folders and does not
+        # follow it: list it as an entry so that its row says so.
+        links = [d for d in dirs if os.path.islink(os.path.join(root, d))]
+        dirs[:] = [d for d in dirs if d not in links]
+        for name in sorted(names + links):
             if is_hidden_or_system(name):
                 n_skipped += 1
-            elif os.path.isfile(os.path.join(root, name)):
+            else:
                 found.append(os.path.join(root, name))
     return found, n_skipped
 
@@ -99,48 +106,26 @@ def _walk(folder):
 def sniff_format(path):
     """What a file holds, from its first bytes: a format name, or a short description.
 
+    Only regular files are opened: a pipe, a socket or a device is named
+    from its ``stat`` instead (reading a pipe would block).
+
     Returns
     -------
     kind : str
         ``"DICOM"``, ``"JPEG"``, ``"PNG"``, ``"TIFF"``, ``"BMP"``, ``"GIF"``,
         ``"JPEG 2000"``, ``"PDF"``, ``"ZIP archive"``; otherwise
-        ``"empty file"``, ``"text file"`` or ``"unknown content"``.
+        ``"empty file"``, ``"text file"`` or ``"unknown content"``; for what
+        is not a regular file, ``"folder"``, ``"named pipe"``, ``"socket"``
+        or ``"device"``.
 
     Raises
     ------
     OSError
-        When the file cannot be opened (e.g. permission denied).
+        When the file cannot be opened (e.g. permission denied, a broken link).
     """
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        return ("folder" if stat.S_ISDIR(mode) else "named pipe" if stat.S_ISFIFO(mode)
+                else "socket" if stat.S_ISSOCK(mode) else "device")
     with open(path, "rb") as f:
-        head = f.read(_HEAD_BYTES)
-    if not head:
-        return "empty file"
-    for offset, magic, name in _SIGNATURES:
-        if head[offset:offset + len(magic)] == magic:
-            return name
-    if _looks_like_text(head):
-        return "text file"
-    return "unknown content"
-
-
-IMAGE_FORMATS = frozenset({"DICOM", "JPEG", "PNG", "TIFF", "BMP", "GIF", "JPEG 2000"})
-
-
-def _looks_like_text(head):
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        # A multi-byte character cut at the end of the sample is still text.
-        try:
-            text = head[:-3].decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    return all(ch.isprintable() or ch in "\r\n\t\f" for ch in text)
-
-
-def image_suffix(path):
-    """The file's suffix when it names an image format (``".jpeg"``), else ""."""
-    suffix = Path(path).suffix.lower()
-    known = {".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp", ".gif", ".dcm", ".dicom",
-             ".jp2", ".j2k"}
-    return suffix if suffix in known else ""
+        return sniff(f.read(HEAD_BYTES))

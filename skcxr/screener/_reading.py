@@ -1,23 +1,30 @@
-"""One file to a decoded film, or a short reason a person can act on.
+"""One file to a decoded film, or the reason a person can act on, in one pass over the file.
 
-:class:`~skcxr.preprocessing.ImageLoader` raises a ``ValueError`` naming
-the file for anything it cannot read; a worklist row needs less: "truncated
-JPEG", "not an image (text file named .jpeg)". The loader does the decoding
-(so a screen sees exactly what the model saw in training); this module
-routes files by content and shortens the loader's errors.
+For each file, in this order: ``stat`` (a pipe, a socket or a device is
+never opened), the first bytes (DICOM or an image, by content, whatever
+the name), the header (the loader's ``max_pixels`` and the frame count
+refuse a file there), the input guard's header checks (size, aspect ratio,
+DICOM Modality, body part and view), then ONE decode at the model's scale,
+the guard's colour check on that decode, and the loader's own conversion
+and resizing. A film gets exactly the pixels that
+``loader.transform([path])`` gives it, since both run the same steps
+(:mod:`skcxr.preprocessing._source`); every failure becomes a
+:class:`~skcxr.guard.Refusal` with the reader's own specific reason.
 """
 
-import re
+import os
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 from ..guard import Refusal
-from ..preprocessing._dicom import has_dicom_suffix
-from ._files import IMAGE_FORMATS, image_suffix, sniff_format
+from ..preprocessing._convert import finish
+from ..preprocessing._dicom import DICOM_FIELDS
+from ..preprocessing._errors import ItemError
+from ..preprocessing._source import decode_source, open_source
+from ._files import sniff_format
 
-DICOM_FIELDS = ("PatientID", "StudyInstanceUID", "AccessionNumber")
+__all__ = ["DICOM_FIELDS", "Film", "dicom_identifiers", "read_film"]
 
 
 @dataclass(slots=True)
@@ -27,68 +34,72 @@ class Film:
     array: np.ndarray | None  # (channels, H, W) as the loader returns it
     refusal: Refusal | None  # None when decoded and not refused from the file
     dicom: tuple | None  # values of DICOM_FIELDS ("" where absent), for DICOM files
+    note: str = ""  # how a DICOM film was read other than its header declares ("" mostly)
 
 
-def read_film(path, loader):
-    """Decode ``path`` with ``loader``; never raises for a bad file.
+def read_film(path, loader, checks=None):
+    """Read ``path`` as ``loader`` would, with the file checks on the way; never raises for a bad file.
 
     Parameters
     ----------
     path : str
     loader : fitted ImageLoader
-        The screening model's own loader.
+        The screening model's own loader: its size, resize mode, channels,
+        ``max_pixels`` and ``dicom_voi_lut`` apply.
+    checks : skcxr.guard.FileChecks or None, default=None
+        The input guard's file checks, run from the header and on the one
+        decode; None runs none.
 
     Returns
     -------
     film : Film
     """
+    size = loader._check_params()
+    dicom = None
     try:
-        kind = sniff_format(path)
-    except PermissionError:
-        return Film(None, Refusal("permission", "cannot open the file (permission denied)"), None)
-    except OSError as exc:
-        return Film(None, Refusal("unreadable", f"cannot open the file ({exc.strerror or exc})"),
-                    None)
-    dicom = dicom_identifiers(path) if kind == "DICOM" else None
-    try:
-        if kind in IMAGE_FORMATS and kind != "DICOM" and has_dicom_suffix(path):
-            # An image named .dcm: the loader would read it as DICOM by its name.
-            with Image.open(path) as image:
-                image.load()
-                array = loader.transform([image])[0]
-        else:
-            array = loader.transform([path])[0]
-    except (ValueError, ImportError, OSError) as exc:
-        return Film(None, short_reason(exc, kind, path), dicom)
-    return Film(array, None, dicom)
+        with open_source(path, f"file {os.fspath(path)!r}", max_pixels=loader.max_pixels) as source:
+            dicom = source.dicom_identifiers()
+            refusal = _checked(checks, "header_refusal", source)
+            if refusal is not None:
+                return Film(None, refusal, dicom)
+            image, colour, note = decode_source(
+                source, side=max(size), grayscale=loader.grayscale,
+                voi_lut=loader.dicom_voi_lut, colour=checks is not None)
+            refusal = _checked(checks, "colour_refusal", colour)
+            if refusal is not None:
+                return Film(None, refusal, dicom, note)
+            array = finish(image, source.what, size=size, resize_mode=loader.resize_mode,
+                           grayscale=loader.grayscale)
+    except ItemError as exc:
+        if dicom is None and exc.code not in _NEVER_OPENED:
+            dicom = _identifiers_if_dicom(path)  # a refused DICOM file still names its patient
+        return Film(None, Refusal(exc.code, exc.reason), dicom)
+    except ImportError:
+        return Film(None, Refusal("needs_pydicom", "DICOM needs pydicom (pip install "
+                                                   "'skcxr[dicom]')"), dicom)
+    return Film(array, None, dicom, note)
 
 
-def short_reason(exc, kind, path):
-    """A :class:`Refusal` with a few words saying why ``path`` (holding ``kind``) could not be read."""
-    if isinstance(exc, ImportError):
-        return Refusal("needs_pydicom", "DICOM needs pydicom (pip install 'skcxr[dicom]')")
-    text = str(exc)
-    detail = f"{text} {exc.__cause__ or ''}".lower()
-    if "no such file" in detail:
-        return Refusal("missing", "file not found (moved or deleted during the screen)")
-    if "max_pixels" in text or isinstance(exc.__cause__, Image.DecompressionBombError):
-        return Refusal("too_large", "too many pixels (possible decompression bomb)")
-    if kind == "DICOM":
-        frame = re.search(r"holds (\S+) pixel data of shape (\([^)]*\))", text)
-        if frame:
-            return Refusal("unsupported_dicom", f"DICOM is not one grayscale frame "
-                                                f"({frame.group(1)}, shape {frame.group(2)})")
-        if "no pixel data" in detail:
-            return Refusal("unsupported_dicom", "DICOM without pixel data")
-        if "less than expected" in detail or "truncated" in detail:
-            return Refusal("truncated", "truncated DICOM")
-        return Refusal("unreadable", "unreadable DICOM")
-    if kind in IMAGE_FORMATS:
-        if "truncated" in detail:
-            return Refusal("truncated", f"truncated {kind}")
-        return Refusal("unreadable", f"corrupt {kind}")
-    suffix = image_suffix(path)
-    return Refusal("not_image", f"not an image ({kind}{f' named {suffix}' if suffix else ''})")
+# Failures found before the file was opened: no header to read identifiers from.
+_NEVER_OPENED = frozenset({"missing", "broken_link", "link_loop", "not_regular_file", "permission"})
+
+
+def _identifiers_if_dicom(path):
+    try:
+        is_dicom = sniff_format(path) == "DICOM"
+    except OSError:
+        return None
+    return dicom_identifiers(path) if is_dicom else None
+
+
+def _checked(checks, name, subject):
+    """A refusal from ``checks.<name>(subject)``; a check that fails on odd data refuses nothing."""
+    if checks is None or subject is None:
+        return None
+    try:
+        return getattr(checks, name)(subject)
+    except Exception:  # noqa: BLE001 - the decoder, not a check, reports a bad file
+        return None
 
 
 def dicom_identifiers(path):

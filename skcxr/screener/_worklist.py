@@ -142,20 +142,40 @@ def positive_class(screener):
 
 
 def _read_chunk(paths, loader, guard, pool):
-    """Films for ``paths``; files the guard refuses from their headers are not decoded."""
-    refusals = [None] * len(paths) if guard is None else list(guard.file_refusals(paths))
-    if len(refusals) != len(paths):
-        raise ValueError(
-            f"The input guard gave {len(refusals)} refusals for {len(paths)} files."
-        )
+    """Films for ``paths``, each file opened once and decoded at most once.
+
+    An :class:`~skcxr.guard.InputGuard` has its file checks run while each
+    file is read (header checks before the decode, the colour check on it).
+    Another guard's own ``file_refusals`` is asked first, and the files it
+    refuses are not decoded.
+    """
+    checks, refusals = None, [None] * len(paths)
+    if guard is not None:
+        checks = _reading_checks(guard)
+        if checks is None:
+            refusals = list(guard.file_refusals(paths))
+            if len(refusals) != len(paths):
+                raise ValueError(
+                    f"The input guard gave {len(refusals)} refusals for {len(paths)} files."
+                )
 
     def read(path, refusal):
         if refusal is not None:
             dicom = dicom_identifiers(path) if _is_dicom(path) else None
             return Film(None, refusal, dicom)
-        return read_film(path, loader)
+        return read_film(path, loader, checks=checks)
 
     return list(pool.map(read, paths, refusals) if pool else map(read, paths, refusals))
+
+
+def _reading_checks(guard):
+    """The file checks an InputGuard runs (those of ``file_refusals``), or None for another guard."""
+    from ..guard import InputGuard
+    from ..guard._file_checks import FileChecks
+
+    if isinstance(guard, InputGuard) and type(guard).file_refusals is InputGuard.file_refusals:
+        return FileChecks()  # InputGuard.file_refusals applies the default limits
+    return None
 
 
 def _is_dicom(path):
