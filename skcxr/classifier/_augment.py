@@ -8,10 +8,10 @@ import math
 import numbers
 
 import torch
-import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 
 from .._versioning import VersionedPickleMixin
+from ..utils import affine_warp
 
 
 class RandomAugment(VersionedPickleMixin, BaseEstimator):
@@ -89,10 +89,7 @@ class RandomAugment(VersionedPickleMixin, BaseEstimator):
         theta = torch.stack(
             [torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1
         )
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        # Border padding avoids black corners, which no real film has.
-        return F.grid_sample(x, grid, mode="bilinear", padding_mode="border",
-                             align_corners=False)
+        return affine_warp(x, theta)
 
     def _intensity(self, x, n):
         device = x.device

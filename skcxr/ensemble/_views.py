@@ -4,7 +4,8 @@ from numbers import Real
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+from ..utils import affine_warp
 
 IDENTITY = (0.0, 0.0, 1.0)
 MAX_SHIFT = 0.25
@@ -73,8 +74,7 @@ def warp(X, dx, dy, scale):
     # affine_grid maps output to input coordinates in [-1, 1] (a side spans 2):
     # input = (output - 2 * shift) / scale shows the input point p at scale * p + 2 * shift.
     theta = torch.tensor([[1 / scale, 0.0, -2 * dx / scale], [0.0, 1 / scale, -2 * dy / scale]])
-    grid = F.affine_grid(theta.expand(len(x), 2, 3), list(x.shape), align_corners=False)
-    view = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    view = affine_warp(x, theta.expand(len(x), 2, 3))
     if X.dtype == np.uint8:
         return view.round_().clamp_(0, 255).to(torch.uint8).numpy()
     return view.clamp_(0, 1).numpy().astype(X.dtype, copy=False)

@@ -6,13 +6,14 @@ each with a :class:`Refusal` (a stable code and a short reason), so that a
 worklist can mark them *unsuitable* rather than report a confident score.
 """
 
-from ._file_checks import file_refusals
+from ._file_checks import FileChecks, file_refusals
 from ._guard import InputGuard
 from ._helpers import fit_input_guard
 from ._refusals import ERROR_CODES, REFUSAL_CODES, UNSUITABLE_CODES, Refusal
 
 __all__ = [
     "ERROR_CODES",
+    "FileChecks",
     "InputGuard",
     "REFUSAL_CODES",
     "Refusal",

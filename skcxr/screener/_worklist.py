@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..guard import Refusal
 from ._cells import worklist_text
 from ._files import sniff_format
 from ._parts import split_loader
@@ -170,8 +171,7 @@ def _read_chunk(paths, loader, guard, pool):
 
 def _reading_checks(guard):
     """The file checks an InputGuard runs (those of ``file_refusals``), or None for another guard."""
-    from ..guard import InputGuard
-    from ..guard._file_checks import FileChecks
+    from ..guard import FileChecks, InputGuard
 
     if isinstance(guard, InputGuard) and type(guard).file_refusals is InputGuard.file_refusals:
         return FileChecks()  # InputGuard.file_refusals applies the default limits
@@ -193,6 +193,9 @@ def _score_chunk(films, network, guard, pos_index):
     if decoded:
         judged, proba = guard_and_score(np.stack([films[i].array for i in decoded]), network, guard)
         for i, refusal, p in zip(decoded, judged, proba[:, pos_index]):
+            if refusal is not None and films[i].note:
+                # e.g. a DICOM read at another bit depth than its header declares: say so.
+                refusal = Refusal(refusal.code, f"{refusal.message}; {films[i].note}")
             refusals[i] = refusal
             scores[i] = None if refusal is not None else float(p)
     return refusals, scores
@@ -237,7 +240,7 @@ def _prefetched(produce, items, depth=2):
             yield value
     finally:
         stop.set()
-        thread.join()
+        thread.join(timeout=5)  # a daemon: a read stuck on a hung mount must not hang Ctrl-C
 
 
 def worklist_order(rows):
