@@ -8,13 +8,11 @@ accelerate, one validation split and one initial network for all processes,
 a merged history, and a plain CXRClassifier to save at the end.
 """
 
-import copy
 import hashlib
 import os
 
 import numpy as np
 import torch
-from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 from skorch.hf import AccelerateMixin
 from skorch.history import DistributedHistory, History
@@ -26,16 +24,6 @@ INSTALL_HINT = "pip install 'skcxr[accelerate]'"
 
 # Parameters of the accelerated classifier only; to_classifier() drops them.
 _ACCELERATE_PARAMS = ("accelerator", "unwrap_after_train", "callbacks__print_log__sink")
-
-# What initialize() builds (or the training machinery keeps). Every other
-# public attribute ending in "_" was learnt from the data (classes_,
-# input_shape_, class_weight_, intensity statistics, ...) and goes to
-# to_classifier() as it is, so that a new one needs no change here.
-_BUILT_BY_INITIALIZE = frozenset({
-    "module_", "criterion_", "optimizer_", "callbacks_", "history_", "initialized_",
-    "virtual_params_", "device_", "prefixes_", "cuda_dependent_attributes_", "init_context_",
-})
-
 
 def accelerate_utils():
     """``accelerate.utils``, or an ImportError with the install hint."""
@@ -303,6 +291,10 @@ class AcceleratedCXRClassifier(AccelerateMixin, CXRClassifier):
         if method_name == "on_train_end" and self.unwrap_after_train:
             self._unwrap_accelerator()
 
+    def _network_for_state(self):
+        # The network without the accelerate wrapper (DistributedDataParallel, ...).
+        return self.accelerator.unwrap_model(self.module_)
+
     # ---------------------------------------------------------- prediction
     def _forward_with_features(self, x):
         # Each process embeds its share of the batches; gathering restores
@@ -335,19 +327,13 @@ class AcceleratedCXRClassifier(AccelerateMixin, CXRClassifier):
             Fitted.
         """
         check_is_fitted(self)
-        settings = {name: clone(value, safe=False)
-                    for name, value in self.get_params(deep=False).items()
-                    if name not in _ACCELERATE_PARAMS}
-        settings.update(device="auto", amp=self.accelerator.mixed_precision == "bf16",
-                        use_caching="auto")
-        settings.update(params)
-        classifier = CXRClassifier(**settings)
-        vars(classifier).update({
-            name: copy.deepcopy(value) for name, value in vars(self).items()
-            if name.endswith("_") and not name.startswith("_") and name not in _BUILT_BY_INITIALIZE
-        })
-        classifier.initialize()
-        classifier.module_.load_state_dict(self.accelerator.unwrap_model(self.module_).state_dict())
+        state = self.get_state()
+        # The accelerated classifier's own parameters mean nothing to a plain one.
+        state["params"] = {name: value for name, value in state["params"].items()
+                           if name not in _ACCELERATE_PARAMS}
+        settings = {"device": "auto", "amp": self.accelerator.mixed_precision == "bf16",
+                    "use_caching": "auto", **params}
+        classifier = CXRClassifier.from_state(state, **settings)
         classifier.history_ = History(self.history.to_list())
         return classifier
 

@@ -301,7 +301,7 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
             raise ValueError(
                 f"Only a network built by name can be saved as a state (module={self.module!r}); "
                 "use a name from skcxr.models.available_modules(), or pickle the classifier.")
-        defaults = type(self)().get_params(deep=False)
+        defaults = CXRClassifier().get_params(deep=False)
         params, not_saved = encode_params(self.get_params(deep=False))
         # Unwritable values left at their defaults (skorch's Dataset and DataLoader
         # classes, say) come back by themselves: only the others are worth naming.
@@ -312,8 +312,11 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
             "not_saved": not_saved,
             "fitted": fitted_config(self),
             "network": {key: value.detach().cpu().clone()
-                        for key, value in self.module_.state_dict().items()},
+                        for key, value in self._network_for_state().state_dict().items()},
         }
+
+    def _network_for_state(self):
+        return self.module_
 
     @classmethod
     def from_state(cls, state, **params):
