@@ -9,7 +9,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from skcxr.metrics import (
     binary_counts,
     format_screening_report,
-    get_scorer,
+    get_screening_scorer,
     make_screening_scorer,
     npv_score,
     ppv_score,
@@ -148,11 +148,11 @@ def test_scorers_by_name_and_object_in_search():
     result = cross_validate(LogisticRegression(), X, y, scoring=scorers, cv=3)
     assert all(0 <= result[f"test_{name}"].mean() <= 1 for name in scorers)
     search = GridSearchCV(LogisticRegression(), {"C": [0.01, 1.0]},
-                          scoring=get_scorer("specificity_at_sensitivity_90", pos_label="PNEUMONIA"),
+                          scoring=get_screening_scorer("specificity_at_sensitivity_90", pos_label="PNEUMONIA"),
                           cv=3).fit(X, y)
     assert search.best_score_ > 0.5
     with pytest.raises(ValueError, match="Unknown scorer 'youden'.*get_scorer_names"):
-        get_scorer("youden")
+        get_screening_scorer("youden")
 
 
 def test_screening_scorer_in_threshold_tuning():
@@ -215,8 +215,8 @@ def test_scorers_check_pos_label_when_scoring():
     X = rng.normal(size=(60, 2))
     y = NAMES[(X[:, 0] > 0).astype(int)]
     model = LogisticRegression().fit(X, y)
-    for scorer in [get_scorer("sensitivity"), make_screening_scorer(0.9),
-                   get_scorer("specificity_at_sensitivity_95")]:
+    for scorer in [get_screening_scorer("sensitivity"), make_screening_scorer(0.9),
+                   get_screening_scorer("specificity_at_sensitivity_95")]:
         # scikit-learn's scorer or our metric refuses it, whichever looks first.
         with pytest.raises(ValueError, match="pos_label=1 is not"):
             scorer(model, X, y)
@@ -246,9 +246,9 @@ def test_min_sensitivity_outside_zero_one(call):
 
 def test_scorer_names_with_impossible_percentages():
     with pytest.raises(ValueError, match="percentage must be in 1-100"):
-        get_scorer("specificity_at_sensitivity_0")
+        get_screening_scorer("specificity_at_sensitivity_0")
     with pytest.raises(ValueError, match="percentage must be in 1-100"):
-        get_scorer("specificity_at_sensitivity_950")
+        get_screening_scorer("specificity_at_sensitivity_950")
 
 
 def test_report_parameters_are_checked_before_any_work(monkeypatch):
@@ -318,19 +318,19 @@ def test_unclear_inputs_get_clear_errors(call, message):
 
 
 def test_get_scorer_is_a_superset_of_scikit_learns():
-    from sklearn.metrics import get_scorer as sklearn_get_scorer
+    from sklearn.metrics import get_screening_scorer as sklearn_get_scorer
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 2))
     y = (X[:, 0] + 0.5 * rng.normal(size=80) > 0).astype(int)
     model = LogisticRegression().fit(X, y)
     for name in ("roc_auc", "accuracy", "neg_log_loss", "recall"):
-        assert get_scorer(name)(model, X, y) == sklearn_get_scorer(name)(model, X, y)
-    assert get_scorer(None) is None
-    assert get_scorer("sensitivity")(model, X, y) == sensitivity_score(y, model.predict(X))
+        assert get_screening_scorer(name)(model, X, y) == sklearn_get_scorer(name)(model, X, y)
+    assert get_screening_scorer(None) is None
+    assert get_screening_scorer("sensitivity")(model, X, y) == sensitivity_score(y, model.predict(X))
     # pos_label is only ours to apply: never silently dropped for scikit-learn's scorers.
     with pytest.raises(ValueError, match="pos_label='PNEUMONIA' applies only to skcxr"):
-        get_scorer("recall", pos_label="PNEUMONIA")
+        get_screening_scorer("recall", pos_label="PNEUMONIA")
 
 
 def test_screening_scorers_keep_an_exact_target():
@@ -391,7 +391,7 @@ def test_screening_objective_on_one_class_is_an_error_not_a_perfect_score(y_true
 
 def test_screening_scorers_say_when_a_fold_leaves_them_undefined():
     model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
-    scorer = get_scorer("sensitivity")
+    scorer = get_screening_scorer("sensitivity")
     # A fold without a diseased case: sensitivity is undefined. Before: 0.0, silently.
     with pytest.warns(UndefinedMetricWarning, match="Sensitivity is undefined"):
         assert scorer(model, [[0.0], [1.0]], [0, 0]) == 0.0

@@ -58,8 +58,8 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
     ``get_params``/``set_params``/``clone``, ``random_state``).
 
     Every skorch parameter works as usual (``module__*``, ``optimizer__*``,
-    ``iterator_train__*``, ``callbacks``); the defaults are the original
-    project's network and optimiser.
+    ``iterator_train__*``, ``callbacks``); the defaults are a small CNN+FC
+    network (:class:`~skcxr.models.CXRNet`) with SGD.
 
     Parameters
     ----------
@@ -253,7 +253,7 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
     def from_preset(cls, name, **params):
         """A classifier with a named preset's parameters, overridden by ``params``.
 
-        ``"original"``: the student project's CNN+FC and SGD (the defaults).
+        ``"original"``: a small CNN+FC network (CXRNet) and SGD (the defaults).
         ``"recommended"``: skcxr's recipe, ResNet-18 from scratch with AdamW
         and strong contrast/gamma augmentation; see the user guide for how
         it was chosen and what it scores.
@@ -590,7 +590,7 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
     def get_params_for_optimizer(self, prefix, named_parameters):
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
         if prefix == "optimizer" and self.optimizer is torch.optim.SGD:
-            kwargs.setdefault("momentum", 0.9)  # the original project's setting
+            kwargs.setdefault("momentum", 0.9)  # the original CNN+FC recipe's setting
         return args, kwargs
 
     def get_params_for(self, prefix):

@@ -1,12 +1,12 @@
-"""Named parameter sets for CXRClassifier: the original project and our recipes."""
+"""Named parameter sets for CXRClassifier: the original CNN+FC network and skcxr's recipes."""
 
 import torch
 
 from ._augment import RandomAugment
 
 PRESETS = {
-    # The student project's network and optimiser (class weights instead of
-    # deleting images); light augmentation. These are CXRClassifier's defaults.
+    # A small CNN+FC network (CXRNet) with SGD and light augmentation:
+    # CXRClassifier's defaults.
     "original": dict(
         module="cxrnet",
         optimizer=torch.optim.SGD,
@@ -15,15 +15,10 @@ PRESETS = {
         augmentation=1.0,
         normalization="per_image",
     ),
-    # skcxr's recommended recipe: ResNet-18 trained from scratch (1-channel
-    # stem, no downloaded weights) with AdamW and strong contrast/gamma
-    # augmentation aimed at the exposure/contrast shift between the Kermany
-    # train and test splits. Chosen over "compact" and DenseNet-121 by
-    # validation AUC on held-out training patients (benchmarks/results/
-    # h100-224px-30epochs.json: 0.9992 vs 0.9975 and 0.9985), and the
-    # cheaper of the two best. The rule is validation AUC; the margins are
-    # small, and the test numbers of that run were in view when it was
-    # applied, so only external data can confirm it.
+    # ResNet-18 trained from scratch (1-channel stem, no downloaded weights)
+    # with AdamW and strong contrast/gamma augmentation, for the exposure and
+    # contrast shifts between sites. How it was chosen:
+    # benchmarks/results/README.md.
     "recommended": dict(
         module="resnet18",
         optimizer=torch.optim.AdamW,
@@ -34,9 +29,9 @@ PRESETS = {
         max_epochs=30,
         patience=8,
     ),
-    # A small CNN in the original project's style (wider, batch norm,
-    # dropout) with the same optimiser and augmentation idea: a fraction
-    # of ResNet-18's compute, for CPUs and quick experiments.
+    # A wider CXRNet (batch norm, dropout) with the same optimiser and
+    # augmentation idea: a fraction of ResNet-18's compute, for CPUs and
+    # quick experiments.
     "compact": dict(
         module="cxrnet",
         module__channels=(32, 64, 96, 128),

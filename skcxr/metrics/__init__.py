@@ -10,7 +10,7 @@ from ._clinical import (
 )
 from ._guarantee import InsufficientPositivesError, positives_needed, sensitivity_lower_bound
 from ._report import format_screening_report, screening_report
-from ._scorers import get_scorer, make_screening_scorer, screening_scorers
+from ._scorers import get_screening_scorer, make_screening_scorer, screening_scorers
 from ._threshold import guaranteed_threshold, select_threshold, specificity_at_sensitivity
 
 __all__ = [
@@ -18,7 +18,7 @@ __all__ = [
     "binary_counts",
     "format_screening_report",
     "guaranteed_threshold",
-    "get_scorer",
+    "get_screening_scorer",
     "make_screening_scorer",
     "npv_score",
     "positives_needed",

@@ -56,7 +56,7 @@ def make_screening_scorer(min_sensitivity=0.95, *, pos_label=1):
 
 
 @validate_params({"pos_label": POS_LABEL}, prefer_skip_nested_validation=True)
-def get_scorer(scoring, *, pos_label=1):
+def get_screening_scorer(scoring, *, pos_label=1):
     """A scorer by name: skcxr's screening scorers and all of scikit-learn's.
 
     A superset of :func:`sklearn.metrics.get_scorer`: the screening names
@@ -83,8 +83,8 @@ def get_scorer(scoring, *, pos_label=1):
 
     Examples
     --------
-    >>> scorer = get_scorer("specificity_at_sensitivity_95", pos_label="PNEUMONIA")
-    >>> get_scorer("roc_auc")
+    >>> scorer = get_screening_scorer("specificity_at_sensitivity_95", pos_label="PNEUMONIA")
+    >>> get_screening_scorer("roc_auc")
     make_scorer(roc_auc_score, response_method=('decision_function', 'predict_proba'))
     """
     if isinstance(scoring, str) and scoring in _LABEL_METRICS:
@@ -144,7 +144,7 @@ def screening_scorers(*, pos_label=1, min_sensitivity=0.95):
     min_sensitivity = check_fraction(min_sensitivity, "min_sensitivity")
     scorers = {"roc_auc": "roc_auc"}
     for name in _LABEL_METRICS:
-        scorers[name] = get_scorer(name, pos_label=pos_label)
+        scorers[name] = get_screening_scorer(name, pos_label=pos_label)
     # Built here rather than by name so that a target such as 0.955 is kept exactly.
     scorers[f"specificity_at_sensitivity_{100 * min_sensitivity:g}"] = make_scorer(
         specificity_at_sensitivity, response_method="predict_proba",

@@ -1,4 +1,4 @@
-"""CXRNet: the original project's CNN+FC network, with every part a parameter."""
+"""CXRNet: a small CNN+FC network, with every part a parameter."""
 
 from torch import nn
 
@@ -6,7 +6,7 @@ from torch import nn
 class CXRNet(nn.Module):
     """Convolutional blocks then a fully connected head; returns logits.
 
-    The defaults are the original student project's network: three blocks
+    The defaults are a small classic network: three blocks
     of 5x5 convolution (16, 32 and 56 filters), ReLU and 2x2 max-pooling with
     stride 2, then a 512-unit hidden layer and 2 logits.
 
