@@ -148,7 +148,8 @@ def test_scorers_by_name_and_object_in_search():
     result = cross_validate(LogisticRegression(), X, y, scoring=scorers, cv=3)
     assert all(0 <= result[f"test_{name}"].mean() <= 1 for name in scorers)
     search = GridSearchCV(LogisticRegression(), {"C": [0.01, 1.0]},
-                          scoring=get_screening_scorer("specificity_at_sensitivity_90", pos_label="PNEUMONIA"),
+                          scoring=get_screening_scorer("specificity_at_sensitivity_90",
+                                                       pos_label="PNEUMONIA"),
                           cv=3).fit(X, y)
     assert search.best_score_ > 0.5
     with pytest.raises(ValueError, match="Unknown scorer 'youden'.*get_scorer_names"):
@@ -317,8 +318,8 @@ def test_unclear_inputs_get_clear_errors(call, message):
         call()
 
 
-def test_get_scorer_is_a_superset_of_scikit_learns():
-    from sklearn.metrics import get_screening_scorer as sklearn_get_scorer
+def test_get_screening_scorer_is_a_superset_of_scikit_learns():
+    from sklearn.metrics import get_scorer as sklearn_get_scorer
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 2))
