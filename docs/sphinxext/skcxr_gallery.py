@@ -3,9 +3,10 @@
 sphinx-gallery imports these by their dotted names from ``docs/conf.py``
 (callables given by name keep the Sphinx configuration picklable).
 
-Only examples that run in seconds execute at build time (``EXECUTED``); the
-others train networks for minutes, so their pages show figures committed under
-``docs/_static/figures/`` by the commands listed in the README there.
+Only the examples that train nothing (and the SVM baseline at 32 px)
+execute at build time (``EXECUTED``); the others train networks, so their
+pages show figures committed under ``docs/_static/figures/`` by the commands
+listed in the README there, with how long each took.
 """
 
 import os

@@ -32,9 +32,14 @@ scored in chunks, so any number of files fits in memory.
 
 CSV columns: path, score (probability of the flagged class; empty when not
 scored), flagged (true/false at the threshold; empty when not scored),
-status (screened, unsuitable, error), reason (why a file was not screened);
-then true_label with --labels-from-folders; then PatientID,
-StudyInstanceUID, AccessionNumber when any file is DICOM.
+status (screened, unsuitable, error), reason (why a file was not screened),
+reason_code (its stable code); then true_label with --labels-from-folders;
+then PatientID, StudyInstanceUID, AccessionNumber when any file is DICOM.
+
+When the input guard refuses more than 10% of the readable films as unlike
+the training films (reason_code unlike_training), the folder probably comes
+from another population, site or device: the summary, the report and
+--summary-json say so, with what to do.
 """
 
 _SCREEN_EPILOG = """\
@@ -75,7 +80,10 @@ model, e.g. NORMAL/ and PNEUMONIA/) and print the screening report: AUC,
 sensitivity, specificity, PPV, NPV with 95% confidence intervals that
 resample patients (Kermany file names; other files count as one patient
 each), at the model's threshold and at 0.5. Files that were not screened
-(unsuitable, error) are counted and left out of the numbers.
+(unsuitable, error) are counted and left out of the numbers; when more than
+10% of the readable films are refused as unlike the training films, a notice
+says the folder looks out of the model's population. --report writes the same
+numbers as an HTML page.
 """
 
 _EVALUATE_EPILOG = """\
@@ -125,6 +133,7 @@ def build_parser():
                         help="take true labels from folder names (NORMAL/, PNEUMONIA/): adds "
                              "a true_label column and, with --report, curves and metrics")
     _add_run_options(screen)
+    _add_summary_option(screen, "")
 
     train = commands.add_parser(
         "train", help="train a screener on an image folder (NORMAL/, PNEUMONIA/)",
@@ -172,6 +181,7 @@ def build_parser():
                           help="bootstrap resamples of patients for the confidence intervals "
                                "(default: %(default)s)")
     _add_run_options(evaluate)
+    _add_summary_option(evaluate, ", the metrics at both thresholds")
 
     info = commands.add_parser(
         "info", help="list pretrained screeners, or print a model's card",
@@ -205,6 +215,17 @@ def _add_run_options(parser):
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="threads decoding files while the model scores the previous "
                              "batch (default: %(default)s)")
+
+
+def _add_summary_option(parser, metrics):
+    from ..screener import UNLIKE_TRAINING_NOTICE_SHARE
+
+    share = f"{UNLIKE_TRAINING_NOTICE_SHARE:.0%}".replace("%", "%%")  # argparse formats help
+    parser.add_argument("--summary-json", metavar="JSON", default=None,
+                        help="also write the summary here as JSON, for pipelines: model, "
+                             "threshold, counts, refusals by reason code" + metrics + ", and the "
+                             "out-of-population notice (null unless more than " + share + " of "
+                             "the readable films were refused as unlike the training films)")
 
 
 def main(argv=None):

@@ -1,25 +1,27 @@
 """``skcxr screen`` and ``skcxr evaluate``: folders of films to a worklist, a report and metrics."""
 
+import json
 import os
 import sys
 import time
+from collections import Counter
 from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
-from ..metrics import screening_report
 from ..screener import (
     count_statuses,
     discover_files,
     folder_labels,
-    patient_groups,
+    population_notice,
     positive_class,
     screen_files,
     worklist_order,
     write_report,
     write_worklist,
 )
+from ..screener._evaluation import evaluate_rows, format_evaluation
 from ._models import UsageError, load_model
 
 EXIT_OK, EXIT_NOTHING_READ = 0, 1
@@ -28,19 +30,23 @@ EXIT_OK, EXIT_NOTHING_READ = 0, 1
 def run_screen(args):
     """``skcxr screen PATH...``; returns the exit status."""
     _check_options(args)
+    _check_summary_json(args)
     files, n_skipped = _discover(args.paths)
     model = load_model(args.model, args.threshold)
     labels = (folder_labels(files, model.screener.classes_) if args.labels_from_folders
               else None)
     rows, counts, seconds = _screen(files, model, args, labels)
     _write_outputs(rows, model, args, n_skipped, with_labels=labels is not None)
-    print(_summary("screen", counts, n_skipped, model, seconds, args), file=sys.stderr)
+    notice = population_notice(rows, model_name=model.name)
+    _write_summary_json(args, rows, counts, n_skipped, model, seconds, notice)
+    print(_summary("screen", counts, n_skipped, model, seconds, args, notice), file=sys.stderr)
     return _exit_status(counts)
 
 
 def run_evaluate(args):
     """``skcxr evaluate DATA_DIR``; prints the screening report; returns the exit status."""
     _check_options(args)
+    _check_summary_json(args)
     if not Path(args.data_dir).is_dir():
         raise UsageError(f"DATA_DIR {args.data_dir!r} is not a folder.")
     model = load_model(args.model, args.threshold)
@@ -55,9 +61,15 @@ def run_evaluate(args):
     files, n_skipped = _discover([args.data_dir])
     labels = _first_folder_labels(files, args.data_dir, classes)
     rows, counts, seconds = _screen(files, model, args, labels)
-    _write_outputs(rows, model, args, n_skipped, with_labels=True)
-    print(_evaluation(rows, model, args))
-    print(_summary("evaluate", counts, n_skipped, model, seconds, args), file=sys.stderr)
+    # Computed once: the printed numbers, the report's and the summary JSON's are the same.
+    evaluation = evaluate_rows(rows, model.screener, n_bootstraps=args.bootstraps)
+    _write_outputs(rows, model, args, n_skipped, with_labels=True, evaluation=evaluation)
+    notice = population_notice(rows, model_name=model.name)
+    _write_summary_json(args, rows, counts, n_skipped, model, seconds, notice,
+                        evaluation=evaluation)
+    print(_evaluation(evaluation, model, notice))
+    print(_summary("evaluate", counts, n_skipped, model, seconds, args, notice),
+          file=sys.stderr)
     return _exit_status(counts)
 
 
@@ -119,7 +131,7 @@ def _screen(files, model, args, labels):
     return rows, count_statuses(rows), time.perf_counter() - start
 
 
-def _write_outputs(rows, model, args, n_skipped, *, with_labels):
+def _write_outputs(rows, model, args, n_skipped, *, with_labels, evaluation=None):
     if args.out not in (None, "-") or args.command == "screen":
         to_stdout = args.out in (None, "-")
         with (nullcontext(sys.stdout) if to_stdout
@@ -128,22 +140,78 @@ def _write_outputs(rows, model, args, n_skipped, *, with_labels):
     if args.report:
         write_report(args.report, rows, model.screener, model_name=model.name,
                      threshold_note=model.threshold_note, n_skipped=n_skipped,
-                     max_heatmaps=args.max_heatmaps, command=args.command_line)
+                     max_heatmaps=args.max_heatmaps, command=args.command_line,
+                     evaluation=evaluation)
 
 
-def _summary(command, counts, n_skipped, model, seconds, args):
+def _summary(command, counts, n_skipped, model, seconds, args, notice=None):
     threshold = f"{model.screener.decision_threshold:.4g}"
     if model.threshold_is_default:
         threshold += " (default: the model has no screening threshold)"
     rate = counts["files"] / seconds if seconds > 0 else float("nan")
-    outputs = [f"{name} {path}" for name, path in (("worklist", args.out), ("report", args.report))
+    outputs = [f"{name} {path}" for name, path in (("worklist", args.out), ("report", args.report),
+                                                   ("summary", args.summary_json))
                if path not in (None, "-")]
-    return (
+    line = (
         f"skcxr {command}: {counts['files']} files: {counts['screened']} screened, "
         f"{counts['flagged']} flagged at threshold {threshold}, {counts['unsuitable']} "
         f"unsuitable, {counts['error']} error; {n_skipped} skipped (hidden/system); "
         f"{seconds:.1f} s ({rate:.1f} files/s)" + (f"; {', '.join(outputs)}" if outputs else "")
     )
+    if notice:
+        line += f"\nskcxr {command}: notice: {notice['message']}\n  {notice['advice']}"
+    return line
+
+
+def _check_summary_json(args):
+    """Like ``_check_options`` for ``--summary-json``: fail before screening."""
+    path = args.summary_json
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"--summary-json {path!r}: folder {folder!r} does not exist.")
+    if os.path.isdir(path):
+        raise UsageError(f"--summary-json {path!r} is a folder; give a file name.")
+
+
+def _summary_record(command, rows, counts, n_skipped, model, seconds, notice, evaluation=None):
+    """What ``--summary-json`` writes: counts, threshold, model, refusal codes, notice, metrics."""
+    from .. import __version__
+
+    record = {
+        "command": command,
+        "skcxr_version": __version__,
+        "model": model.name,
+        "flagged_class": positive_class(model.screener),
+        "threshold": float(model.screener.decision_threshold),
+        "threshold_note": model.threshold_note,
+        "counts": {**counts, "skipped": n_skipped},
+        "refusal_codes": dict(sorted(Counter(r.code for r in rows if r.status != "screened")
+                                     .items())),
+        "population_notice": notice,
+        "seconds": round(seconds, 3),
+    }
+    if evaluation is not None:
+        record["metrics"] = {title: report for title, report in evaluation["reports"]}
+    return record
+
+
+def _write_summary_json(args, rows, counts, n_skipped, model, seconds, notice, evaluation=None):
+    if args.summary_json is None:
+        return
+    record = _summary_record(args.command, rows, counts, n_skipped, model, seconds, notice,
+                            evaluation)
+    with open(args.summary_json, "w", encoding="utf-8") as out:
+        json.dump(record, out, indent=2, default=_json_number)
+        out.write("\n")
+
+
+def _json_number(value):
+    """numpy scalars in the metrics as plain JSON numbers."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _exit_status(counts):
@@ -157,35 +225,13 @@ def _exit_status(counts):
     return EXIT_OK
 
 
-def _evaluation(rows, model, args):
-    """The screening report(s) with patient-level CIs, as text."""
-    known = [r for r in rows if r.status == "screened" and r.label is not None]
-    not_screened = sum(1 for r in rows if r.status != "screened" and r.label is not None)
-    unlabelled = sum(1 for r in rows if r.label is None)
+def _evaluation(evaluation, model, notice):
+    """What ``skcxr evaluate`` prints: the screening reports with patient-level CIs, as text."""
     lines = [f"Model: {model.name}; threshold {model.screener.decision_threshold:.4g} "
              f"({model.threshold_note})."]
-    if not_screened or unlabelled:
-        lines.append(
-            f"Left out of these numbers: {not_screened} labelled files that were not screened "
-            f"(unsuitable or error) and {unlabelled} files outside the class folders."
-        )
-    y_true = np.asarray([r.label for r in known], dtype=object)
-    if len(set(y_true)) < 2:
-        lines.append(f"No metrics: the screened films hold {len(set(y_true))} class(es); "
-                     "they need both.")
-        return "\n".join(lines)
-    y_score = np.asarray([r.score for r in known])
-    groups, n_named = patient_groups([r.path for r in known])
-    lines.append(f"Patients: {len(set(groups))} ({n_named} of {len(known)} files named one in "
-                 "the Kermany scheme; each other file counts as its own patient).")
-    thresholds = [("operating threshold", model.screener.decision_threshold)]
-    if model.screener.decision_threshold != 0.5:
-        thresholds.append(("threshold 0.5, for comparison", 0.5))
-    for name, threshold in thresholds:
-        lines += ["", f"== {name} =="]
-        lines.append(screening_report(y_true, y_score, threshold=threshold,
-                                      pos_label=positive_class(model.screener), groups=groups,
-                                      n_bootstraps=args.bootstraps, random_state=0))
+    if notice:
+        lines += ["", f"NOTICE: {notice['message']} {notice['advice']}", ""]
+    lines.append(format_evaluation(evaluation))
     lines += ["", "A screening aid flags films for earlier review; it never replaces the "
               "radiologist."]
     return "\n".join(lines)
