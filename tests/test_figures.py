@@ -152,11 +152,17 @@ def test_plot_gradcam_is_readable():
                                  titles=titles, ncols=3))
 
 
-def test_report_figures_are_readable():
+@pytest.mark.parametrize("name", [None, "resnet18-kermany-128",
+                                  "/models/site_a/finetuned_resnet18_kermany_2026_12.joblib"])
+def test_report_figures_are_readable(name):
     y, score = kermany_like()
-    for title, figure in draw_curve_figures(y, score, threshold=0.5909, pos_label="PNEUMONIA"):
+    figures = draw_curve_figures(y, score, threshold=0.5909, pos_label="PNEUMONIA", name=name)
+    for title, figure in figures:
         problems = layout_problems(figure)
         assert not problems, f"{title}: {problems}"
+    legend = [t.get_text() for t in figures[0][1].axes[0].get_legend().get_texts()]
+    if name and name.startswith("/"):
+        assert legend[0].startswith("finetuned_resnet18_…")  # the file name, shortened
 
 
 # ---------------------------------------------------------------- the examples' figures

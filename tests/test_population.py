@@ -53,7 +53,7 @@ def test_population_notice_counts_by_class_and_names_the_model():
                                   "PNEUMONIA": {"refused": 3, "films": 10}}
     assert notice["message"].startswith(
         "This folder looks unlike the films the model was trained on: 30% of its readable films "
-        "(6 of 20 (3 of 10 NORMAL, 3 of 10 PNEUMONIA)) were refused")
+        "(6 of 20: 3 of 10 NORMAL, 3 of 10 PNEUMONIA) were refused")
     assert "more than the 25% at which skcxr warns" in notice["message"]
     assert "skcxr train SITE_FOLDER --init resnet18-kermany-128 --out DIR" in notice["advice"]
     assert "skcxr calibrate" in notice["advice"]

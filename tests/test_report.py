@@ -63,7 +63,7 @@ def screened(tiny_screener, tmp_path_factory):
     write_mixed_folder(films / "odd", tiny_screener["paths"][1])
     # Long DICOM identifiers and a long folder name: the table must still fit 1,280 px.
     write_dicom_film(films / "NORMAL" / "IMG0002", tiny_screener["paths"][0], PatientID="P-9",
-                     AccessionNumber="ACC-2026-00001234567890",
+                     AccessionNumber="ACC2026000012345",  # 16 characters: the most DICOM allows
                      StudyInstanceUID="1.2.826.0.1.3680043.8.498.1234567890123456789012345678901")
     deep = films / "export_from_pacs_site_a_2026_12_05_radiology_department_chest" / "batch_0001"
     deep.mkdir(parents=True)
@@ -248,7 +248,7 @@ def test_report_says_when_a_folder_looks_out_of_population(out_of_population):
     assert "30% of its readable films (12 of 40" in top and "more than the 10%" in top
     by_class = {label: sum(r.label == label and r.code == "unlike_training" for r in rows)
                 for label in ("NORMAL", "PNEUMONIA")}
-    assert f"{by_class['NORMAL']} of 20 NORMAL, {by_class['PNEUMONIA']} of 20 PNEUMONIA" in top
+    assert f"(12 of 40: {by_class['NORMAL']} of 20 NORMAL, {by_class['PNEUMONIA']} of 20 PNEUMONIA)" in top
     assert "skcxr train SITE_FOLDER --init tiny-model --out DIR" in top
 
 

@@ -8,6 +8,7 @@ without pyplot, so no GUI backend is touched and nothing global changes.
 
 import base64
 import io
+from pathlib import PurePath
 
 import numpy as np
 from PIL import Image
@@ -112,7 +113,7 @@ def overlay_image(image, heatmap, *, max_alpha=0.55):
     return Image.fromarray(np.round(blended * 255).astype(np.uint8))
 
 
-def draw_curve_figures(y_true, y_score, *, threshold, pos_label):
+def draw_curve_figures(y_true, y_score, *, threshold, pos_label, name=None):
     """ROC, precision-recall, confusion matrix and reliability diagram as matplotlib Figures.
 
     Parameters
@@ -122,6 +123,10 @@ def draw_curve_figures(y_true, y_score, *, threshold, pos_label):
         The operating threshold, marked on the curves.
     pos_label : str
         The flagged class.
+    name : str, default=None
+        The model's name (a pretrained name or a file), in the legends;
+        shortened to its file name and 20 characters, so that the legend
+        keeps clear of the curve.
 
     Returns
     -------
@@ -129,16 +134,17 @@ def draw_curve_figures(y_true, y_score, *, threshold, pos_label):
         Title and figure, in page order.
     """
     _, Figure = _matplotlib()
+    name = _legend_name(name)
     drawn = []
     for title, draw in (
         ("ROC curve", lambda ax: plot_roc(y_true, y_score, threshold=threshold,
-                                          pos_label=pos_label, ax=ax)),
+                                          pos_label=pos_label, name=name, ax=ax)),
         ("Precision-recall curve", lambda ax: plot_precision_recall(
-            y_true, y_score, threshold=threshold, pos_label=pos_label, ax=ax)),
+            y_true, y_score, threshold=threshold, pos_label=pos_label, name=name, ax=ax)),
         ("Confusion matrix", lambda ax: plot_confusion_matrix(
             y_true, y_score, threshold=threshold, pos_label=pos_label, ax=ax)),
         ("Reliability diagram", lambda ax: plot_reliability(
-            y_true, y_score, pos_label=pos_label, ax=ax)),
+            y_true, y_score, pos_label=pos_label, name=name, ax=ax)),
     ):
         figure = Figure(figsize=(4.6, 4.2), dpi=100, layout="constrained")
         draw(figure.subplots())
@@ -146,11 +152,18 @@ def draw_curve_figures(y_true, y_score, *, threshold, pos_label):
     return drawn
 
 
-def curve_figures(y_true, y_score, *, threshold, pos_label):
+def _legend_name(name, limit=20):
+    if name is None:
+        return None
+    name = PurePath(str(name)).name or str(name)
+    return name if len(name) <= limit else name[:limit - 1] + "…"
+
+
+def curve_figures(y_true, y_score, *, threshold, pos_label, name=None):
     """:func:`draw_curve_figures` as ``(title, PNG data URL)`` pairs."""
     urls = []
     for title, figure in draw_curve_figures(y_true, y_score, threshold=threshold,
-                                            pos_label=pos_label):
+                                            pos_label=pos_label, name=name):
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")
         urls.append((title, "data:image/png;base64,"

@@ -78,8 +78,8 @@ def population_notice(rows, *, model_name=None, share=UNLIKE_TRAINING_NOTICE_SHA
 def _message(n_refused, n_films, ratio, share, by_class):
     counts = ""
     if by_class:
-        counts = " (" + ", ".join(f"{c['refused']} of {c['films']} {label}"
-                                  for label, c in by_class.items()) + ")"
+        counts = ": " + ", ".join(f"{c['refused']} of {c['films']} {label}"
+                                  for label, c in by_class.items())
     return (
         f"This folder looks unlike the films the model was trained on: {ratio:.0%} of its "
         f"readable films ({n_refused} of {n_films}{counts}) were refused as unlike the training "

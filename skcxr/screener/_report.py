@@ -55,7 +55,7 @@ dl.model dt{font-weight:600}dl.model dd{margin:0}
 table{border-collapse:collapse;width:100%;font-size:.92em}
 th,td{border:1px solid #d0d0d0;padding:4px 6px;text-align:left;vertical-align:middle}
 th{background:#f0f0f0}
-td.path,td.reason,td.dicom{overflow-wrap:anywhere}
+td.path,td.reason,td.dicom{overflow-wrap:break-word}td.path{min-width:12em}
 td.dicom{font-size:.85em}td.dicom .key{color:#666}
 tr.flagged td:first-child{border-left:5px solid #b3261e}
 tr.unsuitable,tr.error{background:#fff4ce}
@@ -120,11 +120,14 @@ def write_report(path, rows, screener, *, model_name, threshold_note="", n_skipp
     ranks = {row.index: rank for rank, row in enumerate(rows, 1)}
     with open(path, "w", encoding="utf-8") as out:
         out.write(_head(model_name, is_evaluation))
-        out.write(_top(screener, counts, notice, is_evaluation))
+        out.write(_top(screener, counts, notice, evaluation if is_evaluation else None))
         out.write(_summary(counts, n_skipped))
-        out.write(_model(screener, model_name, threshold_note, command))
+        sections = [_model(screener, model_name, threshold_note, command)]
         if evaluation is not None:
-            out.write(_performance(rows, screener, evaluation, is_evaluation))
+            performance = _performance(rows, screener, evaluation, model_name, is_evaluation)
+            # An evaluation is read for its numbers: they come before the model's details.
+            sections.insert(0 if is_evaluation else 1, performance)
+        out.write("".join(sections))
         out.write(not_screened_section(rows, ranks, n_pictures=len(refused_images),
                                        max_pictures=max_refused_films))
         out.write(table_start(counts, heatmap_note, with_labels, with_dicom))
@@ -144,19 +147,26 @@ def _head(model_name, is_evaluation):
     )
 
 
-def _top(screener, counts, notice, is_evaluation):
-    """Title, the screening-aid warning, the one-sentence result and any population notice."""
+def _top(screener, counts, notice, evaluation):
+    """Title, the screening-aid warning, the one-sentence result and any population notice.
+
+    ``evaluation`` is given for an evaluation report, None for a worklist.
+    """
     e = html.escape
     flagged_class = positive_class(screener)
     attention = counts["unsuitable"] + counts["error"]
-    title = "Evaluation on a labelled folder" if is_evaluation else "Screening worklist"
+    title = "Screening worklist" if evaluation is None else "Evaluation on a labelled folder"
+    result = (f"<b>{counts['flagged']}</b> of {counts['files']} files flagged "
+              f"{e(str(flagged_class))} for earlier review")
+    if evaluation is not None:
+        result = (f"Metrics of the <b>{evaluation['n_scored']}</b> screened films whose true "
+                  f"label is known, from the class folders; {result}")
     parts = [
         f"<header><h1>{title}</h1>",
         '<div class="warning" role="note"><strong>A screening aid, not a diagnosis.</strong> '
         "A film that is not flagged is not cleared: every film still needs a radiologist's "
         "read.</div>",
-        f"<p><b>{counts['flagged']}</b> of {counts['files']} files flagged {e(str(flagged_class))}"
-        " for earlier review"
+        f"<p>{result}"
         + (f"; <b>{attention}</b> could not be screened and need a person's look" if attention
            else "") + ".</p>",
     ]
@@ -215,7 +225,7 @@ def _model(screener, model_name, threshold_note, command):
     return "".join(parts)
 
 
-def _performance(rows, screener, evaluation, is_evaluation):
+def _performance(rows, screener, evaluation, model_name, is_evaluation):
     """The screening reports (as ``skcxr evaluate`` prints them) and the curves."""
     e = html.escape
     heading = "Metrics" if is_evaluation else "Performance on these films"
@@ -231,7 +241,7 @@ def _performance(rows, screener, evaluation, is_evaluation):
         y_score = np.asarray([r.score for r in known])
         parts.append("<h3>Curves, at the operating threshold</h3><div class=\"figures\">")
         for title, url in curve_figures(y_true, y_score, threshold=screener.decision_threshold,
-                                        pos_label=positive_class(screener)):
+                                        pos_label=positive_class(screener), name=model_name):
             parts.append(f'<figure><img src="{url}" alt="{e(title)}"><figcaption>{e(title)}'
                          "</figcaption></figure>")
         parts.append("</div>")

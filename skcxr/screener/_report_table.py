@@ -6,6 +6,7 @@ share one column.
 """
 
 import html
+import re
 
 from ..guard import REFUSAL_CODES
 from ._reading import DICOM_FIELDS
@@ -105,8 +106,17 @@ def _path_cell(path):
     """The file name first (what a reader looks for), its folder under it."""
     folder, sep, name = path.replace("\\", "/").rpartition("/")
     if not sep:
-        return f"<b>{html.escape(path)}</b>"
-    return f'<b>{html.escape(name)}</b><br><span class="dir">{html.escape(folder + sep)}</span>'
+        return f"<b>{_breakable(path)}</b>"
+    return f'<b>{_breakable(name)}</b><br><span class="dir">{_breakable(folder + sep)}</span>'
+
+
+def _breakable(text):
+    """Escaped ``text`` that may wrap after its separators (/ _ - .), not inside a word.
+
+    A path or a DICOM UID has no spaces: without these break points it
+    either widens the table or wraps at any letter.
+    """
+    return re.sub(r"([/_.\-])", r"\1<wbr>", html.escape(text, quote=False))
 
 
 def _reason_cell(row):
@@ -127,5 +137,5 @@ def _dicom_cell(values):
     lines = [(label, fields[name]) for label, name in (
         ("Patient", "PatientID"), ("Accession", "AccessionNumber"),
         ("Study UID", "StudyInstanceUID")) if fields.get(name)]
-    return "<br>".join(f'<span class="key">{label}</span> {html.escape(value)}'
+    return "<br>".join(f'<span class="key">{label}</span> {_breakable(value)}'
                        for label, value in lines)
