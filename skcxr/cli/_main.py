@@ -68,7 +68,8 @@ threshold and a model card recording what was done (see 'skcxr info FILE').
 
 _TRAIN_EPILOG = """\
 examples:
-  # minutes on a CPU (128 px, 6 epochs):
+  # the shipped model's CPU recipe (128 px, 6 epochs); it took 26 to 65 min on a
+  # shared 2-core CPU (benchmarks/results/cpu-128px-6epochs-seeds.json):
   skcxr train ../shared/data/chest_xray/train --size 128 --epochs 6 --out my_model.joblib
   # the full recipe (224 px, up to 30 epochs; meant for a GPU):
   skcxr train ../shared/data/chest_xray/train --out my_model.joblib
