@@ -93,7 +93,7 @@ def plot_boundary(svm_2d, points, target, target_names, title):
 
 
 fig = plot_boundary(svm_2d, P_test, test.target, test.target_names,
-                    f"Test images on 2 PCs of {size} px pixels; linear SVM boundary in 2-D")
+                    f"Test images on 2 PCs of {size} px pixels;\nlinear SVM boundary in 2-D")
 fig.savefig(args.out, dpi=120, bbox_inches="tight")
 print(f"wrote {args.out}")
 plt.show()

@@ -148,7 +148,7 @@ def test_plot_gradcam_is_readable():
     rng = np.random.default_rng(0)
     titles = [f"{kind}\nP(PNEUMONIA) = 0.97" for kind in
               ("true positive", "false positive", "false negative")]
-    assert_readable(plot_gradcam(rng.integers(0, 255, (3, 1, 64, 64)), rng.random((3, 64, 64)),
+    assert_readable(plot_gradcam(rng.integers(0, 255, (3, 1, 128, 128)), rng.random((3, 128, 128)),
                                  titles=titles, ncols=3))
 
 
@@ -200,11 +200,20 @@ def test_svm_baseline_figure():
     f = example_functions("svm_baseline")
     rng = np.random.default_rng(0)
     target = rng.integers(0, 2, 300)
-    points = rng.normal(size=(300, 2)) + 2 * target[:, np.newaxis]
+    # Principal components of 1,024 standardised pixels spread over tens of units.
+    points = 20 * rng.normal(size=(300, 2)) + 30 * target[:, np.newaxis]
     svm_2d = LinearSVC().fit(points, target)
     fig = f["plot_boundary"](svm_2d, points, target, np.array(["NORMAL", "PNEUMONIA"]),
-                             "Test images on 2 PCs of 32 px pixels; linear SVM boundary in 2-D")
+                             "Test images on 2 PCs of 32 px pixels;\nlinear SVM boundary in 2-D")
     assert_readable(fig)
+
+
+def test_a_title_wider_than_its_figure_is_found():
+    fig, ax = plt.subplots(figsize=(6, 5), layout="constrained")
+    ax.plot([-60, 60], [-40, 40])
+    ax.set(xlabel="PC 1", ylabel="PC 2",
+           title="Test images on 2 PCs of 32 px pixels; linear SVM boundary in 2-D, one line")
+    assert any("title" in p for p in layout_problems(fig))
 
 
 @pytest.mark.parametrize("name", ["quickstart", "original_cnn"])

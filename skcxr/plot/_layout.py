@@ -71,11 +71,12 @@ def _texts(fig):
             continue
         where = _axes_name(ax)
         yield f"the title of axes {where}", ax.title
-        yield f"the x-label of axes {where}", ax.xaxis.label
-        yield f"the y-label of axes {where}", ax.yaxis.label
-        for axis, letter in ((ax.xaxis, "x"), (ax.yaxis, "y")):
-            for label in _drawn_tick_labels(axis):
-                yield f"the {letter} tick label {label.get_text()!r} of axes {where}", label
+        if ax.axison:  # ax.axis("off") draws no axis labels or ticks (images, heatmaps)
+            yield f"the x-label of axes {where}", ax.xaxis.label
+            yield f"the y-label of axes {where}", ax.yaxis.label
+            for axis, letter in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+                for label in _drawn_tick_labels(axis):
+                    yield f"the {letter} tick label {label.get_text()!r} of axes {where}", label
         for text in ax.texts:
             yield f"the text {text.get_text()!r} of axes {where}", text
         if ax.get_legend() is not None:
