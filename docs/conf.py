@@ -55,8 +55,10 @@ html_theme_options = {
     "navigation_with_keys": False,
 }
 html_show_sourcelink = False
-# Example pages use the full width for their code and figures, as scikit-learn's do.
-html_sidebars = {"auto_examples/*": []}
+# Example pages use the full width for their code and figures, as scikit-learn's do;
+# so do the top-level pages without sub-pages, whose section navigation would be empty.
+html_sidebars = {"auto_examples/*": [], "model_card": [], "cli": [], "input_guard": [],
+                 "benchmarks": [], "user_guide": [], "scaling": [], "multi_gpu": []}
 
 # -- Gallery: examples/ -> auto_examples/ -------------------------------------
 sphinx_gallery_conf = {
@@ -73,6 +75,9 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "show_signature": False,
     "min_reported_time": 1,
+    # Each figure's layout is checked before it is saved (sphinxext/skcxr_figures.py):
+    # a label cut off or a legend over a line is a warning, so -W fails the build.
+    "image_scrapers": ("skcxr_figures.checked_matplotlib_scraper",),
 }
 
 

@@ -12,8 +12,10 @@ On a GPU keep ``n_jobs=1`` (one model at a time on the device).
 
 .. code-block:: bash
 
-    python examples/grid_search.py --quick   # 600 images, 64 px, 2 epochs, 4 settings: a few minutes on a CPU
+    python examples/grid_search.py --quick   # 600 images, 64 px, 2 epochs, 4 settings: a CPU works
     python examples/grid_search.py           # full grid at 128 px (use a GPU)
+
+How long ``--quick`` took, and on which machine: ``docs/_static/figures/README.md``.
 
 ``--out FOLDER`` also saves the figure there as a PNG file. The documentation
 build does not run this example (it trains a network per setting and fold);
@@ -36,7 +38,7 @@ from skcxr.datasets import load_chest_xray
 parser = argparse.ArgumentParser(
     description="Tune learning rate, network width and augmentation with GridSearchCV by patient.")
 parser.add_argument("--quick", action="store_true",
-                    help="600 images, 64 px, 2 epochs, 4 settings: minutes on a CPU")
+                    help="600 images, 64 px, 2 epochs, 4 settings (a CPU works)")
 parser.add_argument("--out", help="folder to save the figure in, as a PNG file")
 args = parser.parse_args()
 sklearn.set_config(enable_metadata_routing=True)
@@ -89,17 +91,25 @@ print("best:", search.best_params_)
 # deviation across folds: differences smaller than the bars are not worth a
 # decision.
 
-results = search.cv_results_
-varying = [key for key, values in grid.items() if len(values) > 1]
-names = [", ".join(f"{key.split('__')[-1]}={params[key]}" for key in varying)
-         for params in results["params"]]
-fig, ax = plt.subplots(figsize=(7, 1.5 + 0.35 * len(order)), layout="constrained")
-ax.errorbar(results["mean_test_score"][order], np.arange(len(order)),
-            xerr=results["std_test_score"][order], fmt="o", capsize=3)
-ax.set_yticks(np.arange(len(order)), [names[i] for i in order])
-ax.invert_yaxis()  # best on top
-ax.set(xlabel="ROC AUC, mean and SD over 3 patient-grouped folds",
-       title=f"GridSearchCV, {len(X)} films at {size} px, {epochs} epochs")
+
+
+def plot_cv_scores(results, grid, title):
+    """Each setting's mean ROC AUC over the folds with its SD, best on top."""
+    order = np.argsort(-results["mean_test_score"])
+    varying = [key for key, values in grid.items() if len(values) > 1]
+    names = [", ".join(f"{key.split('__')[-1]}={params[key]}" for key in varying)
+             for params in results["params"]]
+    fig, ax = plt.subplots(figsize=(7, 1.5 + 0.35 * len(order)), layout="constrained")
+    ax.errorbar(results["mean_test_score"][order], np.arange(len(order)),
+                xerr=results["std_test_score"][order], fmt="o", capsize=3)
+    ax.set_yticks(np.arange(len(order)), [names[i] for i in order])
+    ax.invert_yaxis()  # best on top
+    ax.set(xlabel="ROC AUC, mean and SD over 3 patient-grouped folds", title=title)
+    return fig
+
+
+fig = plot_cv_scores(search.cv_results_, grid,
+                     f"GridSearchCV, {len(X)} films at {size} px, {epochs} epochs")
 if args.out:
     Path(args.out).mkdir(parents=True, exist_ok=True)
     fig.savefig(Path(args.out) / "cv_scores.png", dpi=100, bbox_inches="tight")

@@ -11,11 +11,14 @@ default).
 
 .. code-block:: bash
 
-    python examples/original_cnn.py --quick   # 96 px, 3 epochs: a few minutes on a CPU
+    python examples/original_cnn.py --quick   # all 5,216 images at 96 px, 3 epochs: a CPU works
     python examples/original_cnn.py           # 224 px, 30 epochs (use a GPU)
 
+How long ``--quick`` took, and on which machine: ``docs/_static/figures/README.md``;
+the full run is the ``original`` row of the H100 table on the Benchmarks page.
+
 ``--out FOLDER`` also saves the figure there as a PNG file. The documentation
-build does not run this example (it trains for minutes); the figure on this
+build does not run this example (it trains a network); the figure on this
 page was made by the command written under it.
 """
 
@@ -33,7 +36,7 @@ from skcxr.metrics import screening_report
 
 parser = argparse.ArgumentParser(
     description="The original project's CNN+FC with its hyperparameters, and class weights.")
-parser.add_argument("--quick", action="store_true", help="96 px, 3 epochs: minutes on a CPU")
+parser.add_argument("--quick", action="store_true", help="96 px, 3 epochs (a CPU works)")
 parser.add_argument("--out", help="folder to save the figure in, as a PNG file")
 args = parser.parse_args()
 size, epochs = (96, 3) if args.quick else (224, 30)
@@ -56,7 +59,7 @@ print(screening_report(test.target, model.predict_proba(test.data)[:, 1], thresh
 # %%
 # .. literalinclude:: /_static/figures/original_cnn/output.txt
 #    :language: none
-#    :caption: Printed by the command that made the figure below (epoch times: a shared, busy 2-core CPU)
+#    :caption: Printed by the command that made the figure below (machine, load: figures README)
 #
 # How training went
 # -----------------

@@ -17,11 +17,15 @@ Run from the repository root (data from ``$SKCXR_DATA``, e.g. ``../shared/data``
 
 .. code-block:: bash
 
-    python examples/quickstart.py --quick   # ~3-4 min on 2 CPU cores: 1,500 images, 96 px
-    python examples/quickstart.py           # all 5,216 images, 224 px (use a GPU: ~2 min on an H100)
+    python examples/quickstart.py --quick   # 1,000 images at 96 px, 5 epochs: CPU minutes
+    python examples/quickstart.py           # all 5,216 images at 224 px, up to 30 epochs: use a GPU
+
+How long each takes, measured, and on which machine: ``--quick`` in
+``docs/_static/figures/README.md``, the full run in ``benchmarks/results/``
+(the ``recommended`` row of the H100 table on the Benchmarks page).
 
 ``--out FOLDER`` also saves the figures there as PNG files. The
-documentation build does not run this example (it trains for minutes); the
+documentation build does not run this example (it trains a network); the
 figures on this page were made by the command written under them.
 """
 
@@ -46,10 +50,11 @@ TARGET_SENSITIVITY = 0.97
 parser = argparse.ArgumentParser(
     description="Quickstart: train a screening model, fix its operating point, report on test.")
 parser.add_argument("--quick", action="store_true",
-                    help="1,500 training images at 96 px, 6 epochs: minutes on a CPU")
+                    help="1,000 training images at 96 px, 5 epochs: minutes on a CPU")
 parser.add_argument("--out", help="folder to save the figures in, as PNG files")
 args = parser.parse_args()
-size, epochs = (96, 6) if args.quick else (224, 30)
+# --quick is what CI runs: small enough to train in minutes on 2 CPU cores.
+n_images, size, epochs = (1000, 96, 5) if args.quick else (None, 224, 30)
 np.set_printoptions(precision=3)
 
 
@@ -75,8 +80,8 @@ def split_patients(bunch, test_size, seed):
 train = load_chest_xray(subset="train")
 test = load_chest_xray(subset="test")
 labels = train.target_names  # predict "NORMAL" / "PNEUMONIA", not 0 / 1
-if args.quick:  # a random subset of whole patients
-    _, keep = split_patients(train, 1500 / len(train.data), seed=0)
+if n_images:  # a random subset of whole patients
+    _, keep = split_patients(train, n_images / len(train.data), seed=0)
     train = Bunch(**{k: train[k][keep] for k in ("data", "target", "groups")})
 fit_idx, val_idx = split_patients(train, 0.15, seed=0)
 
@@ -157,10 +162,17 @@ for name, t in (("default threshold 0.5", 0.5), ("screening threshold", threshol
                            pos_label="PNEUMONIA", groups=test.groups, random_state=0))
 print("\nA screening aid flags films for earlier review; it never replaces the radiologist.")
 
-display = plot_roc(labels[test.target], test_score, threshold=threshold, pos_label="PNEUMONIA",
-                   name="ResNet-18")
-display.ax_.set_title("Test split, with the threshold chosen on validation patients")
-save(display.figure_, "roc")
+
+
+def plot_test_roc(y_true, score, threshold):
+    """The test split's ROC curve with the threshold chosen on validation patients."""
+    display = plot_roc(y_true, score, threshold=threshold, pos_label="PNEUMONIA",
+                       name="ResNet-18")
+    display.ax_.set_title("Test split, with the threshold chosen on validation patients")
+    return display.figure_
+
+
+save(plot_test_roc(labels[test.target], test_score, threshold), "roc")
 plt.show()
 # sphinx_gallery_thumbnail_path = "_static/figures/quickstart/roc.png"
 
@@ -172,4 +184,4 @@ plt.show()
 #
 # .. literalinclude:: /_static/figures/quickstart/output.txt
 #    :language: none
-#    :caption: Printed by the command that made the figures on this page (times: a shared, busy 2-core CPU)
+#    :caption: Printed by the command that made the figures on this page (machine, load: figures README)

@@ -16,12 +16,14 @@ The screening workflow, end to end, with pictures.
 
 .. code-block:: bash
 
-    python examples/screening_workflow.py --quick   # 1,500 images at 96 px: minutes on a CPU
+    python examples/screening_workflow.py --quick   # 1,500 images at 96 px, 6 epochs: a CPU works
     python examples/screening_workflow.py           # all images at 224 px (use a GPU)
+
+How long ``--quick`` took, and on which machine: ``docs/_static/figures/README.md``.
 
 The figures are saved as PNG files in ``--out`` (default
 ``screening_figures/``). The documentation build does not run this example
-(it trains for minutes); the figures on this page were made by the command
+(it trains a network); the figures on this page were made by the command
 written under them, except the heatmaps, which are drawn over the dataset's
 films and so are not kept in the repository: run the script to see them.
 """
@@ -111,15 +113,25 @@ print(f"FixedThresholdClassifier flags {flagged.sum()} of {len(flagged)} test fi
 # %%
 # .. literalinclude:: /_static/figures/screening_workflow/output.txt
 #    :language: none
-#    :caption: Printed by the command in the note at the end of this page (epoch times: a busy 2-core CPU)
+#    :caption: Printed by the command in the note at the end of this page (machine, load: figures README)
 #
 # ROC and precision-recall curves, with the operating point
 # ---------------------------------------------------------
 
-kwargs = {"pos_label": POSITIVE}
-plot_roc(y_test, test_score, threshold=threshold, name="CXRNet", **kwargs).figure_.savefig(out / "roc.png")
-plot_precision_recall(y_test, test_score, threshold=threshold, name="CXRNet",
-                      **kwargs).figure_.savefig(out / "precision_recall.png")
+
+def plot_operating_curves(y_true, score, threshold):
+    """ROC, precision-recall and the confusion matrix at ``threshold``, as figures by name."""
+    kwargs = {"threshold": threshold, "pos_label": POSITIVE}
+    return {
+        "roc": plot_roc(y_true, score, name="CXRNet", **kwargs).figure_,
+        "precision_recall": plot_precision_recall(y_true, score, name="CXRNet", **kwargs).figure_,
+        "confusion_matrix": plot_confusion_matrix(y_true, score, **kwargs).figure_,
+    }
+
+
+curves = plot_operating_curves(y_test, test_score, threshold)
+for key in ("roc", "precision_recall"):
+    curves[key].savefig(out / f"{key}.png")
 # sphinx_gallery_thumbnail_path = "_static/figures/screening_workflow/roc.png"
 
 # %%
@@ -136,8 +148,7 @@ plot_precision_recall(y_test, test_score, threshold=threshold, name="CXRNet",
 # The confusion matrix at the screening threshold
 # -----------------------------------------------
 
-plot_confusion_matrix(y_test, test_score, threshold=threshold, **kwargs).figure_.savefig(
-    out / "confusion_matrix.png")
+curves["confusion_matrix"].savefig(out / "confusion_matrix.png")
 
 # %%
 # .. image:: /_static/figures/screening_workflow/confusion_matrix.png
@@ -149,11 +160,19 @@ plot_confusion_matrix(y_test, test_score, threshold=threshold, **kwargs).figure_
 # Calibration was fitted on the validation patients; the diagram shows the
 # test split.
 
-fig, ax = plt.subplots(figsize=(6, 6))
-plot_reliability(y_test, test_score, name="raw", ax=ax, **kwargs)
-for method, calibrator in calibrated.items():
-    plot_reliability(y_test, calibrator.predict_proba(X_test)[:, 1], name=method, ax=ax, **kwargs)
-fig.savefig(out / "reliability.png")
+
+
+def plot_calibration(y_true, scores):
+    """Reliability diagrams of several scores of the same films, on one axes."""
+    fig, ax = plt.subplots(figsize=(6, 6), layout="constrained")
+    for name, score in scores.items():
+        plot_reliability(y_true, score, name=name, ax=ax, pos_label=POSITIVE)
+    return fig
+
+
+scores = {"raw": test_score, **{method: calibrator.predict_proba(X_test)[:, 1]
+                                for method, calibrator in calibrated.items()}}
+plot_calibration(y_test, scores).savefig(out / "reliability.png")
 
 # %%
 # .. image:: /_static/figures/screening_workflow/reliability.png

@@ -12,7 +12,7 @@ refitted in that 2-D projection, for display).
 
 .. code-block:: bash
 
-    python examples/svm_baseline.py --quick   # 32 px, seconds
+    python examples/svm_baseline.py --quick   # 32 px
     python examples/svm_baseline.py           # 64 px
 
 The documentation build runs this example with ``--quick``: the output and
@@ -77,15 +77,23 @@ print(screening_report(test.target, svm.decision_function(X_test), threshold=0.0
 projection = make_pipeline(StandardScaler(), PCA(n_components=2)).fit(X_train)
 P_train, P_test = projection.transform(X_train), projection.transform(X_test)
 svm_2d = LinearSVC(C=1e-3, class_weight="balanced").fit(P_train, train.target)
-fig, ax = plt.subplots(figsize=(6, 5))
-DecisionBoundaryDisplay.from_estimator(svm_2d, P_test, response_method="predict", alpha=0.2,
-                                       ax=ax, cmap="coolwarm")
-for label, colour in ((0, "C0"), (1, "C3")):
-    mask = test.target == label
-    ax.scatter(*P_test[mask].T, s=8, c=colour, label=test.target_names[label])
-ax.set(xlabel="PC 1", ylabel="PC 2",
-       title=f"Test images on 2 PCs of {size} px pixels; linear SVM boundary in 2-D")
-ax.legend()
+
+
+def plot_boundary(svm_2d, points, target, target_names, title):
+    """Films as points on two coordinates, coloured by class, over a 2-D SVM's regions."""
+    fig, ax = plt.subplots(figsize=(6, 5), layout="constrained")
+    DecisionBoundaryDisplay.from_estimator(svm_2d, points, response_method="predict",
+                                           alpha=0.2, ax=ax, cmap="coolwarm")
+    for label, colour in ((0, "C0"), (1, "C3")):
+        mask = target == label
+        ax.scatter(*points[mask].T, s=8, c=colour, label=target_names[label])
+    ax.set(xlabel="PC 1", ylabel="PC 2", title=title)
+    ax.legend()
+    return fig
+
+
+fig = plot_boundary(svm_2d, P_test, test.target, test.target_names,
+                    f"Test images on 2 PCs of {size} px pixels;\nlinear SVM boundary in 2-D")
 fig.savefig(args.out, dpi=120, bbox_inches="tight")
 print(f"wrote {args.out}")
 plt.show()

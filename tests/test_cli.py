@@ -250,8 +250,8 @@ def test_train_holds_out_patients_and_writes_a_screener_folder(tmp_path, capsys,
 def test_train_says_when_the_guard_needs_more_films(tmp_path, capsys, no_pretrained):
     data = write_site(tmp_path / "data")
     status, _, err = run(["train", data, "--preset", "compact", "--size", "64", "--epochs", "1",
-                          "--sensitivity", "0.5", "--confidence", "0.5", "--out",
-                          tmp_path / "m"], capsys)
+                          "--sensitivity", "0.5", "--confidence", "0.5",
+                          "--guard-false-rejection", "0.02", "--out", tmp_path / "m"], capsys)
     assert status == 1 and "input guard cannot be fitted" in err and "--no-guard" in err
     assert not (tmp_path / "m").exists() and not list(tmp_path.glob(".partial*"))
 

@@ -132,3 +132,14 @@ def test_the_docs_hold_at_least_eight_distinct_figures(gallery):
     contents = {f.read_bytes() for page in pages for f in figures_on(page)
                 if "thumb" not in f.name and f.name != "no_image.png"}
     assert len(contents) >= 8, len(contents)
+
+
+def test_no_page_shows_an_empty_section_navigation(gallery):
+    """pydata-sphinx-theme's left sidebar lists a page's sub-pages; without any it is an empty box."""
+    for page in sorted(HTML.glob("*.html")):
+        html = page.read_text(encoding="utf-8")
+        start = html.find('aria-label="Section Navigation"')
+        if start < 0:
+            continue
+        nav = html[start:html.index("</nav>", start)]
+        assert "<a " in nav, f"{page.name} shows an empty Section Navigation sidebar"

@@ -367,8 +367,8 @@ def test_fit_input_guard_on_a_pipeline(films):
 
 # ------------------------------------------------------------------ errors
 @pytest.mark.parametrize("params, match", [
-    (dict(max_false_rejection=0), r"'max_false_rejection' .* in the range \(0.0, 1.0\). Got 0"),
-    (dict(max_false_rejection=1.5), r"'max_false_rejection' .* range \(0.0, 1.0\). Got 1.5"),
+    (dict(max_false_rejection=0), r"'max_false_rejection' .* range \(0.0, 1.0\) or .*'auto'"),
+    (dict(max_false_rejection=1.5), r"'max_false_rejection' .* range \(0.0, 1.0\).* Got 1.5"),
     (dict(max_false_rejection="2%"), r"'max_false_rejection' .* float .* Got '2%'"),
     (dict(calibration_size=1), r"'calibration_size' .* range \(0.0, 1.0\). Got 1 instead"),
     (dict(n_components=0), r"'n_components' .* int in the range \[1, inf\). Got 0"),
@@ -423,3 +423,20 @@ def test_refusal_codes_are_known_and_explained():
     refusal = Refusal("lateral", "lateral view (DICOM ViewPosition LL)")
     assert refusal.status == "unsuitable" and "frontal" in refusal.explanation
     assert Refusal("truncated", "truncated JPEG").status == "error"
+
+
+def test_auto_false_rejection_is_what_the_held_out_films_can_set(guard, films):
+    """A small site: 0.02 needs 49 held-out films; "auto" takes the smallest share they allow."""
+    X, _, groups = (a[:100] for a in films)
+    with pytest.raises(ValueError, match="cannot set a threshold for max_false_rejection=0.02"):
+        InputGuard(guard.classifier, max_false_rejection=0.02, random_state=0).fit(X, groups=groups)
+    small = InputGuard(guard.classifier, max_false_rejection="auto", random_state=0).fit(
+        X, groups=groups)
+    assert small.false_rejection_ == pytest.approx(np.ceil(1000 / (small.n_calibration_ + 1)) / 1000)
+    assert small.false_rejection_ > 0.02
+    assert InputGuard.from_state(small.get_state(), guard.classifier).false_rejection_ == (
+        small.false_rejection_)
+    X, _, groups = films
+    large = InputGuard(guard.classifier, max_false_rejection="auto", random_state=0).fit(
+        X, groups=groups)
+    assert large.false_rejection_ == 0.02 or large.n_calibration_ < 49

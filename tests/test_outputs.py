@@ -137,7 +137,7 @@ def test_a_non_utf8_file_name_gets_its_row_and_the_worklist_and_report_are_writt
     assert os.fsencode(decoded) == odd and os.path.isfile(decoded)
     assert "IM-" in text
     report = (tmp_path / "r.html").read_bytes().decode("utf-8")
-    assert "<b>IM-\\xff\\x5cx41.png</b>" in report
+    assert "<b>IM-\\xff\\x5cx41.png</b>" in report.replace("<wbr>", "")  # wrap points aside
 
 
 # ------------------------------------------ 3. safe to open in a spreadsheet

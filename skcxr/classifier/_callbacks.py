@@ -2,6 +2,9 @@
 
 import math
 import numbers
+import os
+import re
+import sys
 import warnings
 
 import numpy as np
@@ -173,6 +176,30 @@ def is_positive_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and value > 0
 
 
+class TerminalPrintLog(PrintLog):
+    """skorch's epoch table, coloured only on a terminal.
+
+    skorch marks each epoch's best values with ANSI colour codes wherever
+    the table goes; in a log file or a CI log they show as
+    ``[36m0.3808[0m``. Colour is kept only when the table is printed to a
+    terminal, decided at each epoch (a pickled classifier may be fitted
+    again elsewhere); ``NO_COLOR`` (https://no-color.org) turns it off
+    anywhere.
+    """
+
+    def format_row(self, row, key, color):
+        text = super().format_row(row, key, color)
+        if isinstance(text, str) and not self._colour_allowed():
+            return _ANSI.sub("", text)
+        return text
+
+    def _colour_allowed(self):
+        return self.sink is print and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def default_callbacks(*, validates, lr_schedule, max_epochs, patience, weight_averaging, verbose):
     """The (name, callback) list CXRClassifier trains with.
 
@@ -210,5 +237,5 @@ def default_callbacks(*, validates, lr_schedule, max_epochs, patience, weight_av
     if validates:
         # After early stopping and weight averaging: it checks the weights fit returns.
         callbacks.append(("collapse_check", CollapseCheck()))
-    callbacks.append(("print_log", PrintLog()))
+    callbacks.append(("print_log", TerminalPrintLog()))
     return callbacks

@@ -31,3 +31,8 @@ def parse_fraction(text):
     if value is None or not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"expected a number between 0 and 1; got {text!r}")
     return value
+
+
+def parse_rate(text):
+    """``--guard-false-rejection``: "auto" or a share between 0 and 1."""
+    return text if text == "auto" else parse_fraction(text)

@@ -4,7 +4,7 @@ import argparse
 import shlex
 import sys
 
-from ._errors import UsageError, parse_fraction, parse_threshold
+from ._errors import UsageError, parse_fraction, parse_rate, parse_threshold
 
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
@@ -34,9 +34,14 @@ scored in chunks, so any number of files fits in memory.
 
 CSV columns: path, score (probability of the flagged class; empty when not
 scored), flagged (true/false at the threshold; empty when not scored),
-status (screened, unsuitable, error), reason (why a file was not screened);
-then true_label with --labels-from-folders; then PatientID,
-StudyInstanceUID, AccessionNumber when any file is DICOM.
+status (screened, unsuitable, error), reason (why a file was not screened),
+reason_code (its stable code); then true_label with --labels-from-folders;
+then PatientID, StudyInstanceUID, AccessionNumber when any file is DICOM.
+
+When the input guard refuses more than 10% of the readable films as unlike
+the training films (reason_code unlike_training), the folder probably comes
+from another population, site or device: the summary, the report and
+--summary-json say so, with what to do.
 """
 
 _SCREEN_EPILOG = """\
@@ -73,11 +78,12 @@ whole or not at all; screen with --model DIR, inspect with 'skcxr info DIR'.
 
 _TRAIN_EPILOG = """\
 examples:
-  # fine-tune the shipped screener on a site's films (minutes on a CPU for a few
-  # hundred films; see the docs' "Adapting the screener to your site"):
+  # fine-tune the shipped screener on a site's films (measured times: the docs'
+  # "Adapting the screener to your site"):
   skcxr train SITE_FILMS --init resnet18-kermany-128 --out site_screener
-  # train the recommended preset from scratch (128 px; the full 224 px recipe
-  # is meant for a GPU):
+  # train the recommended preset from scratch: the shipped model's CPU recipe
+  # (128 px, 6 epochs) took 26 to 65 min on a shared 2-core CPU
+  # (benchmarks/results/cpu-128px-6epochs-seeds.json):
   skcxr train ../shared/data/chest_xray/train --size 128 --epochs 6 --out my_screener
 """
 
@@ -103,7 +109,10 @@ model, e.g. NORMAL/ and PNEUMONIA/) and print the screening report: AUC,
 sensitivity, specificity, PPV, NPV with 95% confidence intervals that
 resample patients (Kermany file names; other files count as one patient
 each), at the model's threshold and at 0.5. Files that were not screened
-(unsuitable, error) are counted and left out of the numbers.
+(unsuitable, error) are counted and left out of the numbers; when more than
+10% of the readable films are refused as unlike the training films, a notice
+says the folder looks out of the model's population. --report writes the same
+numbers as an HTML page.
 """
 
 _EVALUATE_EPILOG = """\
@@ -156,6 +165,7 @@ def build_parser():
                         help="take true labels from folder names (NORMAL/, PNEUMONIA/): adds "
                              "a true_label column and, with --report, curves and metrics")
     _add_run_options(screen)
+    _add_summary_option(screen, "")
 
     train = commands.add_parser(
         "train", help="make a screener from a site's labelled films (fine-tune or from scratch)",
@@ -217,6 +227,7 @@ def build_parser():
                           help="bootstrap resamples of patients for the confidence intervals "
                                "(default: %(default)s)")
     _add_run_options(evaluate)
+    _add_summary_option(evaluate, ", the metrics at both thresholds")
 
     info = commands.add_parser(
         "info", help="list pretrained screeners, or print a model's card",
@@ -236,11 +247,12 @@ def _add_threshold_rule_options(parser):
 
 
 def _add_guard_options(parser):
-    parser.add_argument("--guard-false-rejection", type=parse_fraction, default=0.02,
-                        metavar="FLOAT",
+    parser.add_argument("--guard-false-rejection", type=parse_rate, default="auto",
+                        metavar="auto|FLOAT",
                         help="share of the site's films that the input guard may refuse; its "
-                             "threshold needs about 1/FLOAT held-out films (default: "
-                             "%(default)s)")
+                             "threshold needs about 1/FLOAT held-out films. 'auto' (the "
+                             "default) is 0.02 where the films allow it, else the smallest "
+                             "share they can set (small sites)")
     parser.add_argument("--no-guard", action="store_true",
                         help="no input guard fitted on the site's films: every decodable film "
                              "is scored (calibrate keeps the model's own guard)")
@@ -275,6 +287,17 @@ def _add_run_options(parser):
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="threads decoding files while the model scores the previous "
                              "batch (default: %(default)s)")
+
+
+def _add_summary_option(parser, metrics):
+    from ..screener import UNLIKE_TRAINING_NOTICE_SHARE
+
+    share = f"{UNLIKE_TRAINING_NOTICE_SHARE:.0%}".replace("%", "%%")  # argparse formats help
+    parser.add_argument("--summary-json", metavar="JSON", default=None,
+                        help="also write the summary here as JSON, for pipelines: model, "
+                             "threshold, counts, refusals by reason code" + metrics + ", and the "
+                             "out-of-population notice (null unless more than " + share + " of "
+                             "the readable films were refused as unlike the training films)")
 
 
 def main(argv=None):

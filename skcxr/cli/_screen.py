@@ -1,18 +1,21 @@
 """``skcxr screen`` and ``skcxr evaluate``: folders of films to a worklist, a report and metrics."""
 
+import json
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from ..metrics import screening_report
 from ..screener import (
     count_statuses,
     discover_files,
+    evaluate_rows,
     folder_labels,
-    patient_groups,
+    format_evaluation,
+    population_notice,
     screen_files,
     worklist_order,
     write_report,
@@ -45,7 +48,9 @@ def run_screen(args):
                   else None)
         rows, counts, seconds = _screen(files, model, args, labels)
         _write_outputs(rows, model, args, n_skipped, with_labels=labels is not None)
-    print(_summary("screen", counts, n_skipped, model, seconds, args), file=sys.stderr)
+        notice = population_notice(rows, model_name=model.name)
+        _write_summary_json(args, rows, counts, n_skipped, model, seconds, notice)
+    print(_summary("screen", counts, n_skipped, model, seconds, args, notice), file=sys.stderr)
     return _exit_status(counts)
 
 
@@ -68,9 +73,15 @@ def run_evaluate(args):
         check_not_inputs(_outputs(args), files)
         labels = folder_labels(files, args.data_dir, classes)
         rows, counts, seconds = _screen(files, model, args, labels)
-        _write_outputs(rows, model, args, n_skipped, with_labels=True)
-    print(_evaluation(rows, model, args))
-    print(_summary("evaluate", counts, n_skipped, model, seconds, args), file=sys.stderr)
+        # Computed once: the printed numbers, the report's and the summary JSON's are the same.
+        evaluation = evaluate_rows(rows, model.screener, n_bootstraps=args.bootstraps)
+        _write_outputs(rows, model, args, n_skipped, with_labels=True, evaluation=evaluation)
+        notice = population_notice(rows, model_name=model.name)
+        _write_summary_json(args, rows, counts, n_skipped, model, seconds, notice,
+                            evaluation=evaluation)
+    print(_evaluation(evaluation, model, notice))
+    print(_summary("evaluate", counts, n_skipped, model, seconds, args, notice),
+          file=sys.stderr)
     return _exit_status(counts)
 
 
@@ -95,8 +106,9 @@ def _check_options(args):
 
 def _outputs(args):
     """``[(option, path)]`` of the files this run writes (standard output is none)."""
-    return [(option, path) for option, path in (("--out", args.out), ("--report", args.report))
-            if path not in (None, "-")]
+    named = (("--out", args.out), ("--report", args.report),
+             ("--summary-json", getattr(args, "summary_json", None)))
+    return [(option, path) for option, path in named if path not in (None, "-")]
 
 
 def _discover(paths):
@@ -138,7 +150,7 @@ def _screen(files, model, args, labels):
     return rows, count_statuses(rows), time.perf_counter() - start
 
 
-def _write_outputs(rows, model, args, n_skipped, *, with_labels):
+def _write_outputs(rows, model, args, n_skipped, *, with_labels, evaluation=None):
     """The worklist, then the report, each written whole; one failing never loses the other.
 
     Each file is written to a temporary file beside it and renamed over it
@@ -163,7 +175,8 @@ def _write_outputs(rows, model, args, n_skipped, *, with_labels):
             with replaced_atomically(args.report) as temporary:
                 write_report(temporary, rows, model.screener, model_name=model.name,
                              threshold_note=model.threshold_note, n_skipped=n_skipped,
-                             max_heatmaps=args.max_heatmaps, command=args.command_line)
+                             max_heatmaps=args.max_heatmaps, command=args.command_line,
+                             evaluation=evaluation)
             written.append(f"the report was written to {args.report!r}")
         except Exception as exc:  # noqa: BLE001 - reported below, with what was written
             failed.append((f"the report {args.report!r}", exc))
@@ -174,19 +187,63 @@ def _write_outputs(rows, model, args, n_skipped, *, with_labels):
         raise OutputError(f"{what[0].upper()}{what[1:]}.{done}") from failed[0][1]
 
 
-def _summary(command, counts, n_skipped, model, seconds, args):
+def _summary(command, counts, n_skipped, model, seconds, args, notice=None):
     threshold = f"{model.screener.decision_threshold:.4g}"
     if model.threshold_is_default:
         threshold += " (default: the model has no screening threshold)"
     rate = counts["files"] / seconds if seconds > 0 else float("nan")
-    outputs = [f"{name} {path}" for name, path in (("worklist", args.out), ("report", args.report))
+    outputs = [f"{name} {path}" for name, path in (("worklist", args.out), ("report", args.report),
+                                                   ("summary", args.summary_json))
                if path not in (None, "-")]
-    return (
+    line = (
         f"skcxr {command}: {counts['files']} files: {counts['screened']} screened, "
         f"{counts['flagged']} flagged at threshold {threshold}, {counts['unsuitable']} "
         f"unsuitable, {counts['error']} error; {n_skipped} skipped (hidden/system); "
         f"{seconds:.1f} s ({rate:.1f} files/s)" + (f"; {', '.join(outputs)}" if outputs else "")
     )
+    if notice:
+        line += f"\nskcxr {command}: notice: {notice['message']}\n  {notice['advice']}"
+    return line
+
+
+def _summary_record(command, rows, counts, n_skipped, model, seconds, notice, evaluation=None):
+    """What ``--summary-json`` writes: counts, threshold, model, refusal codes, notice, metrics."""
+    from .. import __version__
+
+    record = {
+        "command": command,
+        "skcxr_version": __version__,
+        "model": model.name,
+        "flagged_class": model.screener.flagged_class,
+        "threshold": float(model.screener.decision_threshold),
+        "threshold_note": model.threshold_note,
+        "counts": {**counts, "skipped": n_skipped},
+        "refusal_codes": dict(sorted(Counter(r.code for r in rows if r.status != "screened")
+                                     .items())),
+        "population_notice": notice,
+        "seconds": round(seconds, 3),
+    }
+    if evaluation is not None:
+        record["metrics"] = {title: report for title, report in evaluation["reports"]}
+    return record
+
+
+def _write_summary_json(args, rows, counts, n_skipped, model, seconds, notice, evaluation=None):
+    if args.summary_json is None:
+        return
+    record = _summary_record(args.command, rows, counts, n_skipped, model, seconds, notice,
+                            evaluation)
+    with replaced_atomically(args.summary_json) as temporary:
+        with open(temporary, "w", encoding="utf-8") as out:
+            json.dump(record, out, indent=2, default=_json_number)
+            out.write("\n")
+
+
+def _json_number(value):
+    """numpy scalars in the metrics as plain JSON numbers."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _exit_status(counts):
@@ -200,35 +257,13 @@ def _exit_status(counts):
     return EXIT_OK
 
 
-def _evaluation(rows, model, args):
-    """The screening report(s) with patient-level CIs, as text."""
-    known = [r for r in rows if r.status == "screened" and r.label is not None]
-    not_screened = sum(1 for r in rows if r.status != "screened" and r.label is not None)
-    unlabelled = sum(1 for r in rows if r.label is None)
+def _evaluation(evaluation, model, notice):
+    """What ``skcxr evaluate`` prints: the screening reports with patient-level CIs, as text."""
     lines = [f"Model: {model.name}; threshold {model.screener.decision_threshold:.4g} "
              f"({model.threshold_note})."]
-    if not_screened or unlabelled:
-        lines.append(
-            f"Left out of these numbers: {not_screened} labelled files that were not screened "
-            f"(unsuitable or error) and {unlabelled} files outside the class folders."
-        )
-    y_true = np.asarray([r.label for r in known], dtype=object)
-    if len(set(y_true)) < 2:
-        lines.append(f"No metrics: the screened films hold {len(set(y_true))} class(es); "
-                     "they need both.")
-        return "\n".join(lines)
-    y_score = np.asarray([r.score for r in known])
-    groups, n_named = patient_groups([r.path for r in known])
-    lines.append(f"Patients: {len(set(groups))} ({n_named} of {len(known)} files named one in "
-                 "the Kermany scheme; each other file counts as its own patient).")
-    thresholds = [("operating threshold", model.screener.decision_threshold)]
-    if model.screener.decision_threshold != 0.5:
-        thresholds.append(("threshold 0.5, for comparison", 0.5))
-    for name, threshold in thresholds:
-        lines += ["", f"== {name} =="]
-        lines.append(screening_report(y_true, y_score, threshold=threshold,
-                                      pos_label=model.screener.flagged_class, groups=groups,
-                                      n_bootstraps=args.bootstraps, random_state=0))
+    if notice:
+        lines += ["", f"NOTICE: {notice['message']} {notice['advice']}", ""]
+    lines.append(format_evaluation(evaluation))
     lines += ["", "A screening aid flags films for earlier review; it never replaces the "
               "radiologist."]
     return "\n".join(lines)

@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .._compat import HasMethods, Interval, validate_parameter_constraints
+from .._compat import HasMethods, Interval, StrOptions, validate_parameter_constraints
 from ..utils import check_image_batch
 from ._file_checks import file_refusals
 from ._image_checks import LayoutCheck, corrected, frame_refusals
@@ -21,6 +21,7 @@ from ._scores import FeatureGaussian, ThumbnailPCA, thumbnails
 STATE_FORMAT = "skcxr.InputGuard/1"
 SCORE_NAMES = ("features", "thumbnail")
 N_FOLDS = 5  # out-of-fold scores that put the two novelty scores on one scale
+AUTO_FALSE_REJECTION = 0.02  # "auto": this share when the held-out films allow it
 
 
 class InputGuard(OutlierMixin, BaseEstimator):
@@ -58,9 +59,12 @@ class InputGuard(OutlierMixin, BaseEstimator):
         features and never trains it. Wrap it in
         :class:`~sklearn.frozen.FrozenEstimator` so that ``clone`` (and
         anything that clones, such as a search) keeps it fitted.
-    max_false_rejection : float, default=0.02
+    max_false_rejection : float or "auto", default=0.02
         Share of valid films (held-out training patients) the guard may
-        refuse, all checks together.
+        refuse, all checks together. "auto" is 0.02 when the held-out films
+        can set a threshold for it (about 49 films), else the smallest share
+        they can (1 / (held-out films + 1), rounded up to 0.1%): for small
+        sites. ``false_rejection_`` says which was used.
     calibration_size : float, default=0.2
         Share of the patients (of the images without ``groups``) held out in
         ``fit`` to set the threshold; the rest fit the scores.
@@ -89,6 +93,9 @@ class InputGuard(OutlierMixin, BaseEstimator):
         ``max_false_rejection`` by construction.
     n_calibration_ : int
         Number of held-out films the threshold was set on.
+    false_rejection_ : float
+        The share the threshold was set for (``max_false_rejection`` with
+        "auto" resolved).
 
     See Also
     --------
@@ -105,7 +112,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
 
     _parameter_constraints = {
         "classifier": [HasMethods(["embed"])],
-        "max_false_rejection": [Interval(Real, 0, 1, closed="neither")],
+        "max_false_rejection": [Interval(Real, 0, 1, closed="neither"), StrOptions({"auto"})],
         "calibration_size": [Interval(Real, 0, 1, closed="neither")],
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
@@ -163,14 +170,14 @@ class InputGuard(OutlierMixin, BaseEstimator):
         # set (suspicions count unverified), so the rate is kept.
         refused_by_checks = self._refused_by_checks(X[cal_idx])
         self.threshold_ = _conformal_quantile(
-            np.where(refused_by_checks, np.inf, novelty), self.max_false_rejection)
+            np.where(refused_by_checks, np.inf, novelty), self.false_rejection_)
         if not np.isfinite(self.threshold_):
             # The named checks alone use up the budget: refuse nothing more
             # for novelty, and say so rather than quietly exceed the rate.
             self.threshold_ = float(np.max(novelty[~refused_by_checks], initial=0.0))
             warnings.warn(
                 f"The named checks refuse {np.mean(refused_by_checks):.1%} of the held-out "
-                f"films, more than max_false_rejection={self.max_false_rejection}; the "
+                f"films, more than the false-rejection share {self.false_rejection_}; the "
                 "novelty threshold is set above every held-out film. Are these films "
                 "blank, coloured, inverted or turned?", UserWarning, stacklevel=2)
         self.offset_ = -self.threshold_
@@ -208,7 +215,8 @@ class InputGuard(OutlierMixin, BaseEstimator):
                                  "needs at least two.")
             splitter = GroupShuffleSplit(1, test_size=self.calibration_size, random_state=seed)
             fit_idx, cal_idx = next(splitter.split(index, groups=groups))
-        needed = int(np.ceil(1 / self.max_false_rejection)) - 1
+        self.false_rejection_ = self._false_rejection(len(cal_idx))
+        needed = int(np.ceil(1 / self.false_rejection_)) - 1
         if len(cal_idx) < needed:
             raise ValueError(
                 f"{len(cal_idx)} held-out images cannot set a threshold for "
@@ -217,6 +225,13 @@ class InputGuard(OutlierMixin, BaseEstimator):
                 "max_false_rejection."
             )
         return fit_idx, cal_idx
+
+    def _false_rejection(self, n_calibration):
+        """The share to set the threshold for, "auto" resolved for ``n_calibration`` films."""
+        if not (isinstance(self.max_false_rejection, str) and self.max_false_rejection == "auto"):
+            return float(self.max_false_rejection)
+        smallest = np.ceil(1000 / (n_calibration + 1)) / 1000  # what n films can set
+        return float(max(AUTO_FALSE_REJECTION, smallest))
 
     def _fit_scores(self, X, features, groups, seed):
         thumbs = thumbnails(X)
@@ -346,7 +361,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
             features, proba = self.classifier.embed(X, return_proba=True)
         novelty = self._novelty(X, features)
         refusals = self._named_refusals(X)
-        limit = f"{1 - self.max_false_rejection:.0%}"
+        limit = f"{1 - self.false_rejection_:.1%}".replace(".0%", "%")
         for i in np.flatnonzero(_accepted(refusals) & (novelty > self.threshold_)):
             value, threshold = distinct_numbers(novelty[i], self.threshold_)
             refusals[i] = Refusal(
@@ -424,7 +439,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         check_is_fitted(self)
         state = {
             "format": STATE_FORMAT,
-            "max_false_rejection": float(self.max_false_rejection),
+            "max_false_rejection": float(self.false_rejection_),
             "calibration_size": float(self.calibration_size),
             "n_components": int(self.n_components),
             "threshold": float(self.threshold_),
@@ -474,6 +489,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
                 "classifier."
             )
         guard.input_shape_ = input_shape
+        guard.false_rejection_ = float(state["max_false_rejection"])
         guard.threshold_ = float(state["threshold"])
         guard.offset_ = -guard.threshold_
         guard.n_features_in_ = int(state["n_features_in"])

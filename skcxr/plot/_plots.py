@@ -47,6 +47,16 @@ def _check_threshold(threshold, allow_none):
     return float(threshold)
 
 
+def _lay_out(display, ax):
+    """Give a figure this module created a layout, so its labels are not cut when saved.
+
+    A figure the caller passed an ``ax`` of is theirs to lay out.
+    """
+    if ax is None:
+        display.figure_.set_layout_engine("constrained")
+    return display
+
+
 def _operating_point(y_true, y_score, threshold, pos_label):
     """Sensitivity, specificity and precision at ``threshold`` (NaN where undefined)."""
     rates = screening_rates(*weighted_counts(y_true == pos_label, y_score >= threshold))
@@ -70,7 +80,7 @@ def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None
     name : str, default=None
         Legend name of the curve.
     ax : matplotlib Axes, default=None
-        Where to draw; a new figure when ``None``.
+        Where to draw; a new figure (constrained layout) when ``None``.
 
     Returns
     -------
@@ -88,7 +98,7 @@ def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None
         display.ax_.plot(1 - spec, sens, "o", color="C3", markersize=8,
                          label=f"threshold {threshold:.3g}: sens {sens:.2f}, spec {spec:.2f}")
         display.ax_.legend(loc="lower right")
-    return display
+    return _lay_out(display, ax)
 
 
 def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None):
@@ -108,7 +118,7 @@ def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=
     name : str, default=None
         Legend name of the curve.
     ax : matplotlib Axes, default=None
-        Where to draw; a new figure when ``None``.
+        Where to draw; a new figure (constrained layout) when ``None``.
 
     Returns
     -------
@@ -126,7 +136,7 @@ def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=
         display.ax_.plot(sens, precision, "o", color="C3", markersize=8,
                          label=f"threshold {threshold:.3g}: recall {sens:.2f}, PPV {precision:.2f}")
         display.ax_.legend(loc="lower left")
-    return display
+    return _lay_out(display, ax)
 
 
 def plot_confusion_matrix(y_true, y_score, *, threshold=0.5, pos_label=1, ax=None):
@@ -143,6 +153,7 @@ def plot_confusion_matrix(y_true, y_score, *, threshold=0.5, pos_label=1, ax=Non
     pos_label : int, float, bool or str, default=1
         The diseased class; with both classes in ``y_true`` it must be one of them.
     ax : matplotlib Axes, default=None
+        Where to draw; a new figure (constrained layout) when ``None``.
 
     Returns
     -------
@@ -160,7 +171,7 @@ def plot_confusion_matrix(y_true, y_score, *, threshold=0.5, pos_label=1, ax=Non
         y_true == pos_label, y_score >= threshold, labels=[False, True],
         display_labels=[str(negative), str(pos_label)], ax=ax, colorbar=False)
     display.ax_.set_title(f"threshold {threshold:.3g}")
-    return display
+    return _lay_out(display, ax)
 
 
 def plot_reliability(y_true, y_prob, *, n_bins=10, pos_label=1, name=None, ax=None):
@@ -177,7 +188,10 @@ def plot_reliability(y_true, y_prob, *, n_bins=10, pos_label=1, name=None, ax=No
     pos_label : int, float, bool or str, default=1
         The diseased class; with both classes in ``y_true`` it must be one of them.
     name : str, default=None
+        Legend name of the curve.
     ax : matplotlib Axes, default=None
+        Where to draw; a new figure (constrained layout) when ``None``. The
+        legend goes above the axes, where it hides no point.
 
     Returns
     -------
@@ -195,8 +209,13 @@ def plot_reliability(y_true, y_prob, *, n_bins=10, pos_label=1, name=None, ax=No
             f"y_prob must be probabilities in [0, 1]; got values in [{y_prob.min():g}, "
             f"{y_prob.max():g}]. Pass predict_proba(X)[:, 1], not decision scores."
         )
-    return CalibrationDisplay.from_predictions(y_true, y_prob, n_bins=n_bins,
-                                               pos_label=pos_label, name=name, ax=ax)
+    display = CalibrationDisplay.from_predictions(y_true, y_prob, n_bins=n_bins,
+                                                  pos_label=pos_label, name=name, ax=ax)
+    # Above the axes: inside, wherever it went, it would hide the points of
+    # some miscalibrated model (overconfident ones fall in the lower right).
+    display.ax_.legend(loc="lower center", bbox_to_anchor=(0.5, 1.02), ncols=2,
+                       borderaxespad=0, fontsize="small")
+    return _lay_out(display, ax)
 
 
 def plot_gradcam(images, heatmaps, *, titles=None, ncols=4, alpha=0.4, cmap="jet"):

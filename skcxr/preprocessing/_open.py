@@ -130,7 +130,7 @@ def read_head(file):
 
 
 def sniff(head):
-    """What a file holds, from its first bytes (see :func:`skcxr.screener.sniff_format`)."""
+    """What a file holds, from its first bytes (a format name, or a short description)."""
     if not head:
         return "empty file"
     for offset, magic, name in SIGNATURES:

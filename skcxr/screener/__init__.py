@@ -5,7 +5,9 @@ guard and its :class:`ModelCard`; :meth:`Screener.save` and
 :func:`load_screener` write and read it as a folder of tensors and JSON.
 :func:`screen_files` streams files through it into worklist rows (what
 ``skcxr screen`` writes as CSV), :func:`write_report` renders them as a
-self-contained HTML page.
+self-contained HTML page. :func:`population_notice` says when a screen
+refused so many films as unlike the training films that the folder as a
+whole looks out of the model's population.
 """
 
 from .._lazy import attach
@@ -14,9 +16,11 @@ from .._lazy import attach
 __getattr__, __dir__, __all__ = attach(__name__, attributes={
     "._card": ["CARD_SCHEMA", "CardError", "ModelCard"],
     "._cells": ["decode_worklist_cell"],
+    "._evaluation": ["evaluate_rows", "format_evaluation"],
     "._files": ["discover_files"],
     "._folder": ["ScreenerFolderError", "load_screener", "read_card"],
     "._labels": ["LabelledFolder", "folder_labels", "labelled_folder", "patient_groups"],
+    "._population": ["UNLIKE_TRAINING_NOTICE_SHARE", "population_notice"],
     "._report": ["write_report"],
     "._screener": ["Screener"],
     "._worklist": ["WorklistRow", "count_statuses", "screen_files", "worklist_order",

@@ -11,7 +11,7 @@ from ._films import SiteFilms, _map_to_base
 
 def calibrate_screener(screener, files, y, groups=None, *, pos_label="PNEUMONIA",
                        min_sensitivity=0.97, confidence=0.95, guard=True,
-                       max_false_rejection=0.02, random_state=0, name=None, source=None,
+                       max_false_rejection="auto", random_state=0, name=None, source=None,
                        command=None):
     """A screener's network with its threshold (and input guard) set on a site's films.
 
@@ -37,7 +37,8 @@ def calibrate_screener(screener, files, y, groups=None, *, pos_label="PNEUMONIA"
     confidence : float, default=0.95
     guard : bool, default=True
         Refit the input guard on these films (False keeps the screener's own).
-    max_false_rejection : float, default=0.02
+    max_false_rejection : float or "auto", default="auto"
+        As for :func:`~skcxr.fit_screener`.
     random_state : int, default=0
     name, source, command : str, default=None
         For the card.

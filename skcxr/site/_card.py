@@ -71,7 +71,7 @@ def site_card(screener, films, *, base, comparison, recipe, size, name, source, 
                     "auc": after["auc"]["value"], "at_threshold": after,
                     "note": "held-out site patients; the threshold was chosen on them too"},
         guard=None if guard is None else {
-            "max_false_rejection": float(guard.max_false_rejection),
+            "max_false_rejection": float(guard.false_rejection_),
             "threshold": float(guard.threshold_),
             "fitted_on": f"{len(films.fit)} training films of "
                          f"{len(set(films.groups[films.fit]))} site patients",

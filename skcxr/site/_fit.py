@@ -29,7 +29,7 @@ from ._films import check_site_films
 def fit_screener(files, y, groups=None, *, init=None, pos_label="PNEUMONIA",
                  min_sensitivity=0.97, confidence=0.95, validation_fraction=0.25,
                  size=None, preset="recommended", epochs=None, lr=None, freeze="default",
-                 guard=True, max_false_rejection=0.02, random_state=0, device="auto",
+                 guard=True, max_false_rejection="auto", random_state=0, device="auto",
                  n_jobs=None, verbose=0, name=None, source=None, command=None,
                  compare_with="default"):
     """Train a screener on a site's labelled films: network, input guard, threshold and card.
@@ -74,8 +74,10 @@ def fit_screener(files, y, groups=None, *, init=None, pos_label="PNEUMONIA",
         "network.bn1.*"]``); "default" is the measured default.
     guard : bool, default=True
         Fit an input guard on the site's training films.
-    max_false_rejection : float, default=0.02
-        Share of the site's films the guard may refuse.
+    max_false_rejection : float or "auto", default="auto"
+        Share of the site's films the guard may refuse: "auto" is 0.02 when
+        the guard's held-out films can set it, else the smallest share they
+        can (a site of 200 films: about 3%); the card says which.
     random_state : int, default=0
         Seeds the split, the training and the guard.
     device : str, default="auto"
