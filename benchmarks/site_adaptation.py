@@ -183,49 +183,11 @@ def summarise(results, data, args):
     return rows
 
 
-def spread(values):
-    values = np.asarray(values, dtype=float)
-    if len(values) == 1:
-        return f"{values[0]:.3f}"
-    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f} ({values.min():.3f}–{values.max():.3f})"
-
-
 def markdown(rows, meta):
-    lines = [
-        f"Site adaptation on the Kermany test split as a new site (624 films, 427 patients): "
-        f"{meta['folds']} patient-grouped folds, adapt on the others, score the fold, pool. "
-        f"{meta['device']}, commit {meta['commit']}, {meta['date']}. Threshold: fit_screener's "
-        f"rule at {CONFIDENCE:.0%} confidence; its target per row below (the strongest the "
-        "held-out pneumonia films support, up to 0.97). Per seed the pooled numbers have "
-        "patient-level bootstrap 95% CIs in the JSON; across seeds: mean ± sd (min–max). "
-        "The model card's test numbers are the unadapted shipped screener's; these rows are not "
-        "on the card.",
-        "",
-        "| row | films per fold | seeds | AUC | sensitivity | specificity | refused by its guard "
-        "| target | s per fit |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    names = {"base": "shipped screener at its card threshold",
-             "calibrate": "threshold-only calibration (site guard and threshold)",
-             "fine-tune": "fine-tune the shipped weights", "from scratch": "train from scratch"}
-    for row in rows:
-        seeds = list(row["seeds"].values())
-        if len(seeds) == 1:
-            s = seeds[0]
-            cell = {m: f"{s[m]['value']:.3f} ({s[m]['ci_low']:.3f}–{s[m]['ci_high']:.3f})"
-                    for m in ("auc", "sensitivity", "specificity")}
-        else:
-            cell = {m: spread([s[m]["value"] for s in seeds])
-                    for m in ("auc", "sensitivity", "specificity")}
-        refused = [s["refused_share"] for s in seeds if s["refused_share"] is not None]
-        targets = sorted({t for s in seeds for t in s["targets"]})
-        lines.append(
-            f"| {names[row['kind']]} | {row['films_per_fold']} | {len(seeds)} | {cell['auc']} | "
-            f"{cell['sensitivity']} | {cell['specificity']} | "
-            f"{f'{np.mean(refused):.1%}' if refused else 'no guard'} | "
-            f"{', '.join(f'{t:g}' for t in targets) or '-'} | "
-            f"{np.mean([s['seconds_per_fit'] for s in seeds]):.0f} |")
-    return "\n".join(lines) + "\n"
+    """The table, as benchmarks/tables.py renders it into the README and the docs."""
+    from tables import markdown_table, site_table
+
+    return markdown_table(*site_table({"meta": meta, "rows": rows}))
 
 
 # --------------------------------------------------------------------- main

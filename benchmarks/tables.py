@@ -171,21 +171,73 @@ def model_card_table():
     return text, ["Kermany test split", "at 0.5", "at the screening threshold"], rows
 
 
+SITE_RESULTS = "cpu-site-adaptation/rows.json"
+SITE_HEADER = ["row", "films per fold", "seeds", "AUC", "sensitivity", "specificity",
+               "refused by its guard", "threshold target", "s per fit"]
+SITE_ROWS = {"base": "shipped screener at its card threshold",
+             "calibrate": "threshold only (site guard and threshold)",
+             "fine-tune": "fine-tune the shipped weights", "from scratch": "train from scratch"}
+
+
+def _spread(values):
+    values = np.asarray(values, dtype=float)
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f} ({values.min():.3f}–{values.max():.3f})"
+
+
+def site_table(results):
+    """(caption, header, rows) of the site-adaptation benchmark's pooled rows."""
+    meta, rows = results["meta"], results["rows"]
+    text = (f"Kermany test split as a new site (624 films, 427 patients): {meta['folds']} "
+            "patient-grouped folds, adapt on the others, score the fold, pool the scored folds. "
+            f"{meta['device']}, commit {meta['commit']}, {meta['date']}; `{meta['command']}`. "
+            "Threshold: fit_screener's rule (one-sided 95% Clopper-Pearson bound on held-out "
+            "site patients), its target per row: 0.97 where the held-out pneumonia films support "
+            "it, else the strongest they support. One seed: value (patient-level 95% CI); "
+            "several: mean ± sd (min–max) over seeds. s per fit: wall time on a shared CPU.")
+    cells = []
+    for row in rows:
+        seeds = list(row["seeds"].values())
+        if len(seeds) == 1:
+            s = seeds[0]
+            metric = {m: f"{s[m]['value']:.3f} ({s[m]['ci_low']:.3f}–{s[m]['ci_high']:.3f})"
+                      for m in ("auc", "sensitivity", "specificity")}
+        else:
+            metric = {m: _spread([s[m]["value"] for s in seeds])
+                      for m in ("auc", "sensitivity", "specificity")}
+        refused = [s["refused_share"] for s in seeds if s["refused_share"] is not None]
+        targets = sorted({t for s in seeds for t in s["targets"]})
+        cells.append([SITE_ROWS[row["kind"]], str(row["films_per_fold"]), str(len(seeds)),
+                      metric["auc"], metric["sensitivity"], metric["specificity"],
+                      f"{np.mean(refused):.1%}" if refused else "no guard",
+                      ", ".join(f"{t:g}" for t in targets) or "-",
+                      f"{np.mean([s['seconds_per_fit'] for s in seeds]):.0f}"])
+    return text, SITE_HEADER, cells
+
+
 def table_parts(name):
     """(caption, header, rows) of table ``name``."""
     if name == "model-card":
         return model_card_table()
+    if name == "site-adaptation":
+        return site_table(json.loads((RESULTS / SITE_RESULTS).read_text()))
     meta, cells = table_rows(name)
     return caption(meta, TABLES[name][0]), HEADER, cells
 
 
 def available_tables():
     names = [name for name, (file, _) in TABLES.items() if (RESULTS / file).exists()]
+    names += ["site-adaptation"] if (RESULTS / SITE_RESULTS).exists() else []
     return names + (["model-card"] if shipped_card() is not None else [])
 
 
 def markdown(name):
-    text, header, cells = table_parts(name)
+    return markdown_table(*table_parts(name))
+
+
+def markdown_table(text, header, cells):
+    """A caption and a markdown table."""
     lines = [text, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in cells]
     return "\n".join(lines) + "\n"

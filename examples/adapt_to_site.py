@@ -58,9 +58,11 @@ args = parser.parse_args()
 def plot_before_after(y, curves, points):
     """ROC curves of the screeners on the site's new films, each at its operating point."""
     fig, ax = plt.subplots(figsize=(6.4, 5.2), layout="constrained")
-    for (name, score), colour in zip(curves.items(), ("tab:grey", "tab:blue", "tab:orange")):
+    # Threshold-only calibration keeps the network, hence the curve: drawn dashed over it.
+    styles = (("tab:grey", "-", 3.5), ("tab:blue", "--", 1.5), ("tab:orange", "-", 1.5))
+    for (name, score), (colour, line, width) in zip(curves.items(), styles):
         fpr, tpr, _ = roc_curve(y == "PNEUMONIA", score)
-        ax.plot(fpr, tpr, color=colour, label=name)
+        ax.plot(fpr, tpr, color=colour, linestyle=line, linewidth=width, label=name)
         spec, sens = points[name]
         ax.plot(1 - spec, sens, "o", color=colour, markersize=8)
     ax.set_xlabel("1 - specificity (normal films flagged)")
