@@ -251,7 +251,7 @@ def _add_guard_options(parser):
                         metavar="auto|FLOAT",
                         help="share of the site's films that the input guard may refuse; its "
                              "threshold needs about 1/FLOAT held-out films. 'auto' (the "
-                             "default) is 0.02 where the films allow it, else the smallest "
+                             "default) is 0.01 where the films allow it, else the smallest "
                              "share they can set (small sites)")
     parser.add_argument("--no-guard", action="store_true",
                         help="no input guard fitted on the site's films: every decodable film "

@@ -75,7 +75,7 @@ def fit_screener(files, y, groups=None, *, init=None, pos_label="PNEUMONIA",
     guard : bool, default=True
         Fit an input guard on the site's training films.
     max_false_rejection : float or "auto", default="auto"
-        Share of the site's films the guard may refuse: "auto" is 0.02 when
+        Share of the site's films the guard may refuse: "auto" is 0.01 when
         the guard's held-out films can set it, else the smallest share they
         can (a site of 200 films: about 3%); the card says which.
     random_state : int, default=0
