@@ -167,9 +167,10 @@ def _recipe(base, preset, epochs, lr, freeze):
     """What the training step does, with the measured defaults filled in."""
     if base is not None:
         defaults = FINE_TUNE
-        patterns = defaults["freeze"] if freeze == "default" else freeze
+        patterns = freeze_patterns(defaults["freeze"] if freeze == "default" else freeze or [],
+                                   base.classifier)
         return {"start": "fine-tune", "init": base.card.name, "lr": lr or defaults["lr"],
-                "epochs": epochs or defaults["epochs"], "freeze": patterns or [],
+                "epochs": epochs or defaults["epochs"], "freeze": patterns,
                 "batch_size": defaults["batch_size"]}
     defaults = FROM_SCRATCH
     if freeze not in ("default", None, []):
@@ -190,8 +191,7 @@ def _train(X, y, groups, base, recipe, *, random_state, device, verbose):
         return CXRClassifier.from_preset(recipe["preset"], **params).fit(X, y, groups=groups)
     from skorch.callbacks import Freezer
 
-    callbacks = ([("freeze", Freezer(freeze_patterns(recipe["freeze"], base.classifier)))]
-                 if recipe["freeze"] else None)
+    callbacks = [("freeze", Freezer(recipe["freeze"]))] if recipe["freeze"] else None
     classifier = CXRClassifier.from_state(
         base.classifier.get_state(), lr=recipe["lr"], batch_size=recipe["batch_size"],
         warm_start=True, callbacks=callbacks, **common)
