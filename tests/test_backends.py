@@ -92,10 +92,22 @@ def test_int8_quantisation_ranks_like_torch(tiny, exported, tmp_path):
 
     ops = {node.op_type for node in onnx.load(str(out)).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
-    check = verify_backend(network, X[32:], clf)
-    assert check.rank_correlation >= 0.99
-    assert check.limits["atol"] == 0.1
+    # 16 films of a tiny network whose scores cluster by class: one swapped
+    # near-tie costs a few hundredths of rank correlation, so a looser limit
+    # than the default (0.99, meant for a hundred films or more).
+    check = verify_backend(network, X[32:], clf, min_rank_correlation=0.95)
+    assert check.rank_correlation >= 0.95 and check.max_abs_proba_difference <= 0.1
+    assert check.limits == {"atol": 0.1, "min_rank_correlation": 0.95, "max_feature_error": 0.15}
     assert not any(name.startswith(".") for name in os.listdir(tmp_path))  # no temporary left
+
+
+def test_int8_quantisation_of_an_equalising_network(tmp_path):
+    # Histogram equalisation (scatter, gather, cumsum) in the graph defeats
+    # onnxruntime's symbolic shape inference; quantisation must not need it.
+    X, _, clf = fit_tiny(3, "equalize")
+    export_onnx(clf, tmp_path / "eq.onnx", reference=X[:8])
+    network = OnnxNetwork(quantize_int8(tmp_path / "eq.onnx", X[:32], tmp_path / "eq-int8.onnx"))
+    assert verify_backend(network, X[32:], clf, min_rank_correlation=0.95).precision == "int8"
 
 
 def test_quantize_errors(exported, tiny, tmp_path):

@@ -14,17 +14,21 @@ import numpy as np
 
 from ._session import softmax
 
-# Limits per precision. fp32: rounding only. int8: measured on the shipped
-# ResNet-18 over the 513 validation films of its 285 held-out training
-# patients (benchmarks/build_int8.py): probability difference at most 0.03,
-# Spearman correlation of the score margins 0.9998, relative feature error
-# at most 0.06. The limits leave room for other films and networks, and
-# still catch a broken graph (a wrong input head or a mis-calibrated range
-# gives probability differences near 1 and correlations far below 0.99).
+# Limits per precision. fp32: rounding only (the shipped ResNet-18 differs
+# from PyTorch by at most 1e-5 in probability on 513 validation films, and by
+# 7e-5 relative in features). int8: the shipped ResNet-18 built by
+# benchmarks/build_int8.py, on the 513 validation films of its 285 held-out
+# training patients, differs by at most 0.027 in probability, 0.036 relative
+# in features, and ranks them with a Spearman correlation of 0.9999 (every
+# calibration variant tried: at most 0.055, 0.065, at least 0.9998). A
+# build calibrated on too few films (4) reached correlations of 0.96 and
+# feature errors of 0.15 to 0.27; these limits fail it, and a graph
+# calibrated on flat frames (probabilities off by up to 1).
 TOLERANCES = {
     "fp32": dict(atol=1e-4, min_rank_correlation=None, max_feature_error=1e-3),
-    "int8": dict(atol=0.1, min_rank_correlation=0.99, max_feature_error=0.25),
+    "int8": dict(atol=0.1, min_rank_correlation=0.99, max_feature_error=0.15),
 }
+
 
 
 class BackendMismatchError(RuntimeError):
@@ -82,7 +86,10 @@ def verify_backend(network, reference_images, torch_classifier, *, atol=None,
     None are those of the backend's precision (``network.precision``; see
     ``TOLERANCES``): fp32 probabilities within 1e-4 and features within
     1e-3 (relative); int8 probabilities within 0.1, Spearman correlation of
-    the logit margins at least 0.99 and features within 0.25 (relative).
+    the logit margins at least 0.99 and features within 0.15 (relative).
+    Give an int8 check a hundred films or more of varied scores (e.g. the
+    validation films): on a few films, one swapped near-tie weighs heavily
+    on a rank correlation.
 
     Parameters
     ----------
