@@ -38,6 +38,7 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=N
     Parameters
     ----------
     model : fitted CXRClassifier, or a Pipeline or Screener ending in one
+        The network to export, with the threshold of a Screener.
     path : str or path-like
         Output file (``.onnx``, ``.pt2`` for an exported program, ``.pt``
         for TorchScript, by convention).

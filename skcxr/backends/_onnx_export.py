@@ -74,6 +74,7 @@ def export_onnx(classifier, path, *, features=True, reference=None, opset_versio
     Parameters
     ----------
     classifier : fitted CXRClassifier, or a Pipeline or Screener ending in one
+        The network to export (``module_`` of the classifier).
     path : str or path-like
         The ``.onnx`` file to write (replaced if it exists).
     features : bool, default=True

@@ -92,6 +92,7 @@ def quantize_int8(fp32_onnx_path, calibration_images, out_path, *, method=DEFAUL
     Returns
     -------
     out_path : pathlib.Path
+        The file written.
     """
     import_onnxruntime()
     from onnxruntime import quantization

@@ -26,6 +26,11 @@ def cpu_share():
     and the OpenMP limit of this process (``torch.set_num_threads`` and
     ``threadpoolctl.threadpool_limits`` set it). ONNX Runtime has its own
     thread pool that none of these reach, so it is sized from them here.
+
+    Returns
+    -------
+    n_threads : int
+        At least 1.
     """
     try:
         share = len(os.sched_getaffinity(0))
@@ -129,7 +134,18 @@ class OnnxNetwork:
         self.precision = meta.get("skcxr.precision", "unknown")
 
     def check_input(self, X):
-        """Raise a clear error unless ``X`` is a uint8 batch of the network's input shape."""
+        """Raise a clear error unless ``X`` is a uint8 batch of the network's input shape.
+
+        Parameters
+        ----------
+        X : ndarray
+            The films to check.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, channels, height, width), uint8
+            ``X``, C-contiguous.
+        """
         expected = (self.input_shape[0], *self.input_shape[1:])
         if not isinstance(X, np.ndarray):
             raise TypeError(f"X must be a numpy array of uint8 films; got {type(X).__name__}.")
@@ -145,11 +161,13 @@ class OnnxNetwork:
         return np.ascontiguousarray(X)
 
     def run(self, X):
-        """Logits and penultimate features of a film batch.
+        """Score a film batch: its logits and penultimate features.
 
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width), uint8
+            Films loaded as the network was fitted (``ImageLoader`` at its
+            input size).
 
         Returns
         -------
@@ -174,10 +192,12 @@ class OnnxNetwork:
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width), uint8
+            Films loaded as the network was fitted.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes), float32
+            Each row sums to 1.
         """
         return softmax(self.run(X)[0])
 

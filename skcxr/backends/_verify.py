@@ -39,14 +39,19 @@ class BackendMismatchError(RuntimeError):
 class BackendCheck:
     """How a backend's outputs compare with the PyTorch network's on reference films.
 
-    Attributes
+    Returned by :func:`verify_backend`; the parameters are its attributes.
+
+    Parameters
     ----------
     precision : str
         The backend's precision, whose limits were applied.
     n_images : int
+        Reference films compared.
     max_abs_proba_difference : float
         Largest difference of any class probability, over the films.
     max_abs_logit_difference : float
+        Largest difference of any logit (saturated films can differ by more
+        in logits than their probabilities show).
     flag_agreement : float
         Share of films on the same side of ``threshold`` in both.
     threshold : float
@@ -101,6 +106,7 @@ def verify_backend(network, reference_images, torch_classifier, *, atol=None,
         normalisation magnifies rounding on them). At least 3 when the
         rank correlation is checked.
     torch_classifier : fitted CXRClassifier
+        The network the backend was exported from, run in fp32 on the CPU.
     atol : float, default=None
         Largest allowed probability difference.
     min_rank_correlation : float, default=None
@@ -114,6 +120,7 @@ def verify_backend(network, reference_images, torch_classifier, *, atol=None,
     Returns
     -------
     check : BackendCheck
+        The measured differences and the limits they passed.
 
     Raises
     ------
