@@ -78,7 +78,7 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=N
         reference, description = default_reference(model, classifier)
     else:
         reference = check_reference(classifier, reference)
-        description = f"{len(reference)} reference films given to export"
+        description = f"{len(reference)} reference film{'s' * (len(reference) != 1)} given to export"
     path = Path(path)
     if format == "onnx":
         check = export_onnx(model, path, reference=reference, opset_version=opset_version)
@@ -122,8 +122,11 @@ class _TorchFile:
 
 
 def _export_torch(classifier, path, reference, format):
-    example = torch.as_tensor(reference[:2])
-    with written_only_if_verified(path) as temporary:
+    # Two films: torch.export specialises a dimension traced at size 1.
+    example = torch.as_tensor(np.resize(reference, (2, *reference.shape[1:])))
+    # torch.export.load reads only files named .pt2, whatever the final name.
+    suffix = ".pt2" if format == "exported_program" else None
+    with written_only_if_verified(path, suffix=suffix) as temporary:
         if format == "exported_program":
             wrapper = NetworkWithFeatures(classifier.module_, features=True)
             program = torch.export.export(

@@ -113,3 +113,12 @@ def test_the_shipped_screener_exports_verified_on_its_golden_films(data_home, mo
     assert metadata["verification"]["reference"] == f"the 6 golden Kermany test films of {name!r}"
     assert metadata["verification"]["max_abs_proba_difference"] <= 1e-4
     assert metadata["threshold"] == skcxr.pretrained.get_card(name)["operating_point"]["threshold"]
+
+
+def test_one_reference_film_is_enough(fitted, tmp_path):
+    # torch.export would fix the batch size to 1 if it traced with one film.
+    X, clf = fitted
+    metadata = export(clf, tmp_path / "net.pt2", format="exported_program", reference=X[:1])
+    assert metadata["verification"]["reference"] == "1 reference film given to export"
+    logits = load_and_score(tmp_path / "net.pt2", "exported_program", X[1:6])
+    assert logits.shape == (5, 2)

@@ -1,17 +1,18 @@
 """Write a fitted network as an ONNX graph, verified against PyTorch before the file exists.
 
-The graph is exported with ``torch.onnx.export(..., dynamo=True)`` (through
-``torch.export``; the TorchScript-based exporter is deprecated in torch 2.x):
-it handles every registered architecture (the test network, ResNet,
-DenseNet, EfficientNet, MobileNet) and both normalisations that are
-computed inside the graph (per-image standardisation, histogram
-equalisation).
+The graph is exported with ``torch.onnx.export(..., dynamo=True)``, through
+``torch.export`` (torch 2.14's default; its TorchScript-based exporter is
+deprecated). It exports every registered architecture (the test network,
+CXRNet, ResNet-18/34/50, DenseNet-121, EfficientNet-B0, MobileNet-V3) and
+the normalisations computed inside the graph (per-image standardisation,
+histogram equalisation, dataset statistics).
 """
 
 import os
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -109,7 +110,8 @@ def export_onnx(classifier, path, *, features=True, reference=None, opset_versio
 
 
 def _write_graph(wrapper, reference, path, opset_version, precision):
-    example = torch.as_tensor(reference[:2])
+    # Two films: torch.export specialises a dimension traced at size 1.
+    example = torch.as_tensor(np.resize(reference, (2, *reference.shape[1:])))
     outputs = [LOGITS, FEATURES] if wrapper.features else [LOGITS]
     program = torch.onnx.export(
         wrapper, (example,), dynamo=True, input_names=[INPUT], output_names=outputs,
@@ -127,21 +129,21 @@ def set_metadata(props, *, precision):
     props["skcxr.version"] = __version__
 
 
-def unverified_name(path, state="unverified"):
-    """A hidden name beside ``path`` for a file not yet verified; it keeps the suffix
-    (``torch.export.load`` reads only ``.pt2`` files)."""
-    return path.with_name(f".{path.stem}.{os.getpid()}.{state}{path.suffix}")
+def unverified_name(path, state="unverified", suffix=None):
+    """A hidden name beside ``path`` for a file not yet verified, ending in ``suffix``
+    (by default ``path``'s own: the tools that read it go by the suffix)."""
+    return path.with_name(f".{path.stem}.{os.getpid()}.{state}{suffix or path.suffix}")
 
 
 @contextmanager
-def written_only_if_verified(path):
+def written_only_if_verified(path, suffix=None):
     """A temporary path beside ``path``, renamed to it only if the block completes.
 
     The temporary file is in the same folder (a rename, not a copy, so a
     reader never sees a half-written file) and is removed on any error,
     ``KeyboardInterrupt`` included.
     """
-    temporary = unverified_name(path)
+    temporary = unverified_name(path, suffix=suffix)
     try:
         yield temporary
         os.replace(temporary, path)

@@ -58,7 +58,7 @@ class BackendCheck:
         Positive-class probability used for ``flag_agreement``.
     rank_correlation : float or None
         Spearman correlation of the logit margins (positive minus negative
-        class); None for fewer than 3 films.
+        class); None for fewer than 3 films or a constant score.
     max_feature_error : float or None
         Largest relative L2 difference of a film's penultimate features;
         None when the backend gives no features.
@@ -162,6 +162,8 @@ def _rank_correlation(logits, expected_logits):
     from scipy.stats import spearmanr
 
     margin, expected_margin = (x[:, -1] - x[:, 0] for x in (logits, expected_logits))
+    if np.ptp(margin) == 0 or np.ptp(expected_margin) == 0:
+        return None  # a constant score ranks nothing (scipy would warn and give nan)
     return float(spearmanr(margin, expected_margin).statistic)
 
 
