@@ -14,16 +14,17 @@ rotates from round to round, so a change of load on a shared machine hits
 all alike; the table gives the median over rounds, the ratio to PyTorch
 fp32, and the share of the fp32 peak: the network's FLOPs per film
 (``torch.utils.flop_counter.FlopCounterMode``, 2 per multiply-add) times
-films per second, over the fp32 matrix-multiply rate measured here on the
-same threads, the best of samples taken between rounds (int8 kernels have
-a higher peak of their own, so the int8 share can say more than the
-hardware's limit).
+films per second, over the fp32 matrix-multiply rate of as many cores
+(one core's ``torch.mm`` rate times the threads, the best of samples taken
+between rounds). int8 kernels have a higher peak of their own (VNNI), so
+the int8 share can exceed 100%.
 
     SKCXR_DATA=../shared/data nice python benchmarks/build_int8.py --out /tmp/skcxr-backends
     nice python benchmarks/backend_speed.py --backends /tmp/skcxr-backends --out speed.md
 """
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -55,15 +56,22 @@ def films_per_second(score, X, batch, seconds):
 
 
 def matmul_peak(threads, size=1024, seconds=2.0):
-    """fp32 matrix-multiply rate (FLOP/s) of torch on ``threads`` threads."""
-    torch.set_num_threads(threads)
+    """fp32 matrix-multiply rate (FLOP/s) of ``threads`` cores: one core's torch.mm rate times ``threads``.
+
+    Measured on one thread: on a loaded machine a multi-threaded matmul
+    waits at every barrier for its slowest thread, which says more about
+    the load than about the cores.
+    """
+    torch.set_num_threads(1)
     a, b = torch.randn(size, size), torch.randn(size, size)
     torch.mm(a, b)
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         torch.mm(a, b)
         done += 1
-    return 2 * size**3 * done / (time.perf_counter() - start)
+    rate = 2 * size**3 * done / (time.perf_counter() - start)
+    torch.set_num_threads(threads)
+    return threads * rate
 
 
 def flops_per_film(module, shape):
@@ -94,15 +102,16 @@ def backends(name, backend_dir, threads):
     }
 
 
-def table(rates, flops, peak, threads, args):
+def table(rates, flops, peak, threads, args, load):
     baseline = {b: statistics.median(rates["PyTorch fp32 (module_, inference_mode)"][b])
                 for b in BATCHES}
     lines = [
         f"Network: {args.name}; {flops / 1e9:.2f} GFLOP per film (FlopCounterMode). Machine: "
-        f"{platform.machine()} CPU, {threads} threads (torch and ONNX Runtime), fp32 matmul "
-        f"peak {peak / 1e9:.0f} GFLOP/s measured here (torch.mm, 1024x1024, best sample). "
+        f"{platform.machine()} CPU, {threads} thread{'s' * (threads != 1)} (torch and ONNX Runtime), fp32 matmul "
+        f"peak {peak / 1e9:.0f} GFLOP/s measured here (1-thread torch.mm 1024x1024 x threads). "
         f"Median of {args.rounds} interleaved rounds of about {args.seconds:g} s per backend "
-        f"and batch. {args.load_note}",
+        f"and batch. Load average (1 min) {load[0]:.1f} at the start, {load[1]:.1f} at the end "
+        f"(2 would fill both cores). {args.load_note}",
         "",
         "| backend | batch 1 films/s | ratio | share of fp32 peak | batch 64 films/s | ratio | "
         "share of fp32 peak |",
@@ -131,6 +140,7 @@ def main():
     args = parser.parse_args()
     threads = args.threads or cpu_share()
     torch.set_num_threads(threads)
+    load_at_start = os.getloadavg()[0]
 
     candidates = backends(args.name, args.backends, threads)
     shape = tuple(skcxr.pretrained.get_card(args.name)["network"]["input_shape"])
@@ -148,7 +158,7 @@ def main():
         print(f"round {round_ + 1}/{args.rounds} done", flush=True)
     # The peak is what the machine can do: the best of the samples (each a
     # 2 s average); load only ever lowers it.
-    text = table(rates, flops, max(peaks), threads, args)
+    text = table(rates, flops, max(peaks), threads, args, (load_at_start, os.getloadavg()[0]))
     Path(args.out).write_text(text)
     print(text)
 
