@@ -107,8 +107,9 @@ def table(rates, flops, peak, threads, args, load):
                 for b in BATCHES}
     lines = [
         f"Network: {args.name}; {flops / 1e9:.2f} GFLOP per film (FlopCounterMode). Machine: "
-        f"{platform.machine()} CPU, {threads} thread{'s' * (threads != 1)} (torch and ONNX Runtime), fp32 matmul "
-        f"peak {peak / 1e9:.0f} GFLOP/s measured here (1-thread torch.mm 1024x1024 x threads). "
+        f"{platform.machine()} CPU, {threads} thread{'s' * (threads != 1)} (torch and ONNX "
+        f"Runtime), fp32 matmul peak {peak / 1e9:.0f} GFLOP/s measured here (1-thread "
+        f"torch.mm 1024x1024 x threads). "
         f"Median of {args.rounds} interleaved rounds of about {args.seconds:g} s per backend "
         f"and batch. Load average (1 min) {load[0]:.1f} at the start, {load[1]:.1f} at the end "
         f"(2 would fill both cores). {args.load_note}",

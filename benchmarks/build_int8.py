@@ -183,7 +183,8 @@ def main():
     export_seconds = time.perf_counter() - start
     start = time.perf_counter()
     calibration = calibration_films(films, args.calibration_films, args.seed)
-    quantize_int8(paths["onnx-fp32"], calibration, paths["onnx-int8"], method=args.method)
+    quantize_int8(paths["onnx-fp32"], calibration, paths["onnx-int8"], method=args.method,
+                  classifier=classifier, reference=films["X_val"])
     quantize_seconds = time.perf_counter() - start
 
     backends = {}

@@ -110,11 +110,28 @@ def test_int8_quantisation_of_an_equalising_network(tmp_path):
     assert verify_backend(network, X[32:], clf, min_rank_correlation=0.95).precision == "int8"
 
 
+def test_a_failed_int8_verification_leaves_no_file(tiny, exported, tmp_path, monkeypatch):
+    from skcxr.backends import _quantize
+
+    X, _, clf = tiny
+
+    def failing_check(network, *args, **kwargs):
+        assert network.precision == "int8"
+        raise BackendMismatchError("the scores' rank correlation is 0.2")
+
+    monkeypatch.setattr(_quantize, "verify_backend", failing_check)
+    with pytest.raises(BackendMismatchError, match="rank correlation is 0.2"):
+        quantize_int8(exported[0], X[:32], tmp_path / "q.onnx", classifier=clf, reference=X[32:])
+    assert os.listdir(tmp_path) == []
+
+
 def test_quantize_errors(exported, tiny, tmp_path):
     X, _, _ = tiny
     fp32_path, _ = exported
     with pytest.raises(ValueError, match="method must be one of"):
         quantize_int8(fp32_path, X[:8], tmp_path / "q.onnx", method="entropy")
+    with pytest.raises(ValueError, match="Give classifier and reference together"):
+        quantize_int8(fp32_path, X[:8], tmp_path / "q.onnx", reference=X[8:])
     with pytest.raises(ValueError, match=r"X has shape \(8, 1, 32, 32\); this network takes "
                                          r"\(n, 1, 64, 64\)"):
         quantize_int8(fp32_path, X[:8, :, :32, :32], tmp_path / "q.onnx")

@@ -46,22 +46,25 @@ import numpy as np
 
 from ._onnx_export import unverified_name
 from ._session import INSTALL_HINT, OnnxNetwork, import_onnxruntime
+from ._verify import verify_backend
 
 METHODS = ("minmax", "percentile")
 DEFAULT_METHOD = "minmax"
 DEFAULT_CALIBRATION_FILMS = 512
 
 
-def quantize_int8(fp32_onnx_path, calibration_images, out_path, *, method=DEFAULT_METHOD,
-                  per_channel=True, reduce_range=False, batch_size=32, quantize_input_head=False):
+def quantize_int8(fp32_onnx_path, calibration_images, out_path, *, classifier=None,
+                  reference=None, method=DEFAULT_METHOD, per_channel=True, reduce_range=False,
+                  batch_size=32, quantize_input_head=False):
     """Write a static int8 (QDQ) version of an exported fp32 network.
 
     Weights are quantised to int8 (per output channel by default),
     activations to uint8 with ranges fixed from ``calibration_images``.
     The file is written under a temporary name beside ``out_path`` and
-    renamed once ONNX Runtime has loaded it and scored a calibration batch
-    to finite logits; on any error no file is left. Check it against the
-    PyTorch network with :func:`verify_backend` before use.
+    renamed only once it is checked: against ``classifier`` on
+    ``reference`` (:func:`verify_backend`, int8 limits) when given, else
+    only for finite logits on a calibration batch (then verify it before
+    use). On any error or interruption no file is left.
 
     Parameters
     ----------
@@ -73,6 +76,12 @@ def quantize_int8(fp32_onnx_path, calibration_images, out_path, *, method=DEFAUL
         activations fix the int8 ranges.
     out_path : str or path-like
         The int8 ``.onnx`` file to write.
+    classifier : fitted CXRClassifier, default=None
+        The PyTorch network the fp32 graph was exported from, to verify the
+        int8 graph against before it is written.
+    reference : ndarray of shape (n, channels, height, width), uint8, default=None
+        Films to verify on (required with ``classifier``): a hundred or
+        more films the calibration did not see, e.g. the validation films.
     method : {"minmax", "percentile"}, default="minmax"
         How activation ranges are taken from the calibration activations:
         their extremes, or their 0.001th to 99.999th percentiles.
@@ -99,6 +108,9 @@ def quantize_int8(fp32_onnx_path, calibration_images, out_path, *, method=DEFAUL
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}.")
+    if (classifier is None) != (reference is None):
+        raise ValueError("Give classifier and reference together (the int8 graph is verified "
+                         "against the classifier on the reference films), or neither.")
     fp32 = OnnxNetwork(fp32_onnx_path)
     calibration_images = fp32.check_input(calibration_images)
     out_path = Path(out_path)
@@ -121,8 +133,9 @@ def quantize_int8(fp32_onnx_path, calibration_images, out_path, *, method=DEFAUL
             nodes_to_exclude=exclude,
         )
         _mark_int8(temporary)
-        logits, _ = OnnxNetwork(temporary).run(calibration_images[:batch_size])
-        if not np.isfinite(logits).all():
+        if classifier is not None:
+            verify_backend(OnnxNetwork(temporary), reference, classifier)
+        elif not np.isfinite(OnnxNetwork(temporary).run(calibration_images[:batch_size])[0]).all():
             raise RuntimeError(f"The int8 graph gives non-finite logits; {out_path} not written.")
         os.replace(temporary, out_path)
     finally:
