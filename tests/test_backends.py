@@ -2,6 +2,7 @@
 
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,6 +72,9 @@ def test_export_round_trip_with_features(normalization, tmp_path):
                                atol=1e-5)
     # The batch axis is dynamic: one film scores as it does among others.
     np.testing.assert_allclose(network.run(X[20:21])[0], logits[:1], atol=1e-5)
+    # No stack traces with this machine's paths: the bytes do not depend on where skcxr lives.
+    data = path.read_bytes()
+    assert b"stack_trace" not in data and str(Path(__file__).parent.parent).encode() not in data
 
 
 def test_export_without_features(tiny, tmp_path):

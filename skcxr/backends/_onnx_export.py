@@ -117,8 +117,24 @@ def _write_graph(wrapper, reference, path, opset_version, precision):
         wrapper, (example,), dynamo=True, input_names=[INPUT], output_names=outputs,
         dynamic_shapes={"image": {0: torch.export.Dim("batch")}}, opset_version=opset_version,
         verbose=False)
+    _strip_trace_metadata(program.model)
     set_metadata(program.model.metadata_props, precision=precision)
     program.save(str(path), external_data=False)
+
+
+def _strip_trace_metadata(model):
+    """Drop what the exporter records of the Python source on each node and value.
+
+    It stores stack traces with this machine's file paths and line numbers:
+    they would leak local paths into a file meant for others, and make the
+    bytes of an export depend on where skcxr is installed.
+    """
+    for node in model.graph.all_nodes():
+        node.metadata_props.clear()
+        for value in node.outputs:
+            value.metadata_props.clear()
+    for value in model.graph.inputs:
+        value.metadata_props.clear()
 
 
 def set_metadata(props, *, precision):
