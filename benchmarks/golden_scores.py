@@ -12,21 +12,11 @@ import json
 from pathlib import Path
 
 import skcxr
+from skcxr.backends._reference import golden_films
 from skcxr.datasets import get_data_home
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "shipped_scores.json"
-# Two films of each class, the first in sorted order of each test folder, and
-# two further along: fixed by name, whatever the weights.
-FILES = 3
-
-
-def fixed_films(test_dir):
-    films = []
-    for label in ("NORMAL", "PNEUMONIA"):
-        names = sorted(p.name for p in (test_dir / label).iterdir() if not p.name.startswith("."))
-        films += [f"{label}/{names[i]}" for i in (0, len(names) // 2, len(names) - 1)[:FILES]]
-    return films
 
 
 def main():
@@ -34,7 +24,7 @@ def main():
     golden = {}
     for name in skcxr.list_pretrained():
         screener = skcxr.load_pretrained(name, device="cpu")
-        films = fixed_films(test_dir)
+        films = golden_films(test_dir)  # first, middle, last of each class, by name
         proba = screener.predict_proba([str(test_dir / f) for f in films])[:, 1]
         golden[name] = {
             "sha256": skcxr.pretrained.get_card(name).weights["sha256"],

@@ -1,4 +1,4 @@
-"""Export a fitted network to TorchScript or ONNX, verified against PyTorch, with its metadata beside it."""
+"""Export a fitted network to ONNX, a torch.export program or TorchScript, verified, with its metadata."""
 
 import json
 from pathlib import Path
@@ -7,12 +7,21 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-FORMATS = ("torchscript", "onnx")
-TOLERANCE = 1e-4
+from .backends._onnx_export import NetworkWithFeatures, export_onnx, written_only_if_verified
+from .backends._reference import check_reference, default_reference, find_classifier
+from .backends._verify import verify_backend
+
+FORMATS = ("torchscript", "exported_program", "onnx")
+OUTPUTS = {
+    "onnx": "logits and features (the penultimate features the input guard measures); softmax "
+            "of logits over axis 1 gives the probabilities in classes order",
+    "exported_program": "(logits, features) as for onnx",
+    "torchscript": "logits; softmax over axis 1 gives the probabilities in classes order",
+}
 
 
-def export(model, path, *, format="torchscript", reference=None, opset_version=18):
-    """Write a fitted screening network as one self-contained file.
+def export(model, path, *, format="torchscript", reference=None, opset_version=None):
+    """Write a fitted screening network as one self-contained file, verified against PyTorch.
 
     The file maps a uint8 image batch ``(n, channels, height, width)`` at
     the fitted size to logits (softmax gives the probabilities in
@@ -21,127 +30,112 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=1
     input shape, classes, the screening threshold when ``model`` carries
     one, and the verification.
 
-    The export is checked before this returns: the exported network and the
-    PyTorch one score the same reference images, and a difference in logits
-    above 1e-4 is an error.
+    The export is checked before the file appears under ``path``: the
+    exported network and the PyTorch one score the same reference films,
+    and probabilities further apart than 1e-4 are an error
+    (:class:`skcxr.backends.BackendMismatchError`) that leaves no file.
 
     Parameters
     ----------
     model : fitted CXRClassifier, or a Pipeline or Screener ending in one
+        The network to export, with the threshold of a Screener.
     path : str or path-like
-        Output file (``.pt`` for TorchScript, ``.onnx`` for ONNX, by convention).
-    format : {"torchscript", "onnx"}, default="torchscript"
-        ONNX needs ``pip install 'skcxr[onnx]'`` (onnx, onnxruntime).
-    reference : ndarray of shape (n, channels, height, width), default=None
-        Images to verify on; by default four synthetic ones (noise and
-        gradients) at the fitted size.
-    opset_version : int, default=18
-        ONNX opset.
+        Output file (``.onnx``, ``.pt2`` for an exported program, ``.pt``
+        for TorchScript, by convention).
+    format : {"torchscript", "exported_program", "onnx"}, default="torchscript"
+        ``"onnx"`` (``pip install 'skcxr[onnx]'``) runs anywhere ONNX
+        Runtime does, and :class:`skcxr.backends.OnnxNetwork` runs it with
+        the logits and the features. ``"exported_program"`` is
+        ``torch.export``'s format (``torch.export.load(path).module()``),
+        PyTorch's supported successor of TorchScript. ``"torchscript"``
+        (``torch.jit.load``) is kept for LibTorch (C++) users; torch 2.14
+        deprecates ``torch.jit`` and warns when it is used.
+    reference : ndarray of shape (n, channels, height, width), uint8, default=None
+        Films to verify on. By default the shipped screener's golden test
+        films when ``model`` carries shipped weights and the Kermany set is
+        in skcxr's data home, else eight random textures (never a flat
+        frame: per-image normalisation magnifies rounding on one).
+    opset_version : int, default=None
+        ONNX opset (``format="onnx"`` only); None takes the exporter's default.
 
     Returns
     -------
     metadata : dict
-        What was written to ``<path>.json``, including ``max_abs_difference``.
+        What was written to ``<path>.json``; ``verification`` holds the
+        check (largest probability and logit differences, on which films).
 
     Examples
     --------
     >>> import skcxr
     >>> skcxr.export(classifier, "screener.onnx", format="onnx")  # doctest: +SKIP
-    {'format': 'onnx', 'input_shape': [1, 224, 224], ..., 'max_abs_difference': 3.8e-06}
+    {'format': 'onnx', 'input_shape': [1, 224, 224], ..., 'verification': {...}}
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}; got {format!r}.")
-    classifier, threshold, pos_label = _find_classifier(model)
+    classifier, threshold, pos_label = find_classifier(model)
     check_is_fitted(classifier)
-    channels, height, width = (int(side) for side in classifier.input_shape_)
-    reference = _reference_images((channels, height, width)) if reference is None else \
-        classifier._check_fitted_input(reference)
-    if reference.dtype != np.uint8:
-        raise ValueError(f"reference must be uint8 images, as the exported network takes; "
-                         f"got {reference.dtype}.")
-    path = Path(path)
-    network = _inference_copy(classifier.module_)
-    example = torch.as_tensor(reference[:2])
-    with torch.no_grad():
-        expected = network(torch.as_tensor(reference)).numpy()
-    if format == "torchscript":
-        with torch.no_grad():
-            traced = torch.jit.trace(network, example)
-        traced.save(str(path))
-        with torch.no_grad():
-            got = torch.jit.load(str(path))(torch.as_tensor(reference)).numpy()
+    if reference is None:
+        reference, description = default_reference(model, classifier)
     else:
-        got = _export_onnx(network, example, path, reference, opset_version)
-    difference = float(np.abs(got - expected).max())
-    if not difference <= TOLERANCE:
-        raise RuntimeError(
-            f"The {format} export of {str(path)!r} differs from the PyTorch network by "
-            f"{difference:.3g} in logits (allowed: {TOLERANCE}); it was not verified."
-        )
+        reference = check_reference(classifier, reference)
+        description = f"{len(reference)} reference film{'s' * (len(reference) != 1)} given to export"
+    path = Path(path)
+    if format == "onnx":
+        check = export_onnx(model, path, reference=reference, opset_version=opset_version)
+    else:
+        check = _export_torch(classifier, path, reference, format)
     from . import __version__
 
+    channels, height, width = (int(side) for side in classifier.input_shape_)
     metadata = dict(
         format=format, file=path.name, input_dtype="uint8", input_shape=[channels, height, width],
         input_layout="(batch, channels, height, width), stretched to this size as skcxr's "
                      "ImageLoader(resize_mode='stretch') does",
-        output="logits; softmax over axis 1 gives the probabilities in classes order",
+        output=OUTPUTS[format],
         classes=[c.item() if isinstance(c, np.generic) else c for c in classifier.classes_],
         normalization=classifier.normalization, threshold=threshold, pos_label=pos_label,
-        skcxr_version=__version__, reference_images=len(reference),
-        max_abs_difference=difference,
+        skcxr_version=__version__, torch_version=torch.__version__,
+        verification=dict(reference=description, n_images=check.n_images,
+                          max_abs_proba_difference=check.max_abs_proba_difference,
+                          max_abs_logit_difference=check.max_abs_logit_difference,
+                          tolerance=check.limits["atol"]),
     )
     Path(f"{path}.json").write_text(json.dumps(metadata, indent=1) + "\n")
     return metadata
 
 
-def _find_classifier(model):
-    """(CXRClassifier, threshold, pos_label) inside a classifier, Pipeline or Screener."""
-    from .classifier import CXRClassifier
+class _TorchFile:
+    """A saved PyTorch program with the ``run``/``precision`` interface verify_backend uses."""
 
-    threshold = pos_label = None
-    if hasattr(model, "decision_threshold"):  # a Screener
-        threshold = model.decision_threshold
-        pos_label = model.pos_label
-        model = model.fitted_estimator
-    if hasattr(model, "steps"):
-        model = model.steps[-1][1]
-    if not isinstance(model, CXRClassifier):
-        raise TypeError(
-            f"export needs a fitted CXRClassifier (or a Pipeline or Screener ending in one); "
-            f"got {type(model).__name__}."
-        )
-    return model, threshold, pos_label
+    precision = "fp32"
+
+    def __init__(self, program, features):
+        self.program = program
+        self.features = features
+
+    def run(self, X):
+        with torch.inference_mode():
+            outputs = self.program(torch.as_tensor(X))
+        if self.features:
+            return outputs[0].numpy(), outputs[1].numpy()
+        return outputs.numpy(), None
 
 
-def _inference_copy(module):
-    """A CPU copy in evaluation mode, without the training-time augmentation."""
-    import copy
-
-    network = copy.deepcopy(module).cpu().eval()
-    network.input_head.augment = None
-    return network
-
-
-def _reference_images(shape, n=4):
-    """Noise, gradients and a flat frame: inputs that exercise the whole grey range."""
-    channels, height, width = shape
-    rng = np.random.default_rng(0)
-    ramp = np.linspace(0, 255, width)[None, :].repeat(height, 0)
-    images = [rng.integers(0, 256, (height, width)), ramp, ramp.T if height == width else ramp[::-1],
-              np.full((height, width), 128)]
-    stack = np.stack(images[:n]).astype(np.uint8)[:, None]
-    return np.repeat(stack, channels, axis=1)
-
-
-def _export_onnx(network, example, path, reference, opset_version):
-    try:
-        import onnxruntime
-    except ImportError as exc:
-        raise ImportError("ONNX export needs onnx and onnxruntime: pip install 'skcxr[onnx]'.") from exc
-    torch.onnx.export(
-        network, (example,), str(path), input_names=["image"], output_names=["logits"],
-        dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}},
-        opset_version=opset_version, dynamo=False,
-    )
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run(["logits"], {"image": reference})[0]
+def _export_torch(classifier, path, reference, format):
+    # Two films: torch.export specialises a dimension traced at size 1.
+    example = torch.as_tensor(np.resize(reference, (2, *reference.shape[1:])))
+    # torch.export.load reads only files named .pt2, whatever the final name.
+    suffix = ".pt2" if format == "exported_program" else None
+    with written_only_if_verified(path, suffix=suffix) as temporary:
+        if format == "exported_program":
+            wrapper = NetworkWithFeatures(classifier.module_, features=True)
+            program = torch.export.export(
+                wrapper, (example,), dynamic_shapes={"image": {0: torch.export.Dim("batch")}})
+            torch.export.save(program, str(temporary))
+            loaded = _TorchFile(torch.export.load(str(temporary)).module(), features=True)
+        else:
+            wrapper = NetworkWithFeatures(classifier.module_, features=False)
+            with torch.no_grad():
+                torch.jit.trace(wrapper, example).save(str(temporary))
+            loaded = _TorchFile(torch.jit.load(str(temporary)), features=False)
+        return verify_backend(loaded, reference, classifier)

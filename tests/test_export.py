@@ -1,6 +1,9 @@
-"""Exported networks (TorchScript, ONNX) score like the PyTorch ones and say what they take."""
+"""Exported networks (ONNX, torch.export, TorchScript) score like the PyTorch ones and say what they take."""
 
 import json
+import os
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +11,9 @@ import torch
 from conftest import make_blob_images
 
 from skcxr import CXRClassifier, export
+from skcxr.backends import BackendMismatchError
+
+SUFFIX = {"torchscript": "pt", "exported_program": "pt2", "onnx": "onnx"}
 
 
 @pytest.fixture(scope="module", params=["per_image", "equalize"])
@@ -18,26 +24,67 @@ def fitted(request):
     return X, clf
 
 
-@pytest.mark.parametrize("format", ["torchscript", "onnx"])
-def test_export_round_trip(fitted, format, tmp_path):
-    X, clf = fitted
-    path = tmp_path / f"net.{'pt' if format == 'torchscript' else 'onnx'}"
-    metadata = export(clf, path, format=format, reference=X[:8])
-    assert metadata["max_abs_difference"] <= 1e-4
-    assert json.loads((tmp_path / f"{path.name}.json").read_text()) == metadata
-    assert metadata["input_shape"] == [1, 64, 64] and metadata["classes"] == [0, 1]
-    # Score other images than the reference ones through the exported file alone.
-    images = X[8:20]
-    if format == "torchscript":
-        with torch.no_grad():
-            logits = torch.jit.load(str(path))(torch.as_tensor(images)).numpy()
-    else:
+def load_and_score(path, format, images):
+    """Logits of ``images`` through the exported file alone."""
+    if format == "onnx":
         import onnxruntime
 
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        logits = session.run(["logits"], {"image": images})[0]
-    proba = torch.softmax(torch.as_tensor(logits), dim=1).numpy()
+        return session.run(["logits"], {"image": images})[0]
+    with torch.no_grad():
+        if format == "exported_program":
+            logits, features = torch.export.load(str(path)).module()(torch.as_tensor(images))
+            assert features.shape == (len(images), 16)
+            return logits.numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch 2.14 deprecates torch.jit
+            return torch.jit.load(str(path))(torch.as_tensor(images)).numpy()
+
+
+@pytest.mark.parametrize("format", ["torchscript", "exported_program", "onnx"])
+def test_export_round_trip(fitted, format, tmp_path):
+    if format == "onnx":
+        pytest.importorskip("onnxruntime")
+    X, clf = fitted
+    path = tmp_path / f"net.{SUFFIX[format]}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        metadata = export(clf, path, format=format, reference=X[:8])
+    verification = metadata["verification"]
+    assert verification["max_abs_proba_difference"] <= 1e-4 and verification["tolerance"] == 1e-4
+    assert verification["n_images"] == 8
+    assert json.loads((tmp_path / f"{path.name}.json").read_text()) == metadata
+    assert metadata["input_shape"] == [1, 64, 64] and metadata["classes"] == [0, 1]
+    assert sorted(os.listdir(tmp_path)) == [path.name, f"{path.name}.json"]
+    # Score other images than the reference ones, at another batch size.
+    images = X[8:21]
+    proba = torch.softmax(torch.as_tensor(load_and_score(path, format, images)), dim=1).numpy()
     np.testing.assert_allclose(proba, clf.predict_proba(images), atol=1e-5)
+
+
+def test_default_reference_is_random_texture_for_a_model_not_shipped(fitted, tmp_path):
+    pytest.importorskip("onnxruntime")
+    _, clf = fitted
+    metadata = export(clf, tmp_path / "net.onnx", format="onnx")
+    assert metadata["verification"]["reference"] == "8 random textures"
+
+
+@pytest.mark.parametrize("format", ["exported_program", "onnx"])
+def test_failed_verification_leaves_no_file(fitted, format, tmp_path, monkeypatch):
+    if format == "onnx":
+        pytest.importorskip("onnxruntime")
+    from skcxr import _export
+    from skcxr.backends import _onnx_export
+
+    def failing_check(*args, **kwargs):
+        raise BackendMismatchError("probabilities differ by up to 0.0105 (allowed: 0.0001)")
+
+    monkeypatch.setattr(_export, "verify_backend", failing_check)
+    monkeypatch.setattr(_onnx_export, "verify_backend", failing_check)
+    X, clf = fitted
+    with pytest.raises(BackendMismatchError, match="0.0105"):
+        export(clf, tmp_path / f"net.{SUFFIX[format]}", format=format, reference=X[:4])
+    assert os.listdir(tmp_path) == []
 
 
 def test_export_errors(fitted, tmp_path):
@@ -48,3 +95,30 @@ def test_export_errors(fitted, tmp_path):
         export(object(), tmp_path / "x")
     with pytest.raises(ValueError, match="reference must be uint8"):
         export(clf, tmp_path / "x", reference=X.astype(np.float32) / 255)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.realdata
+def test_the_shipped_screener_exports_verified_on_its_golden_films(data_home, monkeypatch, tmp_path):
+    """The audit case: a flat grey reference frame failed this export by 0.0105 and left the file."""
+    pytest.importorskip("onnxruntime")
+    import skcxr
+    from skcxr.backends._reference import golden_films
+
+    name = skcxr.list_pretrained()[0]
+    golden = json.loads((Path(__file__).parent / "golden" / "shipped_scores.json").read_text())
+    assert golden_films(data_home / "chest_xray" / "test") == list(golden[name]["pneumonia_scores"])
+    monkeypatch.setenv("SKCXR_DATA", str(data_home))
+    metadata = export(skcxr.load_pretrained(name, device="cpu"), tmp_path / "net.onnx", format="onnx")
+    assert metadata["verification"]["reference"] == f"the 6 golden Kermany test films of {name!r}"
+    assert metadata["verification"]["max_abs_proba_difference"] <= 1e-4
+    assert metadata["threshold"] == skcxr.pretrained.get_card(name)["operating_point"]["threshold"]
+
+
+def test_one_reference_film_is_enough(fitted, tmp_path):
+    # torch.export would fix the batch size to 1 if it traced with one film.
+    X, clf = fitted
+    metadata = export(clf, tmp_path / "net.pt2", format="exported_program", reference=X[:1])
+    assert metadata["verification"]["reference"] == "1 reference film given to export"
+    logits = load_and_score(tmp_path / "net.pt2", "exported_program", X[1:6])
+    assert logits.shape == (5, 2)
