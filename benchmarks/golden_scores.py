@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import skcxr
-from skcxr.datasets import get_data_home
+from skcxr.datasets import get_skcxr_data_home
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "shipped_scores.json"
@@ -30,7 +30,7 @@ def fixed_films(test_dir):
 
 
 def main():
-    test_dir = get_data_home() / "chest_xray" / "test"
+    test_dir = get_skcxr_data_home() / "chest_xray" / "test"
     golden = {}
     for name in skcxr.list_pretrained():
         screener = skcxr.load_pretrained(name, device="cpu")

@@ -1,6 +1,6 @@
 """Warnings and errors of skcxr."""
 
-__all__ = ["InconsistentVersionWarning", "RefusedFilmError", "RefusedFilmWarning"]
+__all__ = ["InconsistentSkcxrVersionWarning", "RefusedFilmError", "RefusedFilmWarning"]
 
 _LISTED = 20  # refused films named in a message; the rest are counted
 
@@ -58,11 +58,12 @@ class RefusedFilmWarning(UserWarning):
             f"to be trusted:\n{_refusal_lines(self.refusals, self.names)}")
 
 
-class InconsistentVersionWarning(UserWarning):
+class InconsistentSkcxrVersionWarning(UserWarning):
     """An estimator pickled under one skcxr version is loaded under another.
 
-    As scikit-learn's warning of the same name: the object may still work,
-    or may be subtly wrong (a changed input head, a renamed attribute).
+    As scikit-learn's ``InconsistentVersionWarning`` for its own pickles
+    (named apart so that filtering one never silences the other): the
+    object may still work, or may be subtly wrong (a changed input head, a renamed attribute).
     Refit it, or load it with the version that saved it.
 
     Attributes

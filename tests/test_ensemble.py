@@ -26,7 +26,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skcxr import CXRClassifier, ImageLoader
 from skcxr.classifier import _classifier
-from skcxr.ensemble import SeedEnsembleClassifier, TestTimeAugmentation, warp
+from skcxr.ensemble import SeedEnsembleClassifier, TestTimeAugmentation
+from skcxr.ensemble._views import warp
 
 
 def small(**params):

@@ -9,6 +9,7 @@ from conftest import write_dicom_film, write_mixed_folder
 from PIL import Image
 
 from skcxr.guard import Refusal
+from skcxr.preprocessing import sniff_format
 from skcxr.screener import (
     WorklistRow,
     _worklist,  # the reading internals a streaming test watches
@@ -17,7 +18,6 @@ from skcxr.screener import (
     worklist_order,
     write_worklist,
 )
-from skcxr.screener._files import sniff_format
 
 
 # ------------------------------------------------------------------ discovery

@@ -110,8 +110,8 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
     weight_averaging : float or None, default=None
         Keep an exponential moving average of the weights with this decay
         per step (e.g. 0.998: about the last 500 steps) and validate and
-        return the average instead of the last step's weights; see
-        :class:`~skcxr.classifier.WeightAveraging`. It takes out much of
+        return the average instead of the last step's weights (early
+        stopping's best epoch is the average's too). It takes out much of
         the seed-to-seed spread of the final weights.
     device : str, default="auto"
         ``"auto"`` uses CUDA when present, else the CPU; or any torch device.

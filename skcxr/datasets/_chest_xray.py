@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from .._compat import StrOptions, validate_params
-from ._base import _GET_DATA_HINT, get_data_home, load_image_folder
+from ._base import _GET_DATA_HINT, get_skcxr_data_home, load_image_folder
 
 CLASS_NAMES = ("NORMAL", "PNEUMONIA")
 SUBSETS = ("train", "test")
@@ -97,7 +97,7 @@ def find_chest_xray_root(data_home=None):
     ``data_home`` may be the folder that contains ``chest_xray/`` or the
     ``chest_xray`` folder itself.
     """
-    home = get_data_home(data_home)
+    home = get_skcxr_data_home(data_home)
     for candidate in (home / "chest_xray", home):
         if all((candidate / s / c).is_dir() for s in SUBSETS for c in CLASS_NAMES):
             return candidate

@@ -17,7 +17,7 @@ import sys
 
 from .._compat import StrOptions, validate_params
 from ._archive import STAGING_PREFIX, download, extract_chest_xray, verify
-from ._base import get_data_home
+from ._base import get_skcxr_data_home
 from ._chest_xray import SUBSETS, find_chest_xray_root, load_chest_xray
 
 try:  # POSIX; on other systems concurrent fetches are not serialised (documented).
@@ -80,7 +80,7 @@ def fetch_chest_xray(
     Parameters
     ----------
     data_home : str or path-like, default=None
-        Where to keep the data (see :func:`get_data_home`).
+        Where to keep the data (see :func:`get_skcxr_data_home`).
     subset : {"train", "test", "all"}, default="train"
         Passed to :func:`load_chest_xray`.
     url : str, default=CHEST_XRAY_URL
@@ -118,7 +118,7 @@ def fetch_chest_xray(
         parameter is invalid.
     """
     _check_params(url, sha256, timeout)
-    home = get_data_home(data_home)
+    home = get_skcxr_data_home(data_home)
     if not _has_dataset(home):
         if not download_if_missing:
             find_chest_xray_root(home)  # raises FileNotFoundError, saying where it looked

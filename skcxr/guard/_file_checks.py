@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops
 
-from ..preprocessing._errors import ItemError
-from ..preprocessing._source import decode_source, is_grey_mode, open_source
+from ..preprocessing import ItemError, decode_source, is_grey_mode, open_source
 from ._refusals import Refusal
 
 # Radiography modalities: computed (CR) and digital (DX) radiography; "DR"

@@ -9,8 +9,7 @@ import numbers
 
 import numpy as np
 
-from ..metrics._checks import check_labels, check_scores
-from ..metrics._clinical import screening_rates, weighted_counts
+from ..metrics import binary_counts, check_labels, check_scores
 
 
 def _pyplot():
@@ -59,8 +58,12 @@ def _lay_out(display, ax):
 
 def _operating_point(y_true, y_score, threshold, pos_label):
     """Sensitivity, specificity and precision at ``threshold`` (NaN where undefined)."""
-    rates = screening_rates(*weighted_counts(y_true == pos_label, y_score >= threshold))
-    return rates["sensitivity"], rates["specificity"], rates["ppv"]
+    tp, fp, tn, fn = binary_counts(y_true == pos_label, y_score >= threshold, pos_label=True)
+    return _rate(tp, tp + fn), _rate(tn, tn + fp), _rate(tp, tp + fp)
+
+
+def _rate(numerator, denominator):
+    return numerator / denominator if denominator else np.nan
 
 
 def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None):

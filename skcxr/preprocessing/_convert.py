@@ -15,7 +15,7 @@ RESIZE_MODES = ("stretch", "pad", "crop")
 _HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 
 
-def finish(image, what, *, size, resize_mode, grayscale):
+def image_to_array(image, what, *, size, resize_mode, grayscale):
     """8 bits, "L" or "RGB", resized: an array of shape (channels, height, width), uint8."""
     image = to_8bit(image, what)
     target = "L" if grayscale else "RGB"

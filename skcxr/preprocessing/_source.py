@@ -156,7 +156,7 @@ def decode_source(source, *, side, grayscale, voi_lut=False, colour=False):
     Returns
     -------
     image : PIL image
-        For :func:`~skcxr.preprocessing._convert.finish`.
+        For :func:`image_to_array`.
     colour_image : PIL image or None
         What a colour check measures (``image`` itself but for rare
         RGB-coded JPEGs, decoded a second time); None unless ``colour``.

@@ -58,7 +58,7 @@ def patient_groups(files, root=""):
     n_named : int
         Files whose DICOM header or name gave a patient id.
     """
-    from ._files import sniff_format
+    from ..preprocessing import sniff_format
     from ._reading import dicom_identifiers
 
     groups, n_named = [], 0

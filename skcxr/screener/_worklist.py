@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..guard import Refusal
+from ..preprocessing import sniff_format
 from ._cells import worklist_text
-from ._files import sniff_format
 from ._parts import split_loader
 from ._reading import DICOM_FIELDS, Film, dicom_identifiers, read_film
 from ._scoring import guard_and_score
