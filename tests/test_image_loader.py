@@ -271,14 +271,18 @@ def test_bad_containers(X, message):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"size": 0}, "size must be"),
-        ({"size": (8, 8, 8)}, "size must be"),
-        ({"resize_mode": "squash"}, "resize_mode must be one of"),
-        ({"dtype": "float64"}, "dtype must be one of"),
-        ({"max_pixels": -1}, "max_pixels must be"),
-        ({"n_jobs": 0}, "n_jobs must be None or a non-zero int; got 0"),
-        ({"n_jobs": 1.5}, "n_jobs must be None or a non-zero int; got 1.5"),
-        ({"n_jobs": True}, "n_jobs must be None or a non-zero int; got True"),
+        ({"size": 0}, "'size' parameter of ImageLoader must be an int in the range .1, inf."
+                      ", an instance of 'tuple' or an instance of 'list'. Got 0 instead"),
+        ({"size": (8, 8, 8)}, r"'size' parameter of ImageLoader must be a positive int or a "
+                              r"\(height, width\) pair of positive ints. Got \(8, 8, 8\) instead"),
+        ({"resize_mode": "squash"}, "'resize_mode' parameter of ImageLoader must be a str among"),
+        ({"dtype": "float64"}, "'dtype' parameter of ImageLoader must be a str among"),
+        ({"max_pixels": -1}, "'max_pixels' parameter of ImageLoader must be an int in the range "
+                             ".1, inf. or None. Got -1 instead"),
+        ({"n_jobs": 0}, "'n_jobs' parameter of ImageLoader must be an int in the range .-inf, -1."
+                        ", an int in the range .1, inf. or None. Got 0 instead"),
+        ({"n_jobs": 1.5}, "'n_jobs' parameter of ImageLoader must be .* Got 1.5 instead"),
+        ({"n_jobs": True}, "'n_jobs' parameter of ImageLoader must be .* Got True instead"),
     ],
 )
 def test_bad_parameters_are_named(params, message):
@@ -430,13 +434,16 @@ def test_estimator_contract_on_images(tmp_path):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"size": True}, "size must be"),
-        ({"size": (8, 8.0)}, "size must be"),
-        ({"grayscale": "no"}, "grayscale must be True or False"),  # "no" is true
-        ({"dicom_voi_lut": "yes"}, "dicom_voi_lut must be True or False"),
-        ({"max_pixels": True}, "max_pixels must be"),
-        ({"n_jobs": 0}, "n_jobs must be"),
-        ({"n_jobs": "2"}, "n_jobs must be"),
+        ({"size": True}, "'size' parameter of ImageLoader must be .* Got True instead"),
+        ({"size": (8, 8.0)}, r"'size' parameter of ImageLoader must be a positive int or a "
+                             r"\(height, width\) pair"),
+        # "no" is true: anything but a bool is refused.
+        ({"grayscale": "no"}, "'grayscale' parameter of ImageLoader must be an instance of 'bool'"),
+        ({"dicom_voi_lut": "yes"}, "'dicom_voi_lut' parameter of ImageLoader must be an instance "
+                                   "of 'bool'"),
+        ({"max_pixels": True}, "'max_pixels' parameter of ImageLoader must be .* Got True instead"),
+        ({"n_jobs": 0}, "'n_jobs' parameter of ImageLoader must be"),
+        ({"n_jobs": "2"}, "'n_jobs' parameter of ImageLoader must be"),
     ],
 )
 def test_more_bad_parameters_are_named(params, message):

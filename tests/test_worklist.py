@@ -164,10 +164,11 @@ def test_a_failure_in_the_reading_thread_reaches_the_caller(tiny_screener):
 
 def test_screen_files_checks_its_arguments(tiny_screener):
     screener = tiny_screener["screener"]
-    with pytest.raises(ValueError, match="batch_size"):
-        next(screen_files(screener, ["a.png"], batch_size=0))
-    with pytest.raises(ValueError, match="n_jobs"):
-        next(screen_files(screener, ["a.png"], n_jobs=0))
+    # Checked when called, before the first row is asked for.
+    with pytest.raises(ValueError, match="'batch_size' parameter of screen_files must be an int"):
+        screen_files(screener, ["a.png"], batch_size=0)
+    with pytest.raises(ValueError, match="'n_jobs' parameter of screen_files must be an int"):
+        screen_files(screener, ["a.png"], n_jobs=0)
     with pytest.raises(ValueError, match="labels has 1 entries but there are 2 files"):
         next(screen_files(screener, ["a.png", "b.png"], labels=["NORMAL"]))
     bare = type(screener)(screener.estimator[-1], threshold=0.4)

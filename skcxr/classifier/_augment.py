@@ -6,10 +6,12 @@ CPU) with no per-image Python loop, so augmentation does not starve the GPU.
 
 import math
 import numbers
+from numbers import Real
 
 import torch
 from sklearn.base import BaseEstimator
 
+from .._compat import Interval, validate_estimator_params
 from .._versioning import VersionedPickleMixin
 from ..utils import affine_warp
 
@@ -47,6 +49,17 @@ class RandomAugment(VersionedPickleMixin, BaseEstimator):
     >>> out.shape
     torch.Size([4, 1, 32, 32])
     """
+
+    _parameter_constraints = {
+        "rotation": [Interval(Real, 0, None, closed="left")],
+        # A zoom of 1 - scale must stay positive.
+        "scale": [Interval(Real, 0, 1, closed="left")],
+        "shift": [Interval(Real, 0, None, closed="left")],
+        "brightness": [Interval(Real, 0, None, closed="left")],
+        "contrast": [Interval(Real, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "hflip": [Interval(Real, 0, 1, closed="both")],
+    }
 
     def __init__(self, rotation=10.0, scale=0.1, shift=0.06, brightness=0.1,
                  contrast=0.25, gamma=0.25, hflip=0.0):
@@ -107,15 +120,19 @@ def resolve_augmentation(augmentation):
     """Turn the ``augmentation`` parameter into a callable or ``None``.
 
     ``None`` or 0 switches augmentation off; a number scales the default
-    :class:`RandomAugment` ranges; a callable is used as given.
+    :class:`RandomAugment` ranges; a callable is used as given. A
+    :class:`RandomAugment`'s parameters are validated here, where the
+    classifier takes it.
     """
     if augmentation is None:
         return None
     if isinstance(augmentation, numbers.Real) and not isinstance(augmentation, bool):
         if augmentation < 0:
             raise ValueError(f"augmentation strength must be >= 0; got {augmentation}.")
-        return RandomAugment().scaled(augmentation) if augmentation else None
-    if callable(augmentation):
+        augmentation = RandomAugment().scaled(augmentation) if augmentation else None
+    if isinstance(augmentation, RandomAugment):
+        validate_estimator_params(augmentation)
+    if augmentation is None or callable(augmentation):
         return augmentation
     raise ValueError(
         "augmentation must be None, a non-negative strength or a callable such as "

@@ -15,12 +15,7 @@ from skorch import NeuralNetClassifier
 from skorch.utils import to_numpy, to_tensor
 from torch.utils.data import Subset
 
-from .._compat import (
-    Interval,
-    Options,
-    StrOptions,
-    validate_parameter_constraints,
-)
+from .._compat import Interval, Options, StrOptions, validate_estimator_params
 from .._versioning import VersionedPickleMixin
 from ..models import get_module_factory
 from ..utils import check_binary_target, check_image_batch
@@ -513,8 +508,7 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
                 f"fitted size, ImageLoader(size={tuple(self.input_shape_[1:])}).")
 
     def _check_params(self):
-        validate_parameter_constraints(
-            self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__)
+        validate_estimator_params(self)
         if isinstance(self.module, str):
             get_module_factory(self.module)
 

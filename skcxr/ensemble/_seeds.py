@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from .._compat import HasMethods, Interval
+from .._compat import HasMethods, Interval, validate_estimator_params
 from .._versioning import VersionedPickleMixin
 from ._members import (
     check_same_recipe,
@@ -125,7 +125,7 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
         -------
         self : SeedEnsembleClassifier
         """
-        self._validate_params()
+        validate_estimator_params(self)
         names = seed_parameters(self.estimator)
         params = route_fit_params(self, fit_params)
         seeds = check_random_state(self.random_state).randint(MAX_SEED, size=self.n_estimators)

@@ -8,7 +8,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .._compat import HasMethods, Interval
+from .._compat import HasMethods, Interval, validate_estimator_params
 from .._versioning import VersionedPickleMixin
 from ..utils import check_image_batch
 from ._members import estimator_has
@@ -111,7 +111,7 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         -------
         self : TestTimeAugmentation
         """
-        self._validate_params()
+        validate_estimator_params(self)
         views = check_views(self.shifts, self.scales)
         params = route_fit_params(self, fit_params)
         self.estimator_ = clone(self.estimator).fit(X, y, **params)

@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .._compat import HasMethods, Interval, StrOptions, validate_parameter_constraints
+from .._compat import HasMethods, Interval, StrOptions, validate_estimator_params
 from ..utils import check_image_batch
 from ._file_checks import file_refusals
 from ._image_checks import LayoutCheck, corrected, frame_refusals
@@ -186,8 +186,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         return self
 
     def _check_params(self):
-        validate_parameter_constraints(self._parameter_constraints, self.get_params(deep=False),
-                                       caller_name=type(self).__name__)
+        validate_estimator_params(self)
         check_is_fitted(self.classifier, msg=(
             "InputGuard needs a fitted classifier; %(name)s is not fitted yet. Fit it first "
             "(the guard reads its features and never trains it), and wrap it in "

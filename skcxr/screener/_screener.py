@@ -13,7 +13,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .._compat import HasMethods, Interval, StrOptions, validate_parameter_constraints
+from .._compat import HasMethods, Interval, StrOptions, validate_estimator_params
 from .._versioning import VersionedPickleMixin
 from ..exceptions import RefusedFilmError, RefusedFilmWarning
 from ._card import ModelCard
@@ -148,8 +148,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         return self
 
     def _check_params(self):
-        validate_parameter_constraints(self._parameter_constraints, self.get_params(deep=False),
-                                       caller_name=type(self).__name__)
+        validate_estimator_params(self)
 
     # ------------------------------------------------------------ accessors
     @property

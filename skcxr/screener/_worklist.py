@@ -11,9 +11,11 @@ import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
+from .._compat import HasMethods, StrictInterval, validate_params
 from ..guard import Refusal
 from ..preprocessing import sniff_format
 from ._cells import worklist_text
@@ -63,6 +65,12 @@ class WorklistRow:
     label: str | None = None
 
 
+@validate_params(
+    {"screener": [HasMethods(["predict_proba"])], "files": "no_validation",
+     "batch_size": [StrictInterval(Integral, 1, None, closed="left")],
+     "n_jobs": [StrictInterval(Integral, 1, None, closed="left")], "labels": "no_validation"},
+    prefer_skip_nested_validation=True,
+)
 def screen_files(screener, files, *, batch_size=64, n_jobs=1, labels=None):
     """Screen ``files`` with ``screener``, yielding one :class:`WorklistRow` per file, in order.
 
@@ -90,10 +98,6 @@ def screen_files(screener, files, *, batch_size=64, n_jobs=1, labels=None):
     ------
     row : WorklistRow
     """
-    if not (isinstance(batch_size, int) and batch_size > 0):
-        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
-    if not (isinstance(n_jobs, int) and n_jobs > 0):
-        raise ValueError(f"n_jobs must be a positive int; got {n_jobs!r}.")
     files = list(files)
     if labels is not None and len(labels) != len(files):
         raise ValueError(f"labels has {len(labels)} entries but there are {len(files)} files.")
