@@ -8,7 +8,6 @@ import pytest
 from PIL import Image
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from skcxr.preprocessing import ImageLoader, _image_loader, _threads
@@ -364,55 +363,8 @@ def test_pipeline_memory_decodes_once(tmp_path, monkeypatch):
     assert decoded == [0, 1, 2]  # the second fit reused the cached decode
 
 
-# ImageLoader's input is a list of images, never a 2-D feature matrix, and its
-# output is a 4-D batch. Checks built on 2-D numeric X cannot apply.
-_NEEDS_2D_FEATURES = (
-    "feeds a 2-D numeric feature matrix; ImageLoader takes a sequence of images "
-    "and rejects 2-D arrays with a ValueError by design"
-)
-# Exactly the checks that run and fail under scikit-learn 1.9 (xfail_strict
-# turns a listed check that passes into an error, so the list cannot go stale).
-IMAGE_LOADER_XFAILS = {
-    name: _NEEDS_2D_FEATURES
-    for name in [
-        "check_estimators_dtypes",
-        "check_fit_score_takes_y",
-        "check_estimators_fit_returns_self",
-        "check_pipeline_consistency",
-        "check_estimators_overwrite_params",
-        "check_estimators_pickle",
-        "check_f_contiguous_array_estimator",
-        "check_transformer_data_not_an_array",
-        "check_transformer_general",
-        "check_transformers_unfitted_stateless",
-        "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance",
-        "check_fit2d_1sample",
-        "check_fit2d_1feature",
-        "check_dict_unchanged",
-        "check_dont_overwrite_parameters",
-        "check_fit_idempotent",
-        "check_fit_check_is_fitted",
-        "check_n_features_in",
-        "check_fit2d_predict1d",
-        "check_estimators_empty_data_messages",
-        "check_estimators_nan_inf",
-        "check_readonly_memmap_input",
-        "check_n_features_in_after_fitting",
-        "check_positive_only_tag_during_fit",
-        "check_complex_data",
-        "check_dtype_object",
-    ]
-}
-
-
-@parametrize_with_checks([ImageLoader(size=8)], expected_failed_checks=lambda est: IMAGE_LOADER_XFAILS)
-def test_sklearn_conformance(estimator, check):
-    check(estimator)
-
-
 def test_estimator_contract_on_images(tmp_path):
-    """The substance of the 2-D checks above, on images."""
+    """The substance of scikit-learn's data checks (tests/test_estimator_checks.py), on images."""
     import pickle
 
     from sklearn.base import clone

@@ -71,6 +71,13 @@ class RandomAugment(VersionedPickleMixin, BaseEstimator):
         self.gamma = gamma
         self.hflip = hflip
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Not fitted: called on float torch batches (n, channels, H, W) during training.
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        return tags
+
     def scaled(self, strength):
         """A copy with every range multiplied by ``strength`` (flips kept)."""
         params = {k: v * strength for k, v in self.get_params().items() if k != "hflip"}

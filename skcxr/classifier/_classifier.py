@@ -822,6 +822,15 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
     def __sklearn_is_fitted__(self):
         return "classes_" in vars(self) and bool(getattr(self, "initialized_", False))
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Image batches (n, channels, H, W), or (n, H, W) for one channel; never a 2-D
+        # feature matrix. Two classes only.
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags.multi_class = False
+        return tags
+
     # --------------------------------------------------------------- device
     def _uses_cuda(self):
         device = self.device_ if self.initialized_ else resolve_device(self.device)

@@ -247,6 +247,7 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
         tags = super().__sklearn_tags__()
         inner = get_tags(self.estimator)
         tags.input_tags = inner.input_tags
+        tags.classifier_tags = inner.classifier_tags
         tags.non_deterministic = inner.non_deterministic
         return tags
 

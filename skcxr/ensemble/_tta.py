@@ -176,6 +176,9 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         inner = get_tags(self.estimator)
-        tags.input_tags = inner.input_tags
+        # The views are warps of image batches, whatever the estimator takes.
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags = inner.classifier_tags
         tags.non_deterministic = inner.non_deterministic
         return tags

@@ -417,6 +417,13 @@ class InputGuard(OutlierMixin, BaseEstimator):
         """
         return file_refusals(paths)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # The classifier's image batches (n, channels, H, W) or (n, H, W), never 2-D features.
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
+
     def _check_fitted_input(self, X):
         channels, *size = self.input_shape_
         # Contiguous: torch cannot take a flipped or rotated numpy view.

@@ -192,6 +192,11 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
+        # A sequence of file paths, PIL images or arrays, or a 3-D (n, H, W) or 4-D
+        # (n, channels, H, W) batch; a 2-D array is refused (it is no batch of images).
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
         # Output is always uint8 or float32, whatever came in.
         tags.transformer_tags.preserves_dtype = []
         return tags

@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import HasMethods, Interval, StrOptions, validate_estimator_params
@@ -189,6 +190,14 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
     def decision_threshold(self):
         """The threshold ``predict`` applies, as a float."""
         return float(self.threshold)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # What the estimator takes (file paths through an ImageLoader, or image batches).
+        inner = get_tags(self.estimator)
+        tags.input_tags = inner.input_tags
+        tags.classifier_tags.multi_class = False
+        return tags
 
     def __sklearn_is_fitted__(self):
         try:
