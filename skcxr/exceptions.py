@@ -16,6 +16,16 @@ def _refusal_lines(refusals, names):
 class RefusedFilmError(ValueError):
     """A screener was asked to score films its input guard refuses, or files it cannot read.
 
+    Parameters
+    ----------
+    refusals : dict
+        ``{index in X: Refusal}`` for every film not scored.
+    names : dict
+        ``{index: path or description}`` of those films.
+    unreadable : bool, default=False
+        Whether the films are files that could not be read (rather than
+        films the guard refuses); the message says which.
+
     Attributes
     ----------
     refusals : dict
@@ -42,6 +52,13 @@ class RefusedFilmError(ValueError):
 class RefusedFilmWarning(UserWarning):
     """A screener with ``on_refusal="warn"`` scored films its input guard refuses.
 
+    Parameters
+    ----------
+    refusals : dict
+        ``{index in X: Refusal}`` for every refused film.
+    names : dict
+        ``{index: path or description}``.
+
     Attributes
     ----------
     refusals : dict
@@ -66,11 +83,23 @@ class InconsistentSkcxrVersionWarning(UserWarning):
     object may still work, or may be subtly wrong (a changed input head, a renamed attribute).
     Refit it, or load it with the version that saved it.
 
+    Parameters
+    ----------
+    estimator_name : str
+        The class of the estimator loaded.
+    current_version : str
+        The skcxr version loading it.
+    original_version : str
+        The skcxr version that pickled it.
+
     Attributes
     ----------
     estimator_name : str
+        As given.
     current_version : str
+        As given.
     original_version : str
+        As given.
     """
 
     def __init__(self, *, estimator_name, current_version, original_version):

@@ -79,7 +79,18 @@ class RandomAugment(VersionedPickleMixin, BaseEstimator):
         return tags
 
     def scaled(self, strength):
-        """A copy with every range multiplied by ``strength`` (flips kept)."""
+        """A copy with every range multiplied by ``strength`` (flips kept).
+
+        Parameters
+        ----------
+        strength : float
+            Factor of every range but ``hflip``; 0 leaves the images as they are.
+
+        Returns
+        -------
+        augment : RandomAugment
+            The scaled copy.
+        """
         params = {k: v * strength for k, v in self.get_params().items() if k != "hflip"}
         return RandomAugment(hflip=self.hflip, **params)
 

@@ -67,6 +67,7 @@ def chest_xray_patient_id(path):
     Returns
     -------
     patient_id : str
+        E.g. ``"person1234"`` or ``"IM-0115"`` (without the split).
 
     Raises
     ------
@@ -137,6 +138,8 @@ def load_chest_xray(data_home=None, *, subset="train", return_X_y=False):
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object, with the following attributes.
+
         data : ndarray of str, shape (n_samples,)
             Image file paths.
         target : ndarray of int, shape (n_samples,)

@@ -68,7 +68,7 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
 
     See Also
     --------
-    SeedEnsembleClassifier : averaging over networks trained with other seeds.
+    SeedEnsembleClassifier : Averaging over networks trained with other seeds.
 
     Examples
     --------
@@ -102,7 +102,9 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+            Training images.
         y : array-like of shape (n_samples,)
+            Their labels.
         **fit_params
             Passed to the estimator's ``fit`` (e.g. ``groups=patient_ids``);
             with metadata routing enabled, what it requested.
@@ -110,6 +112,7 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         Returns
         -------
         self : TestTimeAugmentation
+            The fitted model.
         """
         validate_estimator_params(self)
         views = check_views(self.shifts, self.scales)
@@ -125,7 +128,7 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
-            uint8 images, or floats in [0, 1]; each view keeps the dtype
+            Images as uint8, or floats in [0, 1]; each view keeps the dtype
             (uint8 views are rounded).
 
         Returns
@@ -145,7 +148,18 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         return np.concatenate(chunks)
 
     def predict(self, X):
-        """The class of highest view-averaged probability."""
+        """The class of highest view-averaged probability.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width)
+            Images as for ``predict_proba``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            One of ``classes_`` per image.
+        """
         proba = self.predict_proba(X)  # first: it raises NotFittedError before fit
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -156,10 +170,12 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+            Images as for ``predict_proba``.
 
         Returns
         -------
         features : ndarray of shape (n_samples, n_features)
+            The estimator's ``embed(X)``.
         """
         check_is_fitted(self)
         return self.estimator_.embed(X)
@@ -170,6 +186,7 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         Returns
         -------
         routing : sklearn.utils.metadata_routing.MetadataRouter
+            The routing to ``estimator.fit``.
         """
         return fit_router(self, self.estimator)
 

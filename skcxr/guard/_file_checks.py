@@ -69,6 +69,7 @@ class FileChecks:
         Returns
         -------
         refusal : Refusal or None
+            Why the file is refused; None when its header shows nothing wrong.
         """
         if source.dataset is not None:
             return _dicom_refusal(source.dataset)
@@ -92,6 +93,7 @@ class FileChecks:
         Returns
         -------
         refusal : Refusal or None
+            ``"colour"`` when too many pixels are coloured; None otherwise.
         """
         share = colour_share(image)
         if share > self.max_colour_share:

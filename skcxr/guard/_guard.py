@@ -136,7 +136,8 @@ class InputGuard(OutlierMixin, BaseEstimator):
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
             Decoded training films, as the classifier takes them.
-        y : ignored
+        y : None
+            Ignored.
         groups : array-like of shape (n_samples,), default=None
             Patient ids: a share ``calibration_size`` of the patients is held
             out to set the threshold. Without ``groups`` the images are held
@@ -146,6 +147,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Returns
         -------
         self : InputGuard
+            The fitted guard.
         """
         self._check_params()
         X = self._check_input(X)
@@ -300,7 +302,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ predicting
     def score_samples(self, X):
-        """Minus the novelty of each image: higher is more like the training films.
+        """Score each image by minus its novelty: higher is more like the training films.
 
         Only the novelty score; the named checks of :meth:`reasons` may refuse
         an image whatever its score.
@@ -308,16 +310,29 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+            Images as the classifier takes them.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,)
+            Minus the novelty.
         """
         check_is_fitted(self)
         return -self._novelty(self._check_fitted_input(X))
 
     def decision_function(self, X):
-        """``score_samples(X) - offset_``: negative for images refused for novelty."""
+        """``score_samples(X) - offset_``: negative for images refused for novelty.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width)
+            Images as the classifier takes them.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Shifted scores; below 0 is refused for novelty.
+        """
         return self.score_samples(X) - self.offset_
 
     def refusals(self, X, *, features=None, return_proba=False):
@@ -332,6 +347,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+            Images as the classifier takes them.
         features : ndarray of shape (n_samples, n_features), default=None
             The classifier's penultimate features of ``X``
             (:meth:`CXRClassifier.embed`), when the caller has them already
@@ -377,10 +393,12 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+            Images as the classifier takes them.
 
         Returns
         -------
         reasons : ndarray of str, shape (n_samples,)
+            A sentence per refused image, ``""`` per accepted one.
         """
         return np.asarray(messages(self.refusals(X)), dtype=str)
 
@@ -390,6 +408,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+            Images as the classifier takes them.
 
         Returns
         -------
@@ -410,10 +429,12 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         paths : sequence of str or path-like
+            Image or DICOM files.
 
         Returns
         -------
         refusals : list of (Refusal or None)
+            One per path.
         """
         return file_refusals(paths)
 
@@ -441,6 +462,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Returns
         -------
         state : dict
+            Everything :meth:`from_state` needs besides the classifier.
         """
         check_is_fitted(self)
         state = {

@@ -15,7 +15,7 @@ from .._compat import StrictInterval, validate_params
     prefer_skip_nested_validation=True,
 )
 def patient_split(y, groups, *, test_size=0.2, stratify=True, random_state=None):
-    """Indices of a training part and a held-out part, keeping each patient on one side.
+    """Split indices into a training part and a held-out part, keeping each patient on one side.
 
     Several films of one patient are near-duplicates: split by image, the
     held-out part would share patients with the training part and flatter

@@ -85,6 +85,7 @@ def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None
     Returns
     -------
     display : sklearn.metrics.RocCurveDisplay
+        Its ``ax_`` and ``figure_`` hold the plot.
     """
     _pyplot()
     from sklearn.metrics import RocCurveDisplay
@@ -123,6 +124,7 @@ def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=
     Returns
     -------
     display : sklearn.metrics.PrecisionRecallDisplay
+        Its ``ax_`` and ``figure_`` hold the plot.
     """
     _pyplot()
     from sklearn.metrics import PrecisionRecallDisplay
@@ -158,6 +160,7 @@ def plot_confusion_matrix(y_true, y_score, *, threshold=0.5, pos_label=1, ax=Non
     Returns
     -------
     display : sklearn.metrics.ConfusionMatrixDisplay
+        Its ``ax_`` and ``figure_`` hold the plot.
     """
     _pyplot()
     from sklearn.metrics import ConfusionMatrixDisplay
@@ -197,6 +200,7 @@ def plot_reliability(y_true, y_prob, *, n_bins=10, pos_label=1, name=None, ax=No
     Returns
     -------
     display : sklearn.calibration.CalibrationDisplay
+        Its ``ax_`` and ``figure_`` hold the plot.
     """
     _pyplot()
     from sklearn.calibration import CalibrationDisplay
@@ -227,6 +231,7 @@ def plot_gradcam(images, heatmaps, *, titles=None, ncols=4, alpha=0.4, cmap="jet
     Parameters
     ----------
     images : ndarray of shape (n, 1, H, W), (n, 3, H, W) or (n, H, W)
+        The X-rays.
     heatmaps : ndarray of shape (n, H, W)
         From :func:`skcxr.explain.gradcam`.
     titles : list of str, default=None
@@ -241,6 +246,7 @@ def plot_gradcam(images, heatmaps, *, titles=None, ncols=4, alpha=0.4, cmap="jet
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The grid, one image per axes.
     """
     plt = _pyplot()
     images, heatmaps = _check_gradcam_input(images, heatmaps)

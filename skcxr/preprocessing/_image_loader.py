@@ -124,11 +124,13 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
         ----------
         X : sequence of str, path-like, PIL images or arrays
             Ignored beyond a type check.
-        y : ignored
+        y : None
+            Ignored.
 
         Returns
         -------
         self : ImageLoader
+            The loader, unchanged.
         """
         self._check_params()
         _as_items(X)
@@ -151,7 +153,7 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
         Returns
         -------
         images : ndarray of shape (n_samples, 1 or 3, height, width)
-            uint8, or float32 in [0, 1] when ``dtype="float32"``.
+            Images as uint8, or float32 in [0, 1] when ``dtype="float32"``.
         """
         size = self._check_params()
         items = _as_items(X)

@@ -123,7 +123,9 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Parameters
         ----------
         X : sequence of file paths (or images, as the estimator takes)
+            The films.
         y : array-like of shape (n_samples,)
+            Their labels.
         groups : array-like of shape (n_samples,), default=None
             Patient ids: the classifier's validation split and the guard's
             held-out films keep each patient on one side.
@@ -133,6 +135,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Returns
         -------
         self : Screener
+            The fitted screener.
         """
         self._check_params()
         fit_params = _with_groups(self.estimator, groups, fit_params)
@@ -229,10 +232,12 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Parameters
         ----------
         X : sequence of file paths (or images, as the estimator takes)
+            The films.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, 2)
+            The estimator's probabilities.
 
         Raises
         ------
@@ -263,10 +268,12 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Parameters
         ----------
         X : sequence of file paths (or images, as the estimator takes)
+            The films.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            One of ``classes_`` per film.
         """
         proba = self.predict_proba(X)
         flagged = self._flagged_index()
@@ -282,6 +289,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Parameters
         ----------
         X : sequence of file paths (or images, as the estimator takes)
+            The films.
 
         Returns
         -------
@@ -305,13 +313,16 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Parameters
         ----------
         X : sequence of file paths (or images, as the estimator takes)
+            The films.
         score_refused : bool, default=False
             Also score films the guard refuses (not unreadable ones).
 
         Returns
         -------
         refusals : list of (Refusal or None)
+            One per film: None for an accepted film.
         proba : ndarray of shape (n_samples, 2)
+            The probabilities; NaN rows for films not scored.
         """
         check_is_fitted(self)
         from ._worklist import _read_chunk  # the one file-then-image path a screen takes
@@ -374,6 +385,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Parameters
         ----------
         folder : path-like
+            Where to write; created.
         overwrite : bool, default=False
             Replace an existing screener folder.
 
