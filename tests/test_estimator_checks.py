@@ -73,10 +73,10 @@ SIDE = 32  # CXRClassifier's smallest image side
 def rows_as_images(X):
     """Each row of a 2-D numeric matrix as a ``(1, 32, 32)`` float image in [0, 1].
 
-    Feature ``j`` of a row of ``f`` paints rows ``j * 32 // f`` to ``(j + 1) * 32 // f``
-    of the image with its logistic value, so the image keeps every feature and
-    the same row always gives the same image. Anything else is passed on as it
-    is, for the estimator to judge.
+    Each feature paints a band of about ``32 / f`` image rows (of a row of ``f``
+    features, up to 32) with its logistic value, so the image keeps every
+    feature and the same row always gives the same image. Anything else is
+    passed on as it is, for the estimator to judge.
     """
     if not isinstance(X, np.ndarray) or X.ndim != 2 or X.dtype.kind not in "biuf" or not X.size:
         return X
