@@ -48,7 +48,7 @@ import numpy as np
 from PIL import Image
 
 from skcxr import CXRClassifier
-from skcxr.datasets import get_data_home
+from skcxr.datasets import get_skcxr_data_home
 from skcxr.guard import InputGuard
 from skcxr.preprocessing import ImageLoader
 from skcxr.screener._worklist import _read_chunk
@@ -149,7 +149,7 @@ def main():
                         help="also time screen_files with this model on set (b)")
     args = parser.parse_args()
 
-    sources = sorted((get_data_home() / "chest_xray" / "test").glob("*/*.jpeg"))
+    sources = sorted((get_skcxr_data_home() / "chest_xray" / "test").glob("*/*.jpeg"))
     if not sources:
         sys.exit("No Kermany test films found; set SKCXR_DATA.")
     load_before = os.getloadavg()

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import skcxr
 from skcxr.backends._reference import golden_films
-from skcxr.datasets import get_data_home
+from skcxr.datasets import get_skcxr_data_home
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "shipped_scores.json"
 
 
 def main():
-    test_dir = get_data_home() / "chest_xray" / "test"
+    test_dir = get_skcxr_data_home() / "chest_xray" / "test"
     golden = {}
     for name in skcxr.list_pretrained():
         screener = skcxr.load_pretrained(name, device="cpu")

@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 
 from skcxr.cli._models import load_model
-from skcxr.datasets import get_data_home
+from skcxr.datasets import get_skcxr_data_home
 from skcxr.screener import screen_files
 from skcxr.screener._worklist import screening_parts
 
@@ -121,7 +121,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64, help="skcxr screen --batch-size")
     args = parser.parse_args()
 
-    test = get_data_home() / "chest_xray" / "test"
+    test = get_skcxr_data_home() / "chest_xray" / "test"
     sources = sorted(test.glob("*/*.jpeg"))
     if not sources:
         sys.exit(f"No Kermany test films under {test}; set SKCXR_DATA.")

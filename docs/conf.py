@@ -8,7 +8,7 @@ from pathlib import Path
 from sphinx.errors import ConfigError
 
 import skcxr
-from skcxr.datasets import get_data_home
+from skcxr.datasets import get_skcxr_data_home
 
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "sphinxext"))
@@ -89,7 +89,7 @@ def _find_data(app, config):
     """
     if str(config.plot_gallery).strip().lower() in {"0", "false", "none", ""}:
         return  # -D plot_gallery=0: nothing executes
-    home = get_data_home()
+    home = get_skcxr_data_home()
     beside = DOCS.parent.parent / "shared" / "data"
     if not os.environ.get("SKCXR_DATA") and not (home / "chest_xray").is_dir() \
             and (beside / "chest_xray").is_dir():

@@ -2,7 +2,7 @@
 
 import warnings
 
-from .exceptions import InconsistentVersionWarning
+from .exceptions import InconsistentSkcxrVersionWarning
 
 _KEY = "_skcxr_version"
 
@@ -24,7 +24,7 @@ class VersionedPickleMixin:
     def __setstate__(self, state):
         original = state.pop(_KEY, "unknown (before 0.1.0.dev0 recorded it)")
         if original != current_version():
-            warnings.warn(InconsistentVersionWarning(
+            warnings.warn(InconsistentSkcxrVersionWarning(
                 estimator_name=type(self).__name__, current_version=current_version(),
                 original_version=original), stacklevel=2)
         super().__setstate__(state)

@@ -1,6 +1,6 @@
 """Warnings and errors of skcxr."""
 
-__all__ = ["InconsistentVersionWarning", "RefusedFilmError", "RefusedFilmWarning"]
+__all__ = ["InconsistentSkcxrVersionWarning", "RefusedFilmError", "RefusedFilmWarning"]
 
 _LISTED = 20  # refused films named in a message; the rest are counted
 
@@ -15,6 +15,16 @@ def _refusal_lines(refusals, names):
 
 class RefusedFilmError(ValueError):
     """A screener was asked to score films its input guard refuses, or files it cannot read.
+
+    Parameters
+    ----------
+    refusals : dict
+        ``{index in X: Refusal}`` for every film not scored.
+    names : dict
+        ``{index: path or description}`` of those films.
+    unreadable : bool, default=False
+        Whether the films are files that could not be read (rather than
+        films the guard refuses); the message says which.
 
     Attributes
     ----------
@@ -42,6 +52,13 @@ class RefusedFilmError(ValueError):
 class RefusedFilmWarning(UserWarning):
     """A screener with ``on_refusal="warn"`` scored films its input guard refuses.
 
+    Parameters
+    ----------
+    refusals : dict
+        ``{index in X: Refusal}`` for every refused film.
+    names : dict
+        ``{index: path or description}``.
+
     Attributes
     ----------
     refusals : dict
@@ -58,18 +75,31 @@ class RefusedFilmWarning(UserWarning):
             f"to be trusted:\n{_refusal_lines(self.refusals, self.names)}")
 
 
-class InconsistentVersionWarning(UserWarning):
+class InconsistentSkcxrVersionWarning(UserWarning):
     """An estimator pickled under one skcxr version is loaded under another.
 
-    As scikit-learn's warning of the same name: the object may still work,
-    or may be subtly wrong (a changed input head, a renamed attribute).
+    As scikit-learn's ``InconsistentVersionWarning`` for its own pickles
+    (named apart so that filtering one never silences the other): the
+    object may still work, or may be subtly wrong (a changed input head, a renamed attribute).
     Refit it, or load it with the version that saved it.
+
+    Parameters
+    ----------
+    estimator_name : str
+        The class of the estimator loaded.
+    current_version : str
+        The skcxr version loading it.
+    original_version : str
+        The skcxr version that pickled it.
 
     Attributes
     ----------
     estimator_name : str
+        As given.
     current_version : str
+        As given.
     original_version : str
+        As given.
     """
 
     def __init__(self, *, estimator_name, current_version, original_version):

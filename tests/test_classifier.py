@@ -428,7 +428,7 @@ def test_histogram_equalisation_ignores_monotonic_intensity_changes():
 
 
 def test_weight_averaging_keeps_the_average(blobs):
-    from skcxr.classifier import WeightAveraging
+    from skcxr.classifier._averaging import WeightAveraging
 
     X, y, g = blobs
     clf = small(max_epochs=12, weight_averaging=0.9, validation_fraction=0.25, patience=None)

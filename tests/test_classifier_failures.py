@@ -157,7 +157,8 @@ def test_gradcam_checks_its_arguments(blobs):
     assert gradcam(clf, X[:2], target_class="PNEUMONIA").shape == (2, 64, 64)
     with pytest.raises(ValueError, match="has no layer 'layer4'; layers with feature maps: .*features"):
         gradcam(clf, X[:2], layer="layer4")
-    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+    with pytest.raises(ValueError, match="'batch_size' parameter of gradcam must be an int in "
+                                         r"the range \[1, inf\)"):
         gradcam(clf, X[:2], batch_size=0)
     with pytest.raises(ValueError, match="0 samples"):
         gradcam(clf, X[:0])

@@ -4,7 +4,7 @@ from PIL import Image
 
 from skcxr.datasets import (
     chest_xray_patient_id,
-    get_data_home,
+    get_skcxr_data_home,
     load_chest_xray,
     load_image_folder,
 )
@@ -32,10 +32,10 @@ def test_patient_id_unknown_name_is_an_error():
 
 def test_data_home_precedence(monkeypatch, tmp_path):
     monkeypatch.setenv("SKCXR_DATA", str(tmp_path / "env"))
-    assert get_data_home(tmp_path / "arg") == tmp_path / "arg"
-    assert get_data_home() == tmp_path / "env"
+    assert get_skcxr_data_home(tmp_path / "arg") == tmp_path / "arg"
+    assert get_skcxr_data_home() == tmp_path / "env"
     monkeypatch.delenv("SKCXR_DATA")
-    assert get_data_home().name == "skcxr_data"
+    assert get_skcxr_data_home().name == "skcxr_data"
 
 
 def test_missing_dataset_says_what_and_how(tmp_path):
@@ -61,7 +61,7 @@ def test_bad_subset(tmp_path):
         (lambda tmp: load_image_folder(None), "'root' parameter of load_image_folder"),
         (lambda tmp: load_image_folder(tmp, patient_id="person"), "'patient_id' parameter"),
         (lambda tmp: chest_xray_patient_id(5), "'path' parameter of chest_xray_patient_id"),
-        (lambda tmp: get_data_home(5), "'data_home' parameter of get_data_home"),
+        (lambda tmp: get_skcxr_data_home(5), "'data_home' parameter of get_skcxr_data_home"),
     ],
 )
 def test_parameter_types_are_checked(tmp_path, call, message):

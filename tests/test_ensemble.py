@@ -22,11 +22,11 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skcxr import CXRClassifier, ImageLoader
 from skcxr.classifier import _classifier
-from skcxr.ensemble import SeedEnsembleClassifier, TestTimeAugmentation, warp
+from skcxr.ensemble import SeedEnsembleClassifier, TestTimeAugmentation
+from skcxr.ensemble._views import warp
 
 
 def small(**params):
@@ -348,54 +348,7 @@ def test_pipeline_of_loader_tta_and_ensemble_persists_as_one_model(tmp_path):
     assert not hasattr(twin[-1], "estimator_")
 
 
-# ------------------------------------------------------ scikit-learn's checks
-NEEDS_2D = (
-    "feeds a 2-D numeric feature matrix; the members are CXRClassifiers, which "
-    "take image batches (n, channels, H, W) of at least 32x32 pixels and reject "
-    "2-D X with a ValueError by design"
-)
-
-
-# Every one of these fails only because it fits or predicts on a 2-D matrix
-# (tests/test_classifier_conformance.py has the same list for CXRClassifier);
-# the API checks (clone, get/set_params, repr, tags, unfitted errors) run and
-# pass, and with 2-D members (the tabular run below) every data check passes.
-IMAGE_ONLY_XFAILS = [
-    "check_classifier_data_not_an_array", "check_classifiers_classes",
-    "check_classifiers_one_label", "check_classifiers_one_label_sample_weights",
-    "check_classifiers_regression_target", "check_classifiers_train", "check_complex_data",
-    "check_dict_unchanged", "check_dont_overwrite_parameters", "check_dtype_object",
-    "check_estimators_dtypes", "check_estimators_empty_data_messages",
-    "check_estimators_fit_returns_self", "check_estimators_nan_inf",
-    "check_estimators_overwrite_params", "check_estimators_pickle",
-    "check_f_contiguous_array_estimator", "check_fit2d_1feature", "check_fit2d_1sample",
-    "check_fit2d_predict1d", "check_fit_check_is_fitted", "check_fit_idempotent",
-    "check_fit_score_takes_y", "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance", "check_n_features_in",
-    "check_n_features_in_after_fitting", "check_pipeline_consistency",
-    "check_positive_only_tag_during_fit", "check_readonly_memmap_input", "check_requires_y_none",
-    "check_supervised_y_2d",
-]
-
-
-def _image_only_failures(estimator):
-    return {name: NEEDS_2D for name in IMAGE_ONLY_XFAILS}
-
-
-@parametrize_with_checks(
-    [SeedEnsembleClassifier(small(max_epochs=1), n_estimators=2, random_state=0),
-     TestTimeAugmentation(small(max_epochs=1))],
-    expected_failed_checks=_image_only_failures,
-)
-def test_sklearn_conformance_with_networks(estimator, check):
-    check(estimator)
-
-
-@parametrize_with_checks([SeedEnsembleClassifier(SGDClassifier(loss="log_loss"),
-                                                 n_estimators=3, random_state=0)])
-def test_sklearn_conformance_on_tabular_members(estimator, check):
-    # With members that take 2-D data, every data check runs on the ensemble itself.
-    check(estimator)
+# scikit-learn's checks: tests/test_estimator_checks.py.
 
 
 # ------------------------------------------------- benchmarks/ensemble_study.py

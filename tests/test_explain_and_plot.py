@@ -75,7 +75,7 @@ def test_gradcam_errors(blob_model):
     X, _, _ = make_blob_images(n=2, size=SIZE)
     with pytest.raises(ValueError, match="target_class 'PNEUMONIA' is not one of"):
         gradcam(blob_model, X, target_class="PNEUMONIA")
-    with pytest.raises(ValueError, match="method must be one of"):
+    with pytest.raises(ValueError, match="'method' parameter of gradcam must be a str among"):
         gradcam(blob_model, X, method="lime")
     with pytest.raises(ValueError, match="has no layer 'no_such_layer'"):
         gradcam(blob_model, X, layer="no_such_layer")

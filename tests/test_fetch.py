@@ -228,9 +228,10 @@ def test_concurrent_fetches_wait_for_each_other(slow_server, tmp_path, capsys):
     "kwargs, message",
     [
         ({"subset": "val"}, "'subset' parameter of fetch_chest_xray"),
-        ({"timeout": 0}, "timeout must be a positive number"),
-        ({"timeout": "60"}, "timeout must be a positive number"),
-        ({"timeout": True}, "timeout must be a positive number"),
+        ({"timeout": 0}, "'timeout' parameter of fetch_chest_xray must be a float in the range "
+                         r"\(0.0, inf\) or None. Got 0 instead"),
+        ({"timeout": "60"}, "'timeout' parameter of fetch_chest_xray must be"),
+        ({"timeout": True}, "'timeout' parameter of fetch_chest_xray must be .* Got True instead"),
         ({"sha256": "abc"}, "sha256 must be 64 hexadecimal digits"),
         ({"url": None}, "'url' parameter of fetch_chest_xray"),
         ({"url": ""}, "url must be a non-empty string"),

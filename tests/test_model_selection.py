@@ -57,10 +57,11 @@ def test_same_splits_as_the_scikit_learn_idioms_it_replaces():
     [
         ({"groups": None}, "needs groups"),
         ({"groups": np.arange(5)}, r"groups has shape \(5,\) but y has \(20,\)"),
-        ({"test_size": 20}, r"fraction in \(0, 1\); got 20"),
-        ({"test_size": 0}, "fraction in"),
-        ({"test_size": 1.0}, "fraction in"),
-        ({"test_size": True}, "fraction in"),
+        ({"test_size": 20}, "'test_size' parameter of patient_split must be a float in the "
+                            r"range \(0.0, 1.0\). Got 20 instead"),
+        ({"test_size": 0}, "'test_size' parameter of patient_split must be"),
+        ({"test_size": 1.0}, "'test_size' parameter of patient_split must be"),
+        ({"test_size": True}, "'test_size' parameter of patient_split must be"),
         ({"groups": np.zeros(20)}, "needs at least 5 patients"),
         ({"groups": np.zeros(20), "stratify": False}, "at least 2 patients; got 1"),
     ],

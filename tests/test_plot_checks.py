@@ -48,7 +48,8 @@ def test_bad_curve_input_is_named(plot, y_true, score, kwargs, message):
 @pytest.mark.parametrize("plot", [plot_roc, plot_precision_recall, plot_confusion_matrix])
 @pytest.mark.parametrize("threshold", [np.nan, np.inf, "0.5", True])
 def test_threshold_must_be_finite(plot, threshold):
-    with pytest.raises(ValueError, match="threshold must be a finite number"):
+    with pytest.raises(ValueError, match=f"'threshold' parameter of {plot.__name__} must be a "
+                                         r"float in the range \(-inf, inf\)"):
         plot(Y, SCORE, threshold=threshold, pos_label="PNEUMONIA")
 
 
@@ -60,7 +61,8 @@ def test_curves_need_both_classes(plot):
 
 def test_reliability_checks_bins_and_probabilities():
     for n_bins in (0, -3, 2.5, True):
-        with pytest.raises(ValueError, match="n_bins must be a positive int"):
+        with pytest.raises(ValueError, match="'n_bins' parameter of plot_reliability must be an "
+                                             r"int in the range \[1, inf\)"):
             plot_reliability(Y, SCORE, n_bins=n_bins, pos_label="PNEUMONIA")
     with pytest.raises(ValueError, match=r"y_prob must be probabilities in \[0, 1\]"):
         plot_reliability(Y, SCORE * 3, pos_label="PNEUMONIA")
@@ -94,9 +96,10 @@ def test_confusion_matrix_with_only_diseased_cases():
         (np.zeros((2, 2, 8, 8)), np.zeros((2, 8, 8)), {}, r"images has shape \(2, 2, 8, 8\)"),
         (np.zeros((2, 8, 8)), np.full((2, 8, 8), np.nan), {}, "heatmaps contains NaN"),
         (np.zeros((2, 8, 8)), np.zeros((2, 8, 8)), {"titles": ["a"]}, "titles has 1 entries for 2"),
-        (np.zeros((2, 8, 8)), np.zeros((2, 8, 8)), {"ncols": 0}, "ncols must be a positive int"),
+        (np.zeros((2, 8, 8)), np.zeros((2, 8, 8)), {"ncols": 0},
+         r"'ncols' parameter of plot_gradcam must be an int in the range \[1, inf\)"),
         (np.zeros((2, 8, 8)), np.zeros((2, 8, 8)), {"alpha": 2},
-         r"alpha must be a number in \[0, 1\]"),
+         r"'alpha' parameter of plot_gradcam must be a float in the range \[0.0, 1.0\]"),
     ],
 )
 def test_plot_gradcam_checks_its_arguments(images, heatmaps, kwargs, message):

@@ -205,7 +205,7 @@ def test_cards_follow_one_schema(tmp_path):
 def test_pickles_record_the_skcxr_version(films, monkeypatch):
     import skcxr
     from skcxr.classifier import RandomAugment
-    from skcxr.exceptions import InconsistentVersionWarning
+    from skcxr.exceptions import InconsistentSkcxrVersionWarning
 
     pipe = films["pipe"]
     for obj in (Screener(pipe, threshold=0.3), pipe[0], pipe[-1], RandomAugment()):
@@ -214,7 +214,7 @@ def test_pickles_record_the_skcxr_version(films, monkeypatch):
             warnings.simplefilter("error")
             pickle.loads(data)  # the same version: silent
         monkeypatch.setattr(skcxr, "__version__", "9.9.9")
-        with pytest.warns(InconsistentVersionWarning, match="pickled with skcxr .* under skcxr 9.9.9"):
+        with pytest.warns(InconsistentSkcxrVersionWarning, match="pickled with skcxr .* under skcxr 9.9.9"):
             pickle.loads(data)
         monkeypatch.undo()
 

@@ -18,7 +18,8 @@ from sklearn.metrics import confusion_matrix, roc_auc_score
 
 import skcxr
 from skcxr.datasets import load_chest_xray
-from skcxr.pretrained import get_card, pretrained_folder
+from skcxr.pretrained import get_card
+from skcxr.pretrained._registry import pretrained_folder
 
 GOLDEN = json.loads((REPO_ROOT / "tests" / "golden" / "shipped_scores.json").read_text())
 SHIPPED = skcxr.list_pretrained()

@@ -9,6 +9,7 @@ from conftest import write_dicom_film, write_mixed_folder
 from PIL import Image
 
 from skcxr.guard import Refusal
+from skcxr.preprocessing import sniff_format
 from skcxr.screener import (
     WorklistRow,
     _worklist,  # the reading internals a streaming test watches
@@ -17,7 +18,6 @@ from skcxr.screener import (
     worklist_order,
     write_worklist,
 )
-from skcxr.screener._files import sniff_format
 
 
 # ------------------------------------------------------------------ discovery
@@ -164,10 +164,11 @@ def test_a_failure_in_the_reading_thread_reaches_the_caller(tiny_screener):
 
 def test_screen_files_checks_its_arguments(tiny_screener):
     screener = tiny_screener["screener"]
-    with pytest.raises(ValueError, match="batch_size"):
-        next(screen_files(screener, ["a.png"], batch_size=0))
-    with pytest.raises(ValueError, match="n_jobs"):
-        next(screen_files(screener, ["a.png"], n_jobs=0))
+    # Checked when called, before the first row is asked for.
+    with pytest.raises(ValueError, match="'batch_size' parameter of screen_files must be an int"):
+        screen_files(screener, ["a.png"], batch_size=0)
+    with pytest.raises(ValueError, match="'n_jobs' parameter of screen_files must be an int"):
+        screen_files(screener, ["a.png"], n_jobs=0)
     with pytest.raises(ValueError, match="labels has 1 entries but there are 2 files"):
         next(screen_files(screener, ["a.png", "b.png"], labels=["NORMAL"]))
     bare = type(screener)(screener.estimator[-1], threshold=0.4)

@@ -13,13 +13,13 @@ class RefusalCodes(SphinxDirective):
     has_content = False
 
     def run(self):
-        from skcxr.guard import ERROR_CODES, UNSUITABLE_CODES
+        from skcxr.guard import REFUSAL_CODES, Refusal
 
         lines = [".. list-table::", "   :header-rows: 1", "   :widths: 18 12 70", "",
                  "   * - code", "     - status", "     - meaning"]
-        for status, codes in (("unsuitable", UNSUITABLE_CODES), ("error", ERROR_CODES)):
-            for code, meaning in codes.items():
-                lines += [f"   * - ``{code}``", f"     - {status}", f"     - {meaning}"]
+        for code, meaning in REFUSAL_CODES.items():  # the guard's refusals first, then errors
+            status = Refusal(code, "").status
+            lines += [f"   * - ``{code}``", f"     - {status}", f"     - {meaning}"]
         container = nodes.container()
         self.state.nested_parse(StringList(lines, source="skcxr.guard"), self.content_offset,
                                 container)

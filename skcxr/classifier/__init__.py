@@ -6,6 +6,5 @@ from .._lazy import attach
 __getattr__, __dir__, __all__ = attach(__name__, attributes={
     "._accelerate": ["AcceleratedCXRClassifier"],
     "._augment": ["RandomAugment"],
-    "._averaging": ["WeightAveraging"],
     "._classifier": ["CXRClassifier"],
 })

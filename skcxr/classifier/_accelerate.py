@@ -105,7 +105,7 @@ class AcceleratedCXRClassifier(AccelerateMixin, CXRClassifier):
 
     See Also
     --------
-    CXRClassifier : the single-device classifier, which to_classifier returns.
+    CXRClassifier : The single-device classifier, which to_classifier returns.
 
     Examples
     --------
@@ -200,6 +200,13 @@ class AcceleratedCXRClassifier(AccelerateMixin, CXRClassifier):
 
     # ----------------------------------------------------- initialisation
     def initialize(self):
+        """Build the network, loss, optimiser and callbacks, then prepare them with the Accelerator.
+
+        Returns
+        -------
+        self : AcceleratedCXRClassifier
+            Initialised.
+        """
         self.device_ = resolve_device(self.device)  # None: accelerate places tensors
         # Everything is built anew here and needs preparing; skorch's flag
         # would leave a refit's new network unwrapped.
@@ -238,6 +245,13 @@ class AcceleratedCXRClassifier(AccelerateMixin, CXRClassifier):
             self.callbacks__print_log__sink = sink  # fit leaves parameters as given
 
     def initialize_history(self):
+        """Start skorch's history; with several processes, a DistributedHistory merging their batches.
+
+        Returns
+        -------
+        self : AcceleratedCXRClassifier
+            With ``history_`` set.
+        """
         if self.accelerator.num_processes == 1:
             return super().initialize_history()
         # Each process records the losses of its own batches; the merged
@@ -268,6 +282,17 @@ class AcceleratedCXRClassifier(AccelerateMixin, CXRClassifier):
 
     # ------------------------------------------------------------ training
     def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Prepare the network with the Accelerator (again, after an unwrapped fit) and seed this process.
+
+        Parameters
+        ----------
+        net : AcceleratedCXRClassifier
+            This classifier (skorch passes it to every hook).
+        X, y : ndarray, default=None
+            The training data.
+        **kwargs
+            As skorch's hook.
+        """
         # After an unwrapped fit, partial_fit and warm_start train again:
         # unwrapped, each process would follow its own batches and drift apart.
         self._initialize_accelerator()
@@ -279,6 +304,17 @@ class AcceleratedCXRClassifier(AccelerateMixin, CXRClassifier):
             torch.manual_seed(seed)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
+        """Wait for every process; the network is unwrapped after the callbacks' own hooks.
+
+        Parameters
+        ----------
+        net : AcceleratedCXRClassifier
+            This classifier (skorch passes it to every hook).
+        X, y : ndarray, default=None
+            The training data.
+        **kwargs
+            As skorch's hook.
+        """
         # AccelerateMixin unwraps here, before the callbacks' on_train_end;
         # early stopping and weight averaging then load state dicts whose
         # keys carry DistributedDataParallel's "module." prefix. notify()
@@ -287,6 +323,15 @@ class AcceleratedCXRClassifier(AccelerateMixin, CXRClassifier):
         super(AccelerateMixin, self).on_train_end(net, X=X, y=y, **kwargs)
 
     def notify(self, method_name, **cb_kwargs):
+        """Call the callbacks' hook; after ``on_train_end``, unwrap the network if asked to.
+
+        Parameters
+        ----------
+        method_name : str
+            The callback hook, e.g. ``"on_epoch_end"``.
+        **cb_kwargs
+            Passed to each callback.
+        """
         super().notify(method_name, **cb_kwargs)
         if method_name == "on_train_end" and self.unwrap_after_train:
             self._unwrap_accelerator()

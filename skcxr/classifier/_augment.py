@@ -6,10 +6,12 @@ CPU) with no per-image Python loop, so augmentation does not starve the GPU.
 
 import math
 import numbers
+from numbers import Real
 
 import torch
 from sklearn.base import BaseEstimator
 
+from .._compat import Interval, validate_estimator_params
 from .._versioning import VersionedPickleMixin
 from ..utils import affine_warp
 
@@ -48,6 +50,17 @@ class RandomAugment(VersionedPickleMixin, BaseEstimator):
     torch.Size([4, 1, 32, 32])
     """
 
+    _parameter_constraints = {
+        "rotation": [Interval(Real, 0, None, closed="left")],
+        # A zoom of 1 - scale must stay positive.
+        "scale": [Interval(Real, 0, 1, closed="left")],
+        "shift": [Interval(Real, 0, None, closed="left")],
+        "brightness": [Interval(Real, 0, None, closed="left")],
+        "contrast": [Interval(Real, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "hflip": [Interval(Real, 0, 1, closed="both")],
+    }
+
     def __init__(self, rotation=10.0, scale=0.1, shift=0.06, brightness=0.1,
                  contrast=0.25, gamma=0.25, hflip=0.0):
         self.rotation = rotation
@@ -58,8 +71,26 @@ class RandomAugment(VersionedPickleMixin, BaseEstimator):
         self.gamma = gamma
         self.hflip = hflip
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Not fitted: called on float torch batches (n, channels, H, W) during training.
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        return tags
+
     def scaled(self, strength):
-        """A copy with every range multiplied by ``strength`` (flips kept)."""
+        """A copy with every range multiplied by ``strength`` (flips kept).
+
+        Parameters
+        ----------
+        strength : float
+            Factor of every range but ``hflip``; 0 leaves the images as they are.
+
+        Returns
+        -------
+        augment : RandomAugment
+            The scaled copy.
+        """
         params = {k: v * strength for k, v in self.get_params().items() if k != "hflip"}
         return RandomAugment(hflip=self.hflip, **params)
 
@@ -107,15 +138,19 @@ def resolve_augmentation(augmentation):
     """Turn the ``augmentation`` parameter into a callable or ``None``.
 
     ``None`` or 0 switches augmentation off; a number scales the default
-    :class:`RandomAugment` ranges; a callable is used as given.
+    :class:`RandomAugment` ranges; a callable is used as given. A
+    :class:`RandomAugment`'s parameters are validated here, where the
+    classifier takes it.
     """
     if augmentation is None:
         return None
     if isinstance(augmentation, numbers.Real) and not isinstance(augmentation, bool):
         if augmentation < 0:
             raise ValueError(f"augmentation strength must be >= 0; got {augmentation}.")
-        return RandomAugment().scaled(augmentation) if augmentation else None
-    if callable(augmentation):
+        augmentation = RandomAugment().scaled(augmentation) if augmentation else None
+    if isinstance(augmentation, RandomAugment):
+        validate_estimator_params(augmentation)
+    if augmentation is None or callable(augmentation):
         return augmentation
     raise ValueError(
         "augmentation must be None, a non-negative strength or a callable such as "

@@ -7,9 +7,12 @@ to Wider Optima", UAI 2018; timm's ``ModelEmaV3``).
 """
 
 import copy
+from numbers import Real
 
 import torch
 from skorch.callbacks import Callback
+
+from .._compat import Interval, validate_estimator_params
 
 
 class WeightAveraging(Callback):
@@ -33,12 +36,13 @@ class WeightAveraging(Callback):
         ``1 / (1 - decay)`` steps (500 for 0.998).
     """
 
+    _parameter_constraints = {"decay": [Interval(Real, 0, 1, closed="neither")]}
+
     def __init__(self, decay=0.998):
         self.decay = decay
 
     def initialize(self):
-        if not 0 < self.decay < 1:
-            raise ValueError(f"decay must be in (0, 1); got {self.decay!r}.")
+        validate_estimator_params(self)
         self.average_ = None
         self.live_ = None
         self.steps_ = 0

@@ -15,12 +15,7 @@ from skorch import NeuralNetClassifier
 from skorch.utils import to_numpy, to_tensor
 from torch.utils.data import Subset
 
-from .._compat import (
-    Interval,
-    Options,
-    StrOptions,
-    validate_parameter_constraints,
-)
+from .._compat import Interval, Options, StrOptions, validate_estimator_params
 from .._versioning import VersionedPickleMixin
 from ..models import get_module_factory
 from ..utils import check_binary_target, check_image_batch
@@ -110,13 +105,13 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
     weight_averaging : float or None, default=None
         Keep an exponential moving average of the weights with this decay
         per step (e.g. 0.998: about the last 500 steps) and validate and
-        return the average instead of the last step's weights; see
-        :class:`~skcxr.classifier.WeightAveraging`. It takes out much of
+        return the average instead of the last step's weights (early
+        stopping's best epoch is the average's too). It takes out much of
         the seed-to-seed spread of the final weights.
     device : str, default="auto"
         ``"auto"`` uses CUDA when present, else the CPU; or any torch device.
     amp : bool, default=True
-        bfloat16 mixed precision on CUDA (ignored on the CPU).
+        Use bfloat16 mixed precision on CUDA (ignored on the CPU).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, augmentation, dropout and
         the validation split; an int makes CPU runs exactly repeatable. The
@@ -260,6 +255,18 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         ``"compact"``: a wider CXRNet with batch norm and the same optimiser
         and augmentation idea, at a fraction of ResNet-18's compute.
 
+        Parameters
+        ----------
+        name : {"original", "recommended", "compact"}
+            The preset.
+        **params
+            Parameters to set instead of the preset's.
+
+        Returns
+        -------
+        classifier : CXRClassifier
+            Unfitted.
+
         Examples
         --------
         >>> clf = CXRClassifier.from_preset("recommended", max_epochs=10, random_state=0)
@@ -288,6 +295,7 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         Returns
         -------
         state : dict
+            Safe for ``torch.save`` and ``torch.load(..., weights_only=True)``.
 
         Examples
         --------
@@ -361,7 +369,7 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
-            uint8 images, or floats in [0, 1] (what ImageLoader returns).
+            Images as uint8, or floats in [0, 1] (what ImageLoader returns).
         y : array-like of shape (n_samples,)
             Binary labels of any type (0/1, bool, "NORMAL"/"PNEUMONIA").
         groups : array-like of shape (n_samples,), default=None
@@ -374,6 +382,7 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         Returns
         -------
         self : CXRClassifier
+            The fitted classifier.
 
         Raises
         ------
@@ -443,6 +452,22 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         later calls check that ``X`` matches and that ``y`` holds only known
         labels. No validation split is made by the first call's ``groups``
         here: pass ``groups`` to ``fit`` for a patient split.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width)
+            Images as for ``fit``.
+        y : array-like of shape (n_samples,)
+            Their labels.
+        classes : array-like of shape (2,), default=None
+            Both labels, for a first call whose ``y`` may hold only one.
+        **fit_params
+            Passed to skorch (and on to the module's ``forward``).
+
+        Returns
+        -------
+        self : CXRClassifier
+            The classifier, trained further.
         """
         if getattr(self, "_fitting", False):  # called by skorch's fit, data already checked
             return super().partial_fit(X, y, **fit_params)
@@ -513,14 +538,21 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
                 f"fitted size, ImageLoader(size={tuple(self.input_shape_[1:])}).")
 
     def _check_params(self):
-        validate_parameter_constraints(
-            self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__)
+        validate_estimator_params(self)
         if isinstance(self.module, str):
             get_module_factory(self.module)
 
     # ------------------------------------------------- skorch customisation
     def initialize(self):
-        # "auto" is resolved once, here; everything after uses device_.
+        """Build the network, loss, optimiser and callbacks, as skorch does, on ``device_``.
+
+        ``device="auto"`` is resolved once, here, into ``device_``.
+
+        Returns
+        -------
+        self : CXRClassifier
+            Initialised, its network in evaluation mode.
+        """
         self.device_ = resolve_device(self.device)
         with self._skorch_placement():
             super().initialize()
@@ -528,7 +560,21 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         return self
 
     def set_params(self, **params):
-        """Set parameters, as in skorch; ``callbacks`` are checked when the net is initialised."""
+        """Set parameters, as in skorch; ``callbacks`` are checked when the net is initialised.
+
+        ``augmentation__<name>`` sets a parameter of the ``augmentation``
+        estimator (e.g. ``augmentation__gamma`` of a :class:`RandomAugment`).
+
+        Parameters
+        ----------
+        **params
+            Parameter names and values, skorch's ``prefix__name`` included.
+
+        Returns
+        -------
+        self : CXRClassifier
+            The classifier.
+        """
         if "callbacks" in params and not self.initialized_:
             self.callbacks = params.pop("callbacks")
         # augmentation__gamma etc. belong to the augmentation estimator, as
@@ -549,9 +595,15 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         return self
 
     def load_params(self, *args, **kwargs):
-        """Load saved weights, as in skorch, onto the device the net was initialised on."""
+        """Load saved weights, as in skorch, onto the device the net was initialised on.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            As skorch's ``NeuralNet.load_params`` (``f_params=...``, ...).
+        """
         with self._skorch_placement():
-            return super().load_params(*args, **kwargs)
+            super().load_params(*args, **kwargs)
 
     def initialize_module(self):
         """Build ``module_``: the network behind an :class:`InputHead`.
@@ -559,6 +611,11 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         The head carries the intensity scaling, the training-time
         augmentation and the normalisation statistics, so ``module_`` maps a
         raw image batch to logits by itself.
+
+        Returns
+        -------
+        self : CXRClassifier
+            With ``module_`` built, in evaluation mode.
         """
         kwargs = self.get_params_for("module")
         network = self.module
@@ -578,6 +635,13 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         return self
 
     def initialize_criterion(self):
+        """Build the loss, as skorch does, with ``class_weight_`` as its ``weight``.
+
+        Returns
+        -------
+        self : CXRClassifier
+            With ``criterion_`` built, in evaluation mode.
+        """
         kwargs = self.get_params_for("criterion")
         weight = getattr(self, "class_weight_", None)
         if weight is not None and "weight" not in kwargs:
@@ -588,12 +652,43 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         return self
 
     def get_params_for_optimizer(self, prefix, named_parameters):
+        """The optimiser's arguments, as skorch's; SGD gets ``momentum=0.9`` unless given.
+
+        Parameters
+        ----------
+        prefix : str
+            The optimiser's name, ``"optimizer"``.
+        named_parameters : iterator of (str, torch.nn.Parameter)
+            The parameters to optimise.
+
+        Returns
+        -------
+        args : tuple
+            Positional arguments of the optimiser (the parameters).
+        kwargs : dict
+            Keyword arguments of the optimiser.
+        """
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
         if prefix == "optimizer" and self.optimizer is torch.optim.SGD:
             kwargs.setdefault("momentum", 0.9)  # the original CNN+FC recipe's setting
         return args, kwargs
 
     def get_params_for(self, prefix):
+        """The ``prefix__*`` parameters, as skorch's, with this classifier's defaults.
+
+        Training batches are shuffled; prediction batches draw from a private
+        generator (never the global RNG); on CUDA both use pinned memory.
+
+        Parameters
+        ----------
+        prefix : str
+            E.g. ``"module"``, ``"iterator_train"``, ``"iterator_valid"``.
+
+        Returns
+        -------
+        params : dict
+            Keyword arguments for what ``prefix`` names.
+        """
         params = super().get_params_for(prefix)
         if prefix == "iterator_train":
             params.setdefault("shuffle", True)
@@ -618,6 +713,24 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         )
 
     def get_split_datasets(self, X, y=None, **fit_params):
+        """The training and validation datasets, the patients of ``fit``'s ``groups`` kept apart.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width)
+            The training images.
+        y : ndarray of shape (n_samples,), default=None
+            Their encoded labels.
+        **fit_params
+            Passed to ``train_split`` when one is given.
+
+        Returns
+        -------
+        dataset_train : torch Dataset
+            The images trained on.
+        dataset_valid : torch Dataset or None
+            The held-out images (None with ``validation_fraction=None``).
+        """
         groups = getattr(self, "_split_groups_", None)
         if self.train_split is not None and groups is not None:
             # The patient ids go to the user's split too: skorch's ValidSplit takes them.
@@ -636,12 +749,25 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         return Subset(dataset, train_idx), Subset(dataset, valid_idx)
 
     def get_iterator(self, dataset, training=False):
-        """skorch's DataLoader, but a training epoch never ends in a batch of one image.
+        """Return skorch's DataLoader, but a training epoch never ends in a batch of one image.
 
         Batch normalisation cannot train on a single image (torch raises
         "Expected more than 1 value per channel"); when the training set
         leaves one image over, that image sits out the epoch (another one
         each epoch, as batches are shuffled).
+
+        Parameters
+        ----------
+        dataset : torch Dataset
+            The images (and labels) to iterate over.
+        training : bool, default=False
+            Whether the batches are for training (``iterator_train__*``
+            parameters) or prediction (``iterator_valid__*``).
+
+        Returns
+        -------
+        iterator : torch DataLoader
+            Batches of ``batch_size`` images.
         """
         kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
         kwargs.setdefault("batch_size", self.batch_size)
@@ -654,6 +780,20 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         return iterator(dataset, **kwargs)
 
     def train_step(self, batch, **fit_params):
+        """One optimiser step, as skorch's; a non-finite loss stops ``fit`` with a ValueError.
+
+        Parameters
+        ----------
+        batch : tuple
+            Images and labels of one batch.
+        **fit_params
+            Passed on to the module's ``forward``.
+
+        Returns
+        -------
+        step : dict
+            ``"loss"`` and ``"y_pred"`` of the batch.
+        """
         step = super().train_step(batch, **fit_params)
         if not torch.isfinite(step["loss"]):
             raise ValueError(
@@ -665,6 +805,15 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         return step
 
     def notify(self, method_name, **cb_kwargs):
+        """Call ``method_name`` of every callback, as skorch does, noting a KeyboardInterrupt.
+
+        Parameters
+        ----------
+        method_name : str
+            The callback hook, e.g. ``"on_epoch_end"``.
+        **cb_kwargs
+            Passed to each callback.
+        """
         try:
             super().notify(method_name, **cb_kwargs)
         except KeyboardInterrupt:
@@ -674,6 +823,27 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
             raise
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """Run skorch's training loop; an interruption by the user is warned of and recorded.
+
+        A Ctrl-C ends training quietly in skorch; here it also warns which
+        weights were kept and sets ``fit_interrupted_``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width)
+            The training images.
+        y : ndarray of shape (n_samples,), default=None
+            Their encoded labels.
+        epochs : int, default=None
+            Epochs to train; ``max_epochs`` when None.
+        **fit_params
+            Passed on to the module's ``forward``.
+
+        Returns
+        -------
+        self : CXRClassifier
+            The trained classifier.
+        """
         self._interrupted_in_callback = False
         self.fit_interrupted_ = False
         with recording_sigint() as sigint:
@@ -707,6 +877,20 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
             f"The weights kept are {kept}.", UserWarning, stacklevel=4)
 
     def infer(self, x, **fit_params):
+        """The module's logits for one batch, under bfloat16 autocast on CUDA when ``amp``.
+
+        Parameters
+        ----------
+        x : torch.Tensor or ndarray
+            A batch of images.
+        **fit_params
+            Passed on to the module's ``forward``.
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (batch_size, 2)
+            In float32.
+        """
         x = self._to_device(x)
         amp = self.amp and x.device.type == "cuda"
         with torch.autocast("cuda", dtype=torch.bfloat16) if amp else nullcontext():
@@ -714,9 +898,25 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         return logits.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        # The module returns logits for the criterion (CrossEntropyLoss);
-        # skorch's own version would move y_true to self.device, which may
-        # say "auto".
+        """The criterion applied to the module's logits.
+
+        Parameters
+        ----------
+        y_pred : torch.Tensor
+            Logits of a batch.
+        y_true : torch.Tensor or ndarray
+            Their encoded labels.
+        X : object, default=None
+            The batch's input; unused.
+        training : bool, default=False
+            Whether the loss is for a training step; unused.
+
+        Returns
+        -------
+        loss : torch.Tensor
+            A scalar.
+        """
+        # skorch's own version would move y_true to self.device, which may say "auto".
         return self.criterion_(y_pred, self._to_device(y_true))
 
     def _to_device(self, batch):
@@ -739,10 +939,12 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+            Images of the channels and size the network was fitted on.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, 2)
+            Probabilities, columns in ``classes_`` order.
         """
         check_is_fitted(self)  # via __sklearn_is_fitted__ below
         # skorch's callbacks pass its own Dataset of validated training data.
@@ -772,6 +974,7 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         Returns
         -------
         features : ndarray of shape (n_samples, n_features), float32
+            The penultimate features.
         proba : ndarray of shape (n_samples, 2)
             Only with ``return_proba=True``.
         """
@@ -806,6 +1009,16 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         For a screening operating point, wrap the classifier in
         :class:`~sklearn.model_selection.TunedThresholdClassifierCV` or
         :class:`~sklearn.model_selection.FixedThresholdClassifier`.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width)
+            Images as for ``predict_proba``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            One of ``classes_`` per image.
         """
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
@@ -827,6 +1040,15 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
 
     def __sklearn_is_fitted__(self):
         return "classes_" in vars(self) and bool(getattr(self, "initialized_", False))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Image batches (n, channels, H, W), or (n, H, W) for one channel; never a 2-D
+        # feature matrix. Two classes only.
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags.multi_class = False
+        return tags
 
     # --------------------------------------------------------------- device
     def _uses_cuda(self):

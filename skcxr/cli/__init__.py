@@ -3,6 +3,6 @@
 Installed as the ``skcxr`` console script; ``python -m skcxr`` is the same.
 """
 
-from ._main import build_parser, main
+from ._main import main
 
-__all__ = ["build_parser", "main"]
+__all__ = ["main"]

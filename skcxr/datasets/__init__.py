@@ -5,14 +5,14 @@ Loaders return image file paths, labels and patient ids in a scikit-learn
 decodes the images.
 """
 
-from ._base import get_data_home, load_image_folder
+from ._base import get_skcxr_data_home, load_image_folder
 from ._chest_xray import chest_xray_patient_id, load_chest_xray
 from ._fetch import fetch_chest_xray
 
 __all__ = [
     "chest_xray_patient_id",
     "fetch_chest_xray",
-    "get_data_home",
+    "get_skcxr_data_home",
     "load_chest_xray",
     "load_image_folder",
 ]

@@ -19,7 +19,7 @@ _GET_DATA_HINT = (
 
 
 @validate_params({"data_home": [str, os.PathLike, None]}, prefer_skip_nested_validation=True)
-def get_data_home(data_home=None):
+def get_skcxr_data_home(data_home=None):
     """Return the folder where skcxr looks for datasets.
 
     The first of these that is set wins: the ``data_home`` argument, the

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from .._compat import StrOptions, validate_params
-from ._base import _GET_DATA_HINT, get_data_home, load_image_folder
+from ._base import _GET_DATA_HINT, get_skcxr_data_home, load_image_folder
 
 CLASS_NAMES = ("NORMAL", "PNEUMONIA")
 SUBSETS = ("train", "test")
@@ -67,6 +67,7 @@ def chest_xray_patient_id(path):
     Returns
     -------
     patient_id : str
+        E.g. ``"person1234"`` or ``"IM-0115"`` (without the split).
 
     Raises
     ------
@@ -97,7 +98,7 @@ def find_chest_xray_root(data_home=None):
     ``data_home`` may be the folder that contains ``chest_xray/`` or the
     ``chest_xray`` folder itself.
     """
-    home = get_data_home(data_home)
+    home = get_skcxr_data_home(data_home)
     for candidate in (home / "chest_xray", home):
         if all((candidate / s / c).is_dir() for s in SUBSETS for c in CLASS_NAMES):
             return candidate
@@ -137,6 +138,8 @@ def load_chest_xray(data_home=None, *, subset="train", return_X_y=False):
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object, with the following attributes.
+
         data : ndarray of str, shape (n_samples,)
             Image file paths.
         target : ndarray of int, shape (n_samples,)

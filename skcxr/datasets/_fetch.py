@@ -9,15 +9,15 @@ place. A bad archive is deleted, never trusted on a later call.
 """
 
 import contextlib
-import numbers
 import os
 import re
 import shutil
 import sys
+from numbers import Real
 
-from .._compat import StrOptions, validate_params
+from .._compat import StrictInterval, StrOptions, validate_params
 from ._archive import STAGING_PREFIX, download, extract_chest_xray, verify
-from ._base import get_data_home
+from ._base import get_skcxr_data_home
 from ._chest_xray import SUBSETS, find_chest_xray_root, load_chest_xray
 
 try:  # POSIX; on other systems concurrent fetches are not serialised (documented).
@@ -43,6 +43,7 @@ DEFAULT_TIMEOUT = 60
         "sha256": [str, None],
         "download_if_missing": ["boolean"],
         "keep_archive": ["boolean"],
+        "timeout": [StrictInterval(Real, 0, None, closed="neither"), None],
         "progress": ["boolean"],
         "return_X_y": ["boolean"],
     },
@@ -80,7 +81,7 @@ def fetch_chest_xray(
     Parameters
     ----------
     data_home : str or path-like, default=None
-        Where to keep the data (see :func:`get_data_home`).
+        Where to keep the data (see :func:`get_skcxr_data_home`).
     subset : {"train", "test", "all"}, default="train"
         Passed to :func:`load_chest_xray`.
     url : str, default=CHEST_XRAY_URL
@@ -117,8 +118,8 @@ def fetch_chest_xray(
         it holds no ``chest_xray`` folder or an unsafe member path; or a
         parameter is invalid.
     """
-    _check_params(url, sha256, timeout)
-    home = get_data_home(data_home)
+    _check_values(url, sha256)
+    home = get_skcxr_data_home(data_home)
     if not _has_dataset(home):
         if not download_if_missing:
             find_chest_xray_root(home)  # raises FileNotFoundError, saying where it looked
@@ -133,7 +134,7 @@ def fetch_chest_xray(
     return load_chest_xray(home, subset=subset, return_X_y=return_X_y)
 
 
-def _check_params(url, sha256, timeout):
+def _check_values(url, sha256):
     # Checked before anything is downloaded (as the types are, by validate_params):
     # a typo must not cost a 1.2 GB download.
     if not url:
@@ -142,10 +143,6 @@ def _check_params(url, sha256, timeout):
         isinstance(sha256, str) and re.fullmatch(r"[0-9a-fA-F]{64}", sha256)
     ):
         raise ValueError(f"sha256 must be 64 hexadecimal digits or None; got {sha256!r}.")
-    if timeout is not None and not (
-        isinstance(timeout, numbers.Real) and not isinstance(timeout, bool) and timeout > 0
-    ):
-        raise ValueError(f"timeout must be a positive number of seconds or None; got {timeout!r}.")
 
 
 def _has_dataset(home):

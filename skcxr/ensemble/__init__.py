@@ -6,6 +6,5 @@ clone, pickle, sit in a Pipeline and are searched with GridSearchCV.
 
 from ._seeds import SeedEnsembleClassifier
 from ._tta import TestTimeAugmentation
-from ._views import warp
 
-__all__ = ["SeedEnsembleClassifier", "TestTimeAugmentation", "warp"]
+__all__ = ["SeedEnsembleClassifier", "TestTimeAugmentation"]

@@ -10,7 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
-from .._compat import HasMethods, Interval
+from .._compat import HasMethods, Interval, validate_estimator_params
 from .._versioning import VersionedPickleMixin
 from ._members import (
     check_same_recipe,
@@ -77,8 +77,8 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
 
     See Also
     --------
-    sklearn.ensemble.VotingClassifier : soft voting over different estimators.
-    TestTimeAugmentation : averaging over shifted and scaled views of each image.
+    sklearn.ensemble.VotingClassifier : Soft voting over different estimators.
+    TestTimeAugmentation : Averaging over shifted and scaled views of each image.
 
     Examples
     --------
@@ -116,6 +116,7 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
             What ``estimator.fit`` takes, e.g. an image batch
             ``(n_samples, channels, height, width)``.
         y : array-like of shape (n_samples,)
+            Labels.
         **fit_params
             Passed to every member's ``fit`` (e.g. ``groups=patient_ids``);
             with metadata routing enabled, what the estimator requested
@@ -124,8 +125,9 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
         Returns
         -------
         self : SeedEnsembleClassifier
+            The fitted ensemble.
         """
-        self._validate_params()
+        validate_estimator_params(self)
         names = seed_parameters(self.estimator)
         params = route_fit_params(self, fit_params)
         seeds = check_random_state(self.random_state).randint(MAX_SEED, size=self.n_estimators)
@@ -154,6 +156,7 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
         Parameters
         ----------
         estimators : sequence of fitted classifiers
+            The members, trained with the same recipe.
 
         Returns
         -------
@@ -197,7 +200,18 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
         return total / len(self.estimators_)
 
     def predict(self, X):
-        """The class of highest mean probability."""
+        """The class of highest mean probability.
+
+        Parameters
+        ----------
+        X : array-like
+            What the members' ``predict_proba`` takes.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            One of ``classes_`` per sample.
+        """
         proba = self.predict_proba(X)  # first: it raises NotFittedError before fit
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -230,6 +244,7 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
         Returns
         -------
         features : ndarray of shape (n_samples, n_estimators * n_features)
+            Member 0's features first.
         """
         check_is_fitted(self)
         return np.concatenate([member.embed(X) for member in self.estimators_], axis=1)
@@ -240,6 +255,7 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
         Returns
         -------
         routing : sklearn.utils.metadata_routing.MetadataRouter
+            The ensemble's routing to ``estimator.fit``.
         """
         return fit_router(self, self.estimator)
 
@@ -247,6 +263,7 @@ class SeedEnsembleClassifier(VersionedPickleMixin, ClassifierMixin, MetaEstimato
         tags = super().__sklearn_tags__()
         inner = get_tags(self.estimator)
         tags.input_tags = inner.input_tags
+        tags.classifier_tags = inner.classifier_tags
         tags.non_deterministic = inner.non_deterministic
         return tags
 

@@ -8,7 +8,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .._compat import HasMethods, Interval
+from .._compat import HasMethods, Interval, validate_estimator_params
 from .._versioning import VersionedPickleMixin
 from ..utils import check_image_batch
 from ._members import estimator_has
@@ -68,7 +68,7 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
 
     See Also
     --------
-    SeedEnsembleClassifier : averaging over networks trained with other seeds.
+    SeedEnsembleClassifier : Averaging over networks trained with other seeds.
 
     Examples
     --------
@@ -102,7 +102,9 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+            Training images.
         y : array-like of shape (n_samples,)
+            Their labels.
         **fit_params
             Passed to the estimator's ``fit`` (e.g. ``groups=patient_ids``);
             with metadata routing enabled, what it requested.
@@ -110,8 +112,9 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         Returns
         -------
         self : TestTimeAugmentation
+            The fitted model.
         """
-        self._validate_params()
+        validate_estimator_params(self)
         views = check_views(self.shifts, self.scales)
         params = route_fit_params(self, fit_params)
         self.estimator_ = clone(self.estimator).fit(X, y, **params)
@@ -125,7 +128,7 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
-            uint8 images, or floats in [0, 1]; each view keeps the dtype
+            Images as uint8, or floats in [0, 1]; each view keeps the dtype
             (uint8 views are rounded).
 
         Returns
@@ -145,7 +148,18 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         return np.concatenate(chunks)
 
     def predict(self, X):
-        """The class of highest view-averaged probability."""
+        """The class of highest view-averaged probability.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width)
+            Images as for ``predict_proba``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            One of ``classes_`` per image.
+        """
         proba = self.predict_proba(X)  # first: it raises NotFittedError before fit
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -156,10 +170,12 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+            Images as for ``predict_proba``.
 
         Returns
         -------
         features : ndarray of shape (n_samples, n_features)
+            The estimator's ``embed(X)``.
         """
         check_is_fitted(self)
         return self.estimator_.embed(X)
@@ -170,12 +186,16 @@ class TestTimeAugmentation(VersionedPickleMixin, ClassifierMixin, MetaEstimatorM
         Returns
         -------
         routing : sklearn.utils.metadata_routing.MetadataRouter
+            The routing to ``estimator.fit``.
         """
         return fit_router(self, self.estimator)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         inner = get_tags(self.estimator)
-        tags.input_tags = inner.input_tags
+        # The views are warps of image batches, whatever the estimator takes.
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags = inner.classifier_tags
         tags.non_deterministic = inner.non_deterministic
         return tags

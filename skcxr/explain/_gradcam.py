@@ -14,7 +14,7 @@ empty maps, while HiResCAM put the peak on the blob in every image
 (tests/test_explain_and_plot.py).
 """
 
-import numbers
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from sklearn.utils.validation import check_is_fitted
 from torchvision.models import DenseNet, EfficientNet, MobileNetV3, ResNet
 
+from .._compat import StrictInterval, StrOptions, validate_params
 from ..models import CXRNet
 
 # The last block of feature maps before global pooling, per family.
@@ -62,6 +63,12 @@ def _log_odds(logits, class_index):
 CAM_METHODS = ("hirescam", "gradcam")
 
 
+@validate_params(
+    {"classifier": "no_validation", "X": ["array-like"], "target_class": "no_validation",
+     "layer": [str, None], "method": [StrOptions(set(CAM_METHODS))],
+     "batch_size": [StrictInterval(Integral, 1, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
 def gradcam(classifier, X, *, target_class=None, layer=None, method="hirescam", batch_size=32):
     """Class activation heatmap of each image, at input resolution, in [0, 1].
 
@@ -100,11 +107,6 @@ def gradcam(classifier, X, *, target_class=None, layer=None, method="hirescam", 
             f"gradcam needs a fitted CXRClassifier; got {type(classifier).__name__}. For a "
             "Pipeline or Screener pass its classifier, e.g. pipeline[-1]."
         )
-    if method not in CAM_METHODS:
-        raise ValueError(f"method must be one of {CAM_METHODS}; got {method!r}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
-            or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
     X = classifier._check_fitted_input(X)
     classes = list(classifier.classes_)
     target_class = classes[-1] if target_class is None else target_class

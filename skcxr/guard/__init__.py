@@ -9,15 +9,13 @@ worklist can mark them *unsuitable* rather than report a confident score.
 from ._file_checks import FileChecks, file_refusals
 from ._guard import InputGuard
 from ._helpers import fit_input_guard
-from ._refusals import ERROR_CODES, REFUSAL_CODES, UNSUITABLE_CODES, Refusal
+from ._refusals import REFUSAL_CODES, Refusal
 
 __all__ = [
-    "ERROR_CODES",
     "FileChecks",
     "InputGuard",
     "REFUSAL_CODES",
     "Refusal",
-    "UNSUITABLE_CODES",
     "file_refusals",
     "fit_input_guard",
 ]

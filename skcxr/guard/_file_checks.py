@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops
 
-from ..preprocessing._errors import ItemError
-from ..preprocessing._source import decode_source, is_grey_mode, open_source
+from ..preprocessing import ItemError, decode_source, is_grey_mode, open_source
 from ._refusals import Refusal
 
 # Radiography modalities: computed (CR) and digital (DX) radiography; "DR"
@@ -70,6 +69,7 @@ class FileChecks:
         Returns
         -------
         refusal : Refusal or None
+            Why the file is refused; None when its header shows nothing wrong.
         """
         if source.dataset is not None:
             return _dicom_refusal(source.dataset)
@@ -93,6 +93,7 @@ class FileChecks:
         Returns
         -------
         refusal : Refusal or None
+            ``"colour"`` when too many pixels are coloured; None otherwise.
         """
         share = colour_share(image)
         if share > self.max_colour_share:

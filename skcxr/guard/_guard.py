@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .._compat import HasMethods, Interval, StrOptions, validate_parameter_constraints
+from .._compat import HasMethods, Interval, StrOptions, validate_estimator_params
 from ..utils import check_image_batch
 from ._file_checks import file_refusals
 from ._image_checks import LayoutCheck, corrected, frame_refusals
@@ -139,7 +139,8 @@ class InputGuard(OutlierMixin, BaseEstimator):
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
             Decoded training films, as the classifier takes them.
-        y : ignored
+        y : None
+            Ignored.
         groups : array-like of shape (n_samples,), default=None
             Patient ids: a share ``calibration_size`` of the patients is held
             out to set the threshold. Without ``groups`` the images are held
@@ -149,6 +150,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Returns
         -------
         self : InputGuard
+            The fitted guard.
         """
         self._check_params()
         X = self._check_input(X)
@@ -189,8 +191,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         return self
 
     def _check_params(self):
-        validate_parameter_constraints(self._parameter_constraints, self.get_params(deep=False),
-                                       caller_name=type(self).__name__)
+        validate_estimator_params(self)
         check_is_fitted(self.classifier, msg=(
             "InputGuard needs a fitted classifier; %(name)s is not fitted yet. Fit it first "
             "(the guard reads its features and never trains it), and wrap it in "
@@ -304,7 +305,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ predicting
     def score_samples(self, X):
-        """Minus the novelty of each image: higher is more like the training films.
+        """Score each image by minus its novelty: higher is more like the training films.
 
         Only the novelty score; the named checks of :meth:`reasons` may refuse
         an image whatever its score.
@@ -312,16 +313,29 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+            Images as the classifier takes them.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,)
+            Minus the novelty.
         """
         check_is_fitted(self)
         return -self._novelty(self._check_fitted_input(X))
 
     def decision_function(self, X):
-        """``score_samples(X) - offset_``: negative for images refused for novelty."""
+        """``score_samples(X) - offset_``: negative for images refused for novelty.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, channels, height, width)
+            Images as the classifier takes them.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Shifted scores; below 0 is refused for novelty.
+        """
         return self.score_samples(X) - self.offset_
 
     def refusals(self, X, *, features=None, return_proba=False):
@@ -336,6 +350,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+            Images as the classifier takes them.
         features : ndarray of shape (n_samples, n_features), default=None
             The classifier's penultimate features of ``X``
             (:meth:`CXRClassifier.embed`), when the caller has them already
@@ -381,10 +396,12 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+            Images as the classifier takes them.
 
         Returns
         -------
         reasons : ndarray of str, shape (n_samples,)
+            A sentence per refused image, ``""`` per accepted one.
         """
         return np.asarray(messages(self.refusals(X)), dtype=str)
 
@@ -394,6 +411,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : ndarray of shape (n_samples, channels, height, width)
+            Images as the classifier takes them.
 
         Returns
         -------
@@ -414,12 +432,21 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         paths : sequence of str or path-like
+            Image or DICOM files.
 
         Returns
         -------
         refusals : list of (Refusal or None)
+            One per path.
         """
         return file_refusals(paths)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # The classifier's image batches (n, channels, H, W) or (n, H, W), never 2-D features.
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
 
     def _check_fitted_input(self, X):
         channels, *size = self.input_shape_
@@ -438,6 +465,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         Returns
         -------
         state : dict
+            Everything :meth:`from_state` needs besides the classifier.
         """
         check_is_fitted(self)
         state = {

@@ -1,5 +1,6 @@
 """Screening metrics, operating points, reports and scorers."""
 
+from ._checks import check_labels, check_scores
 from ._clinical import (
     binary_counts,
     npv_score,
@@ -16,6 +17,8 @@ from ._threshold import guaranteed_threshold, select_threshold, specificity_at_s
 __all__ = [
     "InsufficientPositivesError",
     "binary_counts",
+    "check_labels",
+    "check_scores",
     "format_screening_report",
     "guaranteed_threshold",
     "get_screening_scorer",

@@ -62,6 +62,28 @@ def check_labels(y_true, pos_label, *, y_pred=None):
     missing class, but must be of the same kind (a string for string labels,
     a number for numeric ones): ``pos_label=1`` for ``"NORMAL"`` and
     ``"PNEUMONIA"`` labels is always a mistake.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    pos_label : int, float, bool or str
+        The diseased class.
+    y_pred : array-like of shape (n_samples,), default=None
+        Predicted labels, checked with ``y_true``.
+
+    Returns
+    -------
+    y_true : ndarray of shape (n_samples,)
+        The labels as an array.
+    y_pred : ndarray of shape (n_samples,)
+        Only when ``y_pred`` is given.
+
+    Raises
+    ------
+    ValueError
+        Naming the problem: not 1-D, empty, NaN, more than two labels, or a
+        ``pos_label`` that cannot be one of the labels.
     """
     y_true = _check_1d(y_true, "y_true")
     arrays = [y_true]
@@ -109,7 +131,28 @@ def _same_label(label, pos_label):
 
 
 def check_scores(y_score, y_true, *, name="y_score"):
-    """Return ``y_score`` as a finite 1-D float array as long as ``y_true``."""
+    """Return ``y_score`` as a finite 1-D float array as long as ``y_true``.
+
+    Parameters
+    ----------
+    y_score : array-like of shape (n_samples,)
+        Scores of the positive class.
+    y_true : array-like of shape (n_samples,)
+        The labels the scores go with.
+    name : str, default="y_score"
+        How error messages name ``y_score``.
+
+    Returns
+    -------
+    y_score : ndarray of shape (n_samples,)
+        As floats.
+
+    Raises
+    ------
+    ValueError
+        When ``y_score`` is not 1-D, not numeric, of another length than
+        ``y_true``, or holds NaN or infinite values.
+    """
     y_score = np.asarray(y_score)
     if y_score.ndim != 1:
         raise ValueError(

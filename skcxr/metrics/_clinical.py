@@ -70,6 +70,7 @@ def binary_counts(y_true, y_pred, *, pos_label=1):
     Returns
     -------
     tp, fp, tn, fn : int
+        True positives, false positives, true negatives, false negatives.
 
     Examples
     --------
@@ -98,6 +99,21 @@ def sensitivity_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
 
     The share of diseased cases the screen flags; what it must not miss.
 
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels.
+    pos_label : int, float, bool or str, default=1
+        The diseased class.
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        What to return when the denominator is 0 (``"warn"``: 0.0 with an
+        ``UndefinedMetricWarning``).
+
+    Returns
+    -------
+    score : float
+        The share of positive cases predicted positive.
+
     Examples
     --------
     >>> sensitivity_score([1, 1, 1, 0], [1, 1, 0, 0])
@@ -113,6 +129,21 @@ def specificity_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
 
     The share of healthy cases the screen leaves alone.
 
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels.
+    pos_label : int, float, bool or str, default=1
+        The diseased class.
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        What to return when the denominator is 0 (``"warn"``: 0.0 with an
+        ``UndefinedMetricWarning``).
+
+    Returns
+    -------
+    score : float
+        The share of negative cases predicted negative.
+
     Examples
     --------
     >>> specificity_score(["N", "N", "P", "N"], ["N", "P", "P", "N"], pos_label="P")
@@ -124,14 +155,46 @@ def specificity_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
 
 @validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
 def ppv_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
-    """Positive predictive value (precision): TP / (TP + FP)."""
+    """Positive predictive value (precision): TP / (TP + FP).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels.
+    pos_label : int, float, bool or str, default=1
+        The diseased class.
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        What to return when the denominator is 0 (``"warn"``: 0.0 with an
+        ``UndefinedMetricWarning``).
+
+    Returns
+    -------
+    score : float
+        The share of positive predictions that are positive cases.
+    """
     tp, fp, tn, fn = binary_counts(y_true, y_pred, pos_label=pos_label)
     return _ratio(tp, tp + fp, zero_division, "PPV", "no case was predicted positive")
 
 
 @validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
 def npv_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
-    """Negative predictive value: TN / (TN + FN)."""
+    """Negative predictive value: TN / (TN + FN).
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels.
+    pos_label : int, float, bool or str, default=1
+        The diseased class.
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        What to return when the denominator is 0 (``"warn"``: 0.0 with an
+        ``UndefinedMetricWarning``).
+
+    Returns
+    -------
+    score : float
+        The share of negative predictions that are negative cases.
+    """
     tp, fp, tn, fn = binary_counts(y_true, y_pred, pos_label=pos_label)
     return _ratio(tn, tn + fn, zero_division, "NPV", "no case was predicted negative")
 
@@ -146,6 +209,21 @@ def screening_objective(y_true, y_pred, *, min_sensitivity=0.95, pos_label=1):
     beats every one that does not, and among those that miss, the nearest
     wins. Maximise it with
     :class:`~sklearn.model_selection.TunedThresholdClassifierCV`.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+        True and predicted labels; ``y_true`` must hold both classes.
+    min_sensitivity : float, default=0.95
+        The sensitivity target, in (0, 1].
+    pos_label : int, float, bool or str, default=1
+        The diseased class.
+
+    Returns
+    -------
+    score : float
+        The specificity (0 to 1) when the target is met, ``sensitivity - 1``
+        (below 0) when it is not.
 
     Examples
     --------

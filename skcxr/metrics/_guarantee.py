@@ -16,6 +16,22 @@ import numpy as np
 class InsufficientPositivesError(ValueError):
     """Too few positive films to support a sensitivity target at a confidence.
 
+    Parameters
+    ----------
+    n_positives : int
+        Positive films available.
+    min_sensitivity : float
+        The sensitivity target, in (0, 1].
+    confidence : float
+        The confidence of the lower bound, in (0, 1).
+    pos_label : int, float, bool or str
+        The positive class, as the message names it.
+    where : str, default=""
+        Where the films are, as the message says it (e.g. " among the 12 held-out patients").
+    remedy : str, default=""
+        Added to the message's advice to add films (e.g. " (or hold out a larger share
+        of the patients)").
+
     Attributes
     ----------
     n_positives : int
@@ -48,7 +64,9 @@ def sensitivity_lower_bound(detected, positives, confidence):
     Parameters
     ----------
     detected : int
+        Positive films flagged.
     positives : int
+        Positive films.
     confidence : float
         In (0, 1), e.g. 0.95.
 
@@ -72,7 +90,25 @@ def sensitivity_lower_bound(detected, positives, confidence):
 
 
 def positives_needed(min_sensitivity, confidence):
-    """Positive films needed, none missed, for the bound to reach ``min_sensitivity``."""
+    """Positive films needed, none missed, for the bound to reach ``min_sensitivity``.
+
+    Parameters
+    ----------
+    min_sensitivity : float
+        The sensitivity target, in (0, 1].
+    confidence : float
+        Confidence of the lower bound, in (0, 1).
+
+    Returns
+    -------
+    n : int or float
+        The number of films; ``math.inf`` for a target of 1.
+
+    Examples
+    --------
+    >>> positives_needed(0.97, 0.95)
+    99
+    """
     if min_sensitivity >= 1:
         return math.inf
     # All detected: the bound is (1 - confidence) ** (1 / n).

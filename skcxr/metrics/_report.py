@@ -99,6 +99,7 @@ def screening_report(
     confidence : float, default=0.95
         Coverage of the intervals, in (0, 1): 0.95 for 95% intervals.
     random_state : int, RandomState instance or None, default=None
+        Seeds the bootstrap, for repeatable intervals.
     output_dict : bool, default=False
         Return a dict instead of text.
     scores : {"probability", "decision"}, default="probability"
@@ -203,6 +204,7 @@ def format_screening_report(report):
     Returns
     -------
     text : str
+        The table, one line per metric.
     """
     is_dict = isinstance(report, dict)
     missing = [key for key in _REPORT_KEYS if key not in report] if is_dict else None

@@ -80,6 +80,7 @@ def get_screening_scorer(scoring, *, pos_label=1):
     Returns
     -------
     scorer : callable
+        ``scorer(estimator, X, y)``, as scikit-learn's scorers.
 
     Examples
     --------

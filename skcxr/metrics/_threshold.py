@@ -59,6 +59,7 @@ def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1, conf
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
+        True labels.
     y_score : array-like of shape (n_samples,)
         Score or probability of the positive class.
     min_sensitivity : float, default=0.95
@@ -72,6 +73,7 @@ def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1, conf
     Returns
     -------
     threshold : float
+        A case is flagged when its score is at least this.
 
     Raises
     ------
@@ -100,6 +102,7 @@ def guaranteed_threshold(y_true, y_score, *, min_sensitivity=0.97, confidence=0.
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
+        True labels.
     y_score : array-like of shape (n_samples,)
         Score or probability of the positive class.
     min_sensitivity : float, default=0.97
@@ -107,6 +110,7 @@ def guaranteed_threshold(y_true, y_score, *, min_sensitivity=0.97, confidence=0.
     confidence : float, default=0.95
         One-sided confidence of the Clopper-Pearson bound.
     pos_label : int, float, bool or str, default=1
+        The diseased class; it must be one of the labels of ``y_true``.
 
     Returns
     -------
@@ -147,6 +151,22 @@ def specificity_at_sensitivity(y_true, y_score, *, min_sensitivity=0.95, pos_lab
 
     A threshold-free summary of a score for model selection: the
     specificity at :func:`select_threshold`'s operating point on the same data.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_score : array-like of shape (n_samples,)
+        Score or probability of the positive class.
+    min_sensitivity : float, default=0.95
+        The sensitivity target, a fraction in (0, 1].
+    pos_label : int, float, bool or str, default=1
+        The diseased class; it must be one of the labels of ``y_true``.
+
+    Returns
+    -------
+    specificity : float
+        The specificity at the highest threshold that reaches the target.
 
     Examples
     --------

@@ -1,13 +1,21 @@
 """One patient-level train/held-out split, for scripts, tests and the classifier."""
 
-import numbers
+from numbers import Real
 
 import numpy as np
 from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
 
+from .._compat import StrictInterval, validate_params
 
+
+@validate_params(
+    {"y": ["array-like"], "groups": ["array-like", None],
+     "test_size": [StrictInterval(Real, 0, 1, closed="neither")], "stratify": ["boolean"],
+     "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True,
+)
 def patient_split(y, groups, *, test_size=0.2, stratify=True, random_state=None):
-    """Indices of a training part and a held-out part, keeping each patient on one side.
+    """Split indices into a training part and a held-out part, keeping each patient on one side.
 
     Several films of one patient are near-duplicates: split by image, the
     held-out part would share patients with the training part and flatter
@@ -70,15 +78,6 @@ def patient_split(y, groups, *, test_size=0.2, stratify=True, random_state=None)
     if groups.shape != y.shape:
         raise ValueError(
             f"groups has shape {groups.shape} but y has {y.shape}: one patient id per image."
-        )
-    if (
-        not isinstance(test_size, numbers.Real)
-        or isinstance(test_size, bool)
-        or not 0 < test_size < 1
-    ):
-        raise ValueError(
-            f"test_size must be the share of images to hold out, a fraction in (0, 1); "
-            f"got {test_size!r} (for 20% pass 0.2)."
         )
     n_patients = len(np.unique(groups))
     if not stratify:

@@ -5,11 +5,10 @@ All take ``in_channels`` and ``n_classes`` and return logits.
 
 from ._cnn import CXRNet
 from ._registry import available_modules, create_module, get_module_factory
-from ._torchvision import TORCHVISION_ARCHITECTURES, torchvision_model
+from ._torchvision import torchvision_model
 
 __all__ = [
     "CXRNet",
-    "TORCHVISION_ARCHITECTURES",
     "available_modules",
     "create_module",
     "get_module_factory",

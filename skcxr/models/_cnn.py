@@ -72,6 +72,18 @@ class CXRNet(nn.Module):
         self.classifier = nn.Sequential(*head)
 
     def forward(self, x):
+        """Compute the logits of a batch.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch_size, in_channels, height, width)
+            Normalised images.
+
+        Returns
+        -------
+        logits : torch.Tensor of shape (batch_size, n_classes)
+            One logit per class.
+        """
         return self.classifier(self.pool(self.features(x)))
 
 

@@ -12,12 +12,29 @@ _REGISTRY.update({arch: partial(torchvision_model, arch) for arch in TORCHVISION
 
 
 def available_modules():
-    """Names accepted by :func:`create_module` and ``CXRClassifier(module=...)``."""
+    """List the names accepted by :func:`create_module` and ``CXRClassifier(module=...)``.
+
+    Returns
+    -------
+    names : list of str
+        Sorted.
+    """
     return sorted(_REGISTRY)
 
 
 def get_module_factory(name):
-    """Return the class or function that builds the network called ``name``."""
+    """Return the class or function that builds the network called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`available_modules`.
+
+    Returns
+    -------
+    factory : callable
+        Called with the network's arguments (``in_channels``, ``n_classes``, ...).
+    """
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -30,6 +47,18 @@ def create_module(name, **kwargs):
     """Build the network called ``name`` with keyword arguments ``kwargs``.
 
     Every network takes ``in_channels`` and ``n_classes`` and returns logits.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`available_modules`.
+    **kwargs
+        The network's arguments.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        The network, with random weights.
 
     Examples
     --------

@@ -17,7 +17,8 @@ def torchvision_model(arch, in_channels=1, n_classes=2, weights_path=None):
     Parameters
     ----------
     arch : str
-        One of :data:`TORCHVISION_ARCHITECTURES`.
+        A torchvision architecture that :func:`available_modules` lists
+        (``"resnet18"``, ``"densenet121"``, ``"efficientnet_b0"``, ...).
     in_channels : int, default=1
         Input channels; the stem convolution is rebuilt when not 3.
     n_classes : int, default=2
@@ -27,6 +28,11 @@ def torchvision_model(arch, in_channels=1, n_classes=2, weights_path=None):
         from, loaded with ``weights_only=True``. Its 3-channel stem is summed
         over colour channels for grayscale input, its head is dropped.
         Nothing is ever downloaded: without it, weights are random.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The network, returning ``n_classes`` logits.
     """
     if arch not in TORCHVISION_ARCHITECTURES:
         raise ValueError(

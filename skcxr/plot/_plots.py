@@ -5,12 +5,19 @@ Built on scikit-learn's ``*Display`` classes; matplotlib is an optional
 dependency (``pip install skcxr[plot]``).
 """
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 
-from ..metrics._checks import check_labels, check_scores
-from ..metrics._clinical import screening_rates, weighted_counts
+from .._compat import StrictInterval, validate_params
+from ..metrics import binary_counts, check_labels, check_scores
+
+# Constraints for scikit-learn's ``validate_params``: a wrong argument is an
+# error naming it and the function before anything is drawn.
+FINITE = StrictInterval(Real, None, None, closed="neither")
+POSITIVE_INT = StrictInterval(Integral, 1, None, closed="left")
+_CURVE_PARAMS = {"y_true": ["array-like"], "y_score": ["array-like"], "threshold": [FINITE, None],
+                 "name": [str, None], "ax": "no_validation"}
 
 
 def _pyplot():
@@ -35,18 +42,6 @@ def _check_curve_input(y_true, y_score, pos_label, *, both_classes, score_name="
     return y_true, y_score
 
 
-def _check_threshold(threshold, allow_none):
-    if threshold is None and allow_none:
-        return None
-    if (
-        not isinstance(threshold, numbers.Real)
-        or isinstance(threshold, (bool, np.bool_))
-        or not np.isfinite(threshold)
-    ):
-        raise ValueError(f"threshold must be a finite number; got {threshold!r}.")
-    return float(threshold)
-
-
 def _lay_out(display, ax):
     """Give a figure this module created a layout, so its labels are not cut when saved.
 
@@ -59,10 +54,15 @@ def _lay_out(display, ax):
 
 def _operating_point(y_true, y_score, threshold, pos_label):
     """Sensitivity, specificity and precision at ``threshold`` (NaN where undefined)."""
-    rates = screening_rates(*weighted_counts(y_true == pos_label, y_score >= threshold))
-    return rates["sensitivity"], rates["specificity"], rates["ppv"]
+    tp, fp, tn, fn = binary_counts(y_true == pos_label, y_score >= threshold, pos_label=True)
+    return _rate(tp, tp + fn), _rate(tn, tn + fp), _rate(tp, tp + fp)
 
 
+def _rate(numerator, denominator):
+    return numerator / denominator if denominator else np.nan
+
+
+@validate_params(_CURVE_PARAMS, prefer_skip_nested_validation=True)
 def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None):
     """ROC curve (:class:`~sklearn.metrics.RocCurveDisplay`), operating point marked.
 
@@ -85,11 +85,11 @@ def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None
     Returns
     -------
     display : sklearn.metrics.RocCurveDisplay
+        Its ``ax_`` and ``figure_`` hold the plot.
     """
     _pyplot()
     from sklearn.metrics import RocCurveDisplay
 
-    threshold = _check_threshold(threshold, allow_none=True)
     y_true, y_score = _check_curve_input(y_true, y_score, pos_label, both_classes=True)
     display = RocCurveDisplay.from_predictions(y_true, y_score, pos_label=pos_label,
                                                name=name, ax=ax)
@@ -101,6 +101,7 @@ def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None
     return _lay_out(display, ax)
 
 
+@validate_params(_CURVE_PARAMS, prefer_skip_nested_validation=True)
 def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None):
     """Precision-recall curve (:class:`~sklearn.metrics.PrecisionRecallDisplay`), operating point.
 
@@ -123,11 +124,11 @@ def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=
     Returns
     -------
     display : sklearn.metrics.PrecisionRecallDisplay
+        Its ``ax_`` and ``figure_`` hold the plot.
     """
     _pyplot()
     from sklearn.metrics import PrecisionRecallDisplay
 
-    threshold = _check_threshold(threshold, allow_none=True)
     y_true, y_score = _check_curve_input(y_true, y_score, pos_label, both_classes=True)
     display = PrecisionRecallDisplay.from_predictions(y_true, y_score, pos_label=pos_label,
                                                       name=name, ax=ax)
@@ -139,6 +140,7 @@ def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=
     return _lay_out(display, ax)
 
 
+@validate_params({**_CURVE_PARAMS, "threshold": [FINITE]}, prefer_skip_nested_validation=True)
 def plot_confusion_matrix(y_true, y_score, *, threshold=0.5, pos_label=1, ax=None):
     """Confusion matrix at ``threshold`` (:class:`~sklearn.metrics.ConfusionMatrixDisplay`).
 
@@ -158,11 +160,11 @@ def plot_confusion_matrix(y_true, y_score, *, threshold=0.5, pos_label=1, ax=Non
     Returns
     -------
     display : sklearn.metrics.ConfusionMatrixDisplay
+        Its ``ax_`` and ``figure_`` hold the plot.
     """
     _pyplot()
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    threshold = _check_threshold(threshold, allow_none=False)
     y_true, y_score = _check_curve_input(y_true, y_score, pos_label, both_classes=False)
     negative = [label for label in np.unique(y_true).tolist() if label != pos_label]
     # With only diseased cases in y_true the negative label is unknown: name it by negation.
@@ -174,6 +176,8 @@ def plot_confusion_matrix(y_true, y_score, *, threshold=0.5, pos_label=1, ax=Non
     return _lay_out(display, ax)
 
 
+@validate_params({"y_true": ["array-like"], "y_prob": ["array-like"], "n_bins": [POSITIVE_INT],
+                  "name": [str, None], "ax": "no_validation"}, prefer_skip_nested_validation=True)
 def plot_reliability(y_true, y_prob, *, n_bins=10, pos_label=1, name=None, ax=None):
     """Reliability diagram (:class:`~sklearn.calibration.CalibrationDisplay`).
 
@@ -196,12 +200,11 @@ def plot_reliability(y_true, y_prob, *, n_bins=10, pos_label=1, name=None, ax=No
     Returns
     -------
     display : sklearn.calibration.CalibrationDisplay
+        Its ``ax_`` and ``figure_`` hold the plot.
     """
     _pyplot()
     from sklearn.calibration import CalibrationDisplay
 
-    if not isinstance(n_bins, numbers.Integral) or isinstance(n_bins, bool) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive int; got {n_bins!r}.")
     y_true, y_prob = _check_curve_input(y_true, y_prob, pos_label, both_classes=False,
                                         score_name="y_prob")
     if y_prob.min() < 0 or y_prob.max() > 1:
@@ -218,12 +221,17 @@ def plot_reliability(y_true, y_prob, *, n_bins=10, pos_label=1, name=None, ax=No
     return _lay_out(display, ax)
 
 
+@validate_params({"images": ["array-like"], "heatmaps": ["array-like"],
+                  "titles": ["array-like", None], "ncols": [POSITIVE_INT],
+                  "alpha": [StrictInterval(Real, 0, 1, closed="both")], "cmap": "no_validation"},
+                 prefer_skip_nested_validation=True)
 def plot_gradcam(images, heatmaps, *, titles=None, ncols=4, alpha=0.4, cmap="jet"):
     """A grid of X-rays with their Grad-CAM heatmaps overlaid.
 
     Parameters
     ----------
     images : ndarray of shape (n, 1, H, W), (n, 3, H, W) or (n, H, W)
+        The X-rays.
     heatmaps : ndarray of shape (n, H, W)
         From :func:`skcxr.explain.gradcam`.
     titles : list of str, default=None
@@ -238,16 +246,13 @@ def plot_gradcam(images, heatmaps, *, titles=None, ncols=4, alpha=0.4, cmap="jet
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The grid, one image per axes.
     """
     plt = _pyplot()
     images, heatmaps = _check_gradcam_input(images, heatmaps)
     n = len(images)
     if titles is not None and len(titles) != n:
         raise ValueError(f"titles has {len(titles)} entries for {n} images; give one per image.")
-    if not isinstance(ncols, numbers.Integral) or isinstance(ncols, bool) or ncols < 1:
-        raise ValueError(f"ncols must be a positive int; got {ncols!r}.")
-    if not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
-        raise ValueError(f"alpha must be a number in [0, 1]; got {alpha!r}.")
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 3 * nrows), squeeze=False)

@@ -15,8 +15,29 @@ RESIZE_MODES = ("stretch", "pad", "crop")
 _HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 
 
-def finish(image, what, *, size, resize_mode, grayscale):
-    """8 bits, "L" or "RGB", resized: an array of shape (channels, height, width), uint8."""
+def image_to_array(image, what, *, size, resize_mode, grayscale):
+    """Convert a decoded image to the model's input: 8 bits, one or three channels, resized.
+
+    The last step of :class:`ImageLoader` for every item, files and arrays alike.
+
+    Parameters
+    ----------
+    image : PIL image
+        As :func:`decode_source` returns it (any mode, 16-bit grey included).
+    what : str
+        How error messages name the image (``"file 'a.png'"``).
+    size : tuple of (height, width)
+        Output size in pixels.
+    resize_mode : {"stretch", "pad", "crop"}
+        As ``ImageLoader``'s.
+    grayscale : bool
+        One channel ("L"); otherwise three (RGB).
+
+    Returns
+    -------
+    array : ndarray of shape (1 or 3, height, width), uint8
+        The image as ``ImageLoader.transform`` gives it.
+    """
     image = to_8bit(image, what)
     target = "L" if grayscale else "RGB"
     if image.mode != target:  # converting to the same mode would only copy

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
-from ._convert import RESIZE_MODES, array_to_image, finish
+from ._convert import RESIZE_MODES, array_to_image, image_to_array
 from ._errors import ItemError
 from ._pillow import DEFAULT_MAX_PIXELS, check_pixels, check_single_frame
 from ._source import decode_source, open_source
@@ -50,7 +50,7 @@ def load_image(item, index, *, size, resize_mode, grayscale, max_pixels, dicom_v
             image = ImageOps.exif_transpose(item)  # a copy: the caller's image stays as given
         else:
             image = array_to_image(item, what)
-        return finish(image, what, size=size, resize_mode=resize_mode, grayscale=grayscale)
+        return image_to_array(image, what, size=size, resize_mode=resize_mode, grayscale=grayscale)
     except (ItemError, ImportError, MemoryError):
         raise
     except Exception as exc:
@@ -65,4 +65,4 @@ def _load_file(path, what, *, size, resize_mode, grayscale, max_pixels, dicom_vo
                                        voi_lut=dicom_voi_lut)
         if note:
             warnings.warn(f"{what}: {note}.", UserWarning, stacklevel=4)
-        return finish(image, what, size=size, resize_mode=resize_mode, grayscale=grayscale)
+        return image_to_array(image, what, size=size, resize_mode=resize_mode, grayscale=grayscale)

@@ -18,6 +18,7 @@ def read_image(path, *, max_side=None, grayscale=False, max_pixels=DEFAULT_MAX_P
     Parameters
     ----------
     path : str or path-like
+        An image or DICOM file.
     max_side : int or None, default=None
         Reduce the image so that its longer side is at most this many
         pixels (a JPEG decodes straight at a smaller scale).

@@ -1,8 +1,8 @@
 """ImageLoader: a scikit-learn transformer from images to a uint8 batch array."""
 
-import numbers
 import os
 from collections.abc import Iterator, Mapping, Set
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
@@ -10,9 +10,10 @@ from joblib import Parallel, delayed
 from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from .._compat import InvalidParameterError, StrictInterval, StrOptions, validate_estimator_params
 from .._versioning import VersionedPickleMixin
 from ._decode import DEFAULT_MAX_PIXELS, RESIZE_MODES, load_image
-from ._threads import check_n_jobs, resolve_n_jobs
+from ._threads import resolve_n_jobs
 
 DTYPES = ("uint8", "float32")
 
@@ -86,6 +87,17 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
     (2, 1, 64, 64)
     """
 
+    _parameter_constraints = {
+        "size": [StrictInterval(Integral, 1, None, closed="left"), tuple, list],
+        "resize_mode": [StrOptions(set(RESIZE_MODES))],
+        "grayscale": ["boolean"],
+        "dtype": [StrOptions(set(DTYPES))],
+        "max_pixels": [StrictInterval(Integral, 1, None, closed="left"), None],
+        "dicom_voi_lut": ["boolean"],
+        "n_jobs": [StrictInterval(Integral, None, -1, closed="right"),
+                   StrictInterval(Integral, 1, None, closed="left"), None],
+    }
+
     def __init__(
         self,
         size=224,
@@ -112,11 +124,13 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
         ----------
         X : sequence of str, path-like, PIL images or arrays
             Ignored beyond a type check.
-        y : ignored
+        y : None
+            Ignored.
 
         Returns
         -------
         self : ImageLoader
+            The loader, unchanged.
         """
         self._check_params()
         _as_items(X)
@@ -139,7 +153,7 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
         Returns
         -------
         images : ndarray of shape (n_samples, 1 or 3, height, width)
-            uint8, or float32 in [0, 1] when ``dtype="float32"``.
+            Images as uint8, or float32 in [0, 1] when ``dtype="float32"``.
         """
         size = self._check_params()
         items = _as_items(X)
@@ -168,37 +182,23 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
         return out
 
     def _check_params(self):
-        size = self.size
-        if _is_int(size):
-            size = (size, size)
-        if (
-            not isinstance(size, (tuple, list))
-            or len(size) != 2
-            or not all(_is_int(s) and s > 0 for s in size)
-        ):
-            raise ValueError(
-                f"size must be a positive int or a (height, width) pair; got {self.size!r}."
-            )
-        if self.resize_mode not in RESIZE_MODES:
-            raise ValueError(
-                f"resize_mode must be one of {RESIZE_MODES}; got {self.resize_mode!r}."
-            )
-        if self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {DTYPES}; got {self.dtype!r}.")
-        check_n_jobs(self.n_jobs)
-        if self.max_pixels is not None and not (_is_int(self.max_pixels) and self.max_pixels > 0):
-            raise ValueError(
-                f"max_pixels must be a positive int or None; got {self.max_pixels!r}."
-            )
-        # A string such as "no" is true: refuse anything but a bool.
-        for name in ("grayscale", "dicom_voi_lut"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
-        return tuple(int(s) for s in size)
+        """Validate the parameters; return ``size`` as a (height, width) pair of ints."""
+        validate_estimator_params(self)
+        size = (self.size, self.size) if _is_int(self.size) else tuple(self.size)
+        if len(size) != 2 or not all(_is_int(side) and side > 0 for side in size):
+            raise InvalidParameterError(
+                f"The 'size' parameter of ImageLoader must be a positive int or a (height, width) "
+                f"pair of positive ints. Got {self.size!r} instead.")
+        return tuple(int(side) for side in size)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
+        # A sequence of file paths, PIL images or arrays, or a 3-D (n, H, W) or 4-D
+        # (n, channels, H, W) batch; a 2-D array is refused (it is no batch of images).
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
         # Output is always uint8 or float32, whatever came in.
         tags.transformer_tags.preserves_dtype = []
         return tags
@@ -240,7 +240,7 @@ _LAST_AXIS_CHANNELS = (1, 3, 4)
 
 
 def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def _split_batch(X):

@@ -141,6 +141,39 @@ def sniff(head):
     return "unknown content"
 
 
+def sniff_format(path):
+    """What a file holds, from its first bytes: a format name, or a short description.
+
+    Only regular files are opened: a pipe, a socket or a device is named
+    from its ``stat`` instead (reading a pipe would block).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to look at.
+
+    Returns
+    -------
+    kind : str
+        ``"DICOM"``, ``"JPEG"``, ``"PNG"``, ``"TIFF"``, ``"BMP"``, ``"GIF"``,
+        ``"JPEG 2000"``, ``"PDF"``, ``"ZIP archive"``; otherwise
+        ``"empty file"``, ``"text file"`` or ``"unknown content"``; for what
+        is not a regular file, ``"folder"``, ``"named pipe"``, ``"socket"``
+        or ``"device"``.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be opened (e.g. permission denied, a broken link).
+    """
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        return ("folder" if stat.S_ISDIR(mode) else "named pipe" if stat.S_ISFIFO(mode)
+                else "socket" if stat.S_ISSOCK(mode) else "device")
+    with open(path, "rb") as f:
+        return sniff(f.read(HEAD_BYTES))
+
+
 def _looks_like_text(head):
     try:
         text = head.decode("utf-8")

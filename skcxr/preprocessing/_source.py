@@ -28,7 +28,18 @@ GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "F"})
 
 
 def is_grey_mode(mode):
-    """Whether a PIL mode holds no colour: 1-bit, 8-, 16-, 32-bit and float grey (alpha aside)."""
+    """Whether a PIL mode holds no colour: 1-bit, 8-, 16-, 32-bit and float grey (alpha aside).
+
+    Parameters
+    ----------
+    mode : str
+        A PIL image mode (``"L"``, ``"I;16"``, ``"RGB"``, ...).
+
+    Returns
+    -------
+    grey : bool
+        True for a grey mode.
+    """
     return mode in GREY_MODES or mode.startswith("I;")
 
 
@@ -76,6 +87,23 @@ class Source:
 @contextmanager
 def open_source(path, what, *, max_pixels):
     """Open ``path`` and read its header; a :class:`Source` while the file stays open.
+
+    A context manager: the file is closed when the ``with`` block ends.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file. A pipe, a socket or a device is refused without opening it.
+    what : str
+        How error messages name the file (``"file 'a.png'"``).
+    max_pixels : int or None
+        Refuse an image with more pixels than this, from its header.
+
+    Yields
+    ------
+    source : Source
+        The open file with its header read (size, kind, DICOM dataset or
+        Pillow image); nothing decoded yet.
 
     Raises
     ------
@@ -156,7 +184,7 @@ def decode_source(source, *, side, grayscale, voi_lut=False, colour=False):
     Returns
     -------
     image : PIL image
-        For :func:`~skcxr.preprocessing._convert.finish`.
+        For :func:`image_to_array`.
     colour_image : PIL image or None
         What a colour check measures (``image`` itself but for rare
         RGB-coded JPEGs, decoded a second time); None unless ``colour``.

@@ -12,7 +12,6 @@ may run on, divided among a Dask worker's task slots.
 """
 
 import functools
-import numbers
 import sys
 
 import joblib
@@ -24,22 +23,14 @@ def resolve_n_jobs(n_jobs):
 
     ``None`` is 1, a positive int is used as given, a negative one counts
     back from :func:`cpu_budget` as in joblib (``-1``: all of it, ``-2``:
-    all but one).
+    all but one). ``ImageLoader`` has refused any other value (0, a float, a
+    bool) before asking.
     """
-    check_n_jobs(n_jobs)
     if n_jobs is None:
         return 1
     if n_jobs > 0:
         return int(n_jobs)
     return max(1, cpu_budget() + 1 + int(n_jobs))
-
-
-def check_n_jobs(n_jobs):
-    """Raise ValueError unless ``n_jobs`` is None or a non-zero int."""
-    if n_jobs is None:
-        return
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
-        raise ValueError(f"n_jobs must be None or a non-zero int; got {n_jobs!r}.")
 
 
 def cpu_budget():

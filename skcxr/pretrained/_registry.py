@@ -37,11 +37,12 @@ def _scan():
 
 
 def list_pretrained():
-    """Names of the pretrained screeners shipped with skcxr, best first.
+    """List the pretrained screeners shipped with skcxr, best first.
 
     Returns
     -------
     names : list of str
+        Their names, for :func:`load_pretrained` and :func:`get_card`.
 
     Examples
     --------
@@ -52,11 +53,12 @@ def list_pretrained():
 
 
 def unreadable_entries():
-    """Entries of the weights folder that are not readable screeners, and why.
+    """List the entries of the weights folder that are not readable screeners, and why.
 
     Returns
     -------
     entries : list of (pathlib.Path, str)
+        Each entry's path and the reason it is not listed by :func:`list_pretrained`.
     """
     return _scan()[1]
 
@@ -72,6 +74,7 @@ def pretrained_folder(name):
     Returns
     -------
     folder : pathlib.Path
+        The screener's folder in the package.
     """
     found = _scan()[0]
     try:
@@ -93,6 +96,7 @@ def get_card(name):
     Returns
     -------
     card : ModelCard
+        Read from the screener's folder; no weights are loaded.
     """
     return read_card(pretrained_folder(name))
 

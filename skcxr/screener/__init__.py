@@ -14,12 +14,12 @@ from .._lazy import attach
 
 # Reading a card needs neither torch nor scikit-learn (`skcxr info` reads cards).
 __getattr__, __dir__, __all__ = attach(__name__, attributes={
-    "._card": ["CARD_SCHEMA", "CardError", "ModelCard"],
+    "._card": ["CardError", "ModelCard"],
     "._cells": ["decode_worklist_cell"],
     "._evaluation": ["evaluate_rows", "format_evaluation"],
     "._files": ["discover_files"],
     "._folder": ["ScreenerFolderError", "load_screener", "read_card"],
-    "._labels": ["LabelledFolder", "folder_labels", "labelled_folder", "patient_groups"],
+    "._labels": ["folder_labels", "labelled_folder"],
     "._population": ["UNLIKE_TRAINING_NOTICE_SHARE", "population_notice"],
     "._report": ["write_report"],
     "._screener": ["Screener"],

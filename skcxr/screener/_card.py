@@ -129,6 +129,7 @@ class ModelCard:
         Returns
         -------
         card : dict
+            Every entry of the card, ``schema`` included.
         """
         return copy.deepcopy(asdict(self))
 
@@ -139,12 +140,14 @@ class ModelCard:
         Parameters
         ----------
         data : dict
+            As :meth:`to_dict` returns it (or ``json.load`` reads a ``card.json``).
         source : str, default="the card"
             Named in error messages (e.g. the file it came from).
 
         Returns
         -------
         card : ModelCard
+            The validated card.
 
         Raises
         ------
@@ -176,10 +179,12 @@ class ModelCard:
         Parameters
         ----------
         path : path-like
+            The ``card.json`` file.
 
         Returns
         -------
         card : ModelCard
+            The validated card.
         """
         path = Path(path)
         try:
@@ -196,6 +201,7 @@ class ModelCard:
         Parameters
         ----------
         path : path-like
+            The file to write, usually a screener folder's ``card.json``.
         """
         path = Path(path)
         text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n"

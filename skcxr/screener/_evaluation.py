@@ -92,7 +92,18 @@ def evaluation_notes(evaluation):
 
 
 def format_evaluation(evaluation):
-    """:func:`evaluate_rows`'s result as the text ``skcxr evaluate`` prints."""
+    """Format :func:`evaluate_rows`'s result as the text ``skcxr evaluate`` prints.
+
+    Parameters
+    ----------
+    evaluation : dict
+        As :func:`evaluate_rows` returns it.
+
+    Returns
+    -------
+    text : str
+        Notes on the films evaluated, then one report per threshold.
+    """
     lines = evaluation_notes(evaluation)
     for title, report in evaluation["reports"]:
         lines += ["", f"== {title} ==", format_screening_report(report)]

@@ -12,11 +12,8 @@ reader gives each an error row with its reason.
 """
 
 import os
-import stat
 
-from ..preprocessing._open import HEAD_BYTES, sniff
-
-__all__ = ["discover_files", "is_hidden_or_system", "sniff_format"]
+__all__ = ["discover_files", "is_hidden_or_system"]
 
 # Files that operating systems and file managers leave in image folders.
 SYSTEM_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"})
@@ -101,31 +98,3 @@ def _walk(folder):
             else:
                 found.append(os.path.join(root, name))
     return found, n_skipped
-
-
-def sniff_format(path):
-    """What a file holds, from its first bytes: a format name, or a short description.
-
-    Only regular files are opened: a pipe, a socket or a device is named
-    from its ``stat`` instead (reading a pipe would block).
-
-    Returns
-    -------
-    kind : str
-        ``"DICOM"``, ``"JPEG"``, ``"PNG"``, ``"TIFF"``, ``"BMP"``, ``"GIF"``,
-        ``"JPEG 2000"``, ``"PDF"``, ``"ZIP archive"``; otherwise
-        ``"empty file"``, ``"text file"`` or ``"unknown content"``; for what
-        is not a regular file, ``"folder"``, ``"named pipe"``, ``"socket"``
-        or ``"device"``.
-
-    Raises
-    ------
-    OSError
-        When the file cannot be opened (e.g. permission denied, a broken link).
-    """
-    mode = os.stat(path).st_mode
-    if not stat.S_ISREG(mode):
-        return ("folder" if stat.S_ISDIR(mode) else "named pipe" if stat.S_ISFIFO(mode)
-                else "socket" if stat.S_ISSOCK(mode) else "device")
-    with open(path, "rb") as f:
-        return sniff(f.read(HEAD_BYTES))

@@ -158,7 +158,23 @@ def _replace(partial, folder):
 
 # ----------------------------------------------------------------- reading
 def read_card(folder):
-    """The validated card of a screener folder."""
+    """Read the validated card of a screener folder; no weights are loaded.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        A folder written by :meth:`Screener.save`.
+
+    Returns
+    -------
+    card : ModelCard
+        The folder's ``card.json``.
+
+    Raises
+    ------
+    ScreenerFolderError
+        When ``folder`` is not a folder or its card is missing or invalid.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise ScreenerFolderError(f"{str(folder)!r} is not a folder.")

@@ -25,6 +25,7 @@ def folder_labels(files, root, classes):
     Parameters
     ----------
     files : sequence of str
+        Paths under ``root``.
     root : str or path-like
         The folder the files were found under.
     classes : sequence of str
@@ -34,6 +35,7 @@ def folder_labels(files, root, classes):
     Returns
     -------
     labels : list of (str or None)
+        One per file: a name of ``classes``, or None for a file outside a class folder.
     """
     by_name = {str(c).lower(): c for c in classes}
     labels = []
@@ -58,7 +60,7 @@ def patient_groups(files, root=""):
     n_named : int
         Files whose DICOM header or name gave a patient id.
     """
-    from ._files import sniff_format
+    from ..preprocessing import sniff_format
     from ._reading import dicom_identifiers
 
     groups, n_named = [], 0
@@ -107,6 +109,7 @@ def labelled_folder(root, classes=None):
     Parameters
     ----------
     root : str or path-like
+        The folder holding one folder per class.
     classes : sequence of str, default=None
         The classes to expect (folder names match regardless of case, and
         every class needs its folder); by default every class folder found,
@@ -115,6 +118,10 @@ def labelled_folder(root, classes=None):
     Returns
     -------
     folder : LabelledFolder
+        ``files``, ``labels``, ``groups`` (patient ids), ``classes``, and the
+        counts ``n_named`` (files that name their patient), ``n_skipped``
+        (hidden and system files) and ``n_outside`` (files outside the class
+        folders).
 
     Raises
     ------

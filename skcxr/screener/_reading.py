@@ -8,7 +8,7 @@ DICOM Modality, body part and view), then ONE decode at the model's scale,
 the guard's colour check on that decode, and the loader's own conversion
 and resizing. A film gets exactly the pixels that
 ``loader.transform([path])`` gives it, since both run the same steps
-(:mod:`skcxr.preprocessing._source`); every failure becomes a
+(:func:`skcxr.preprocessing.open_source` and its siblings); every failure becomes a
 :class:`~skcxr.guard.Refusal` with the reader's own specific reason.
 """
 
@@ -18,11 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..guard import Refusal
-from ..preprocessing._convert import finish
-from ..preprocessing._dicom import DICOM_FIELDS
-from ..preprocessing._errors import ItemError
-from ..preprocessing._source import decode_source, open_source
-from ._files import sniff_format
+from ..preprocessing import DICOM_FIELDS, ItemError, decode_source, image_to_array, open_source, sniff_format
 
 __all__ = ["DICOM_FIELDS", "Film", "dicom_identifiers", "read_film"]
 
@@ -68,7 +64,7 @@ def read_film(path, loader, checks=None):
             refusal = _checked(checks, "colour_refusal", colour)
             if refusal is not None:
                 return Film(None, refusal, dicom, note)
-            array = finish(image, source.what, size=size, resize_mode=loader.resize_mode,
+            array = image_to_array(image, source.what, size=size, resize_mode=loader.resize_mode,
                            grayscale=loader.grayscale)
     except ItemError as exc:
         if dicom is None and exc.code not in _NEVER_OPENED:

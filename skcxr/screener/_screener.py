@@ -11,9 +11,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from .._compat import HasMethods, Interval, StrOptions, validate_parameter_constraints
+from .._compat import HasMethods, Interval, StrOptions, validate_estimator_params
 from .._versioning import VersionedPickleMixin
 from ..exceptions import RefusedFilmError, RefusedFilmWarning
 from ._card import ModelCard
@@ -122,7 +123,9 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Parameters
         ----------
         X : sequence of file paths (or images, as the estimator takes)
+            The films.
         y : array-like of shape (n_samples,)
+            Their labels.
         groups : array-like of shape (n_samples,), default=None
             Patient ids: the classifier's validation split and the guard's
             held-out films keep each patient on one side.
@@ -132,6 +135,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Returns
         -------
         self : Screener
+            The fitted screener.
         """
         self._check_params()
         fit_params = _with_groups(self.estimator, groups, fit_params)
@@ -148,8 +152,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         return self
 
     def _check_params(self):
-        validate_parameter_constraints(self._parameter_constraints, self.get_params(deep=False),
-                                       caller_name=type(self).__name__)
+        validate_estimator_params(self)
 
     # ------------------------------------------------------------ accessors
     @property
@@ -191,6 +194,14 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         """The threshold ``predict`` applies, as a float."""
         return float(self.threshold)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # What the estimator takes (file paths through an ImageLoader, or image batches).
+        inner = get_tags(self.estimator)
+        tags.input_tags = inner.input_tags
+        tags.classifier_tags.multi_class = False
+        return tags
+
     def __sklearn_is_fitted__(self):
         try:
             self.fitted_estimator  # noqa: B018 - raises when nothing is fitted
@@ -221,10 +232,12 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Parameters
         ----------
         X : sequence of file paths (or images, as the estimator takes)
+            The films.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, 2)
+            The estimator's probabilities.
 
         Raises
         ------
@@ -255,10 +268,12 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Parameters
         ----------
         X : sequence of file paths (or images, as the estimator takes)
+            The films.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            One of ``classes_`` per film.
         """
         proba = self.predict_proba(X)
         flagged = self._flagged_index()
@@ -274,6 +289,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Parameters
         ----------
         X : sequence of file paths (or images, as the estimator takes)
+            The films.
 
         Returns
         -------
@@ -297,13 +313,16 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Parameters
         ----------
         X : sequence of file paths (or images, as the estimator takes)
+            The films.
         score_refused : bool, default=False
             Also score films the guard refuses (not unreadable ones).
 
         Returns
         -------
         refusals : list of (Refusal or None)
+            One per film: None for an accepted film.
         proba : ndarray of shape (n_samples, 2)
+            The probabilities; NaN rows for films not scored.
         """
         check_is_fitted(self)
         from ._worklist import _read_chunk  # the one file-then-image path a screen takes
@@ -366,6 +385,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         Parameters
         ----------
         folder : path-like
+            Where to write; created.
         overwrite : bool, default=False
             Replace an existing screener folder.
 

@@ -11,12 +11,14 @@ import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
+from .._compat import HasMethods, StrictInterval, validate_params
 from ..guard import Refusal
+from ..preprocessing import sniff_format
 from ._cells import worklist_text
-from ._files import sniff_format
 from ._parts import split_loader
 from ._reading import DICOM_FIELDS, Film, dicom_identifiers, read_film
 from ._scoring import guard_and_score
@@ -29,26 +31,29 @@ CSV_COLUMNS = ("path", "score", "flagged", "status", "reason", "reason_code")
 class WorklistRow:
     """One file's line of the worklist.
 
-    Attributes
+    Each parameter is kept as the attribute of the same name.
+
+    Parameters
     ----------
     index : int
         Position of the file in the input order.
     path : str
+        The file, as given.
     status : {"screened", "unsuitable", "error"}
         Scored; refused by the input guard; or unreadable.
-    score : float or None
+    score : float or None, default=None
         Probability of the flagged class; None unless screened.
-    flagged : bool or None
+    flagged : bool or None, default=None
         ``score >= threshold``; None unless screened (a film that was not
         scored is never reported as "not flagged").
-    reason : str
+    reason : str, default=""
         Why a file was not screened ("" when screened).
-    code : str
+    code : str, default=""
         The reason's code (:data:`skcxr.guard.REFUSAL_CODES`; "" when
         screened): count and group by it, not by the sentence.
-    dicom : tuple of str or None
+    dicom : tuple of str or None, default=None
         PatientID, StudyInstanceUID, AccessionNumber of a DICOM file.
-    label : str or None
+    label : str or None, default=None
         The true label, when known (e.g. from the folder name).
     """
 
@@ -63,6 +68,12 @@ class WorklistRow:
     label: str | None = None
 
 
+@validate_params(
+    {"screener": [HasMethods(["predict_proba"])], "files": "no_validation",
+     "batch_size": [StrictInterval(Integral, 1, None, closed="left")],
+     "n_jobs": [StrictInterval(Integral, 1, None, closed="left")], "labels": "no_validation"},
+    prefer_skip_nested_validation=True,
+)
 def screen_files(screener, files, *, batch_size=64, n_jobs=1, labels=None):
     """Screen ``files`` with ``screener``, yielding one :class:`WorklistRow` per file, in order.
 
@@ -90,10 +101,6 @@ def screen_files(screener, files, *, batch_size=64, n_jobs=1, labels=None):
     ------
     row : WorklistRow
     """
-    if not (isinstance(batch_size, int) and batch_size > 0):
-        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}.")
-    if not (isinstance(n_jobs, int) and n_jobs > 0):
-        raise ValueError(f"n_jobs must be a positive int; got {n_jobs!r}.")
     files = list(files)
     if labels is not None and len(labels) != len(files):
         raise ValueError(f"labels has {len(labels)} entries but there are {len(files)} files.")
@@ -244,11 +251,21 @@ def _prefetched(produce, items, depth=2):
 
 
 def worklist_order(rows):
-    """Rows in the order a reader goes top-down.
+    """Sort rows in the order a reader goes top-down.
 
     Flagged films by descending score, then ``unsuitable`` and then
     ``error`` rows (a person must look at those), then the other screened
     films by descending score. Ties keep the input order.
+
+    Parameters
+    ----------
+    rows : iterable of WorklistRow
+        As :func:`screen_files` yields them.
+
+    Returns
+    -------
+    rows : list of WorklistRow
+        The same rows, in worklist order.
     """
 
     def key(row):
@@ -260,7 +277,18 @@ def worklist_order(rows):
 
 
 def count_statuses(rows):
-    """``{"files", "screened", "flagged", "unsuitable", "error"}`` counts of ``rows``."""
+    """Count the files, the screened, flagged, unsuitable and error rows.
+
+    Parameters
+    ----------
+    rows : iterable of WorklistRow
+        As :func:`screen_files` yields them.
+
+    Returns
+    -------
+    counts : dict
+        ``{"files", "flagged", "screened", "unsuitable", "error"}`` to counts.
+    """
     counts = dict.fromkeys(("files", "flagged", *STATUSES), 0)
     for row in rows:
         counts["files"] += 1
@@ -286,6 +314,7 @@ def write_worklist(rows, file, *, with_labels=False):
     Parameters
     ----------
     rows : iterable of WorklistRow
+        In worklist order (:func:`worklist_order`).
     file : text file
         Opened with ``newline=""`` (as :mod:`csv` asks); the CSV is written
         with ``"\\n"`` line ends.

@@ -28,18 +28,23 @@ def calibrate_screener(screener, files, y, groups=None, *, pos_label="PNEUMONIA"
     screener : str, path-like or Screener
         A pretrained name, a saved screener folder, or a fitted Screener with a card.
     files : sequence of str
+        The site's films (image or DICOM files).
     y : array-like of shape (n_samples,)
         Labels naming the screener's classes (case aside).
     groups : array-like of shape (n_samples,), default=None
         Patient ids (for the guard's held-out films and the CIs).
     pos_label : label, default="PNEUMONIA"
+        The class flagged.
     min_sensitivity : float, default=0.97
+        The sensitivity the threshold's lower confidence bound must reach.
     confidence : float, default=0.95
+        Confidence of that bound.
     guard : bool, default=True
         Refit the input guard on these films (False keeps the screener's own).
     max_false_rejection : float or "auto", default="auto"
         As for :func:`~skcxr.fit_screener`.
     random_state : int, default=0
+        Seeds the guard's held-out split; the card records it.
     name, source, command : str, default=None
         For the card.
 

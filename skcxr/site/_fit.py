@@ -81,6 +81,7 @@ def fit_screener(files, y, groups=None, *, init=None, pos_label="PNEUMONIA",
     random_state : int, default=0
         Seeds the split, the training and the guard.
     device : str, default="auto"
+        Where the network trains; "auto" uses CUDA when present, else the CPU.
     n_jobs : int or None, default=None
         Threads decoding films (None: this process's CPU share).
     verbose : int, default=0

@@ -15,6 +15,28 @@ def check_image_batch(X, *, channels=None, size=None):
     ``channels`` and ``size`` (height, width), when given, are what a fitted
     network expects: a network fitted at one size scores other sizes
     wrongly, without failing.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, channels, height, width) or (n_samples, height, width)
+        The images, uint8 or floats in [0, 1], at least 32x32 pixels.
+    channels : int, default=None
+        The channels ``X`` must have (those of a fitted network).
+    size : tuple of (height, width), default=None
+        The size ``X`` must have.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, channels, height, width)
+        The images: uint8 as given, or float32.
+
+    Raises
+    ------
+    ValueError
+        Naming what is wrong: dtype, shape (a channels-last batch included),
+        image size, channels, values outside [0, 1], NaN or infinity.
+    TypeError
+        For a sparse matrix.
     """
     if sp.issparse(X):
         raise TypeError("Sparse input is not supported: X must be an image batch array.")
@@ -105,8 +127,25 @@ def _check_layout(shape, channels):
 def check_binary_target(y, n_samples, *, allow_single_class=False):
     """Return y as a 1-D array of exactly two classes, matching X's length.
 
-    ``allow_single_class`` lets a batch hold one of the two classes (for
-    ``partial_fit``, where ``classes`` names both).
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or (n_samples, 1)
+        Labels of any type.
+    n_samples : int
+        The number of images they label.
+    allow_single_class : bool, default=False
+        Let ``y`` hold one of the two classes (for ``partial_fit``, where
+        ``classes`` names both).
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+        The labels.
+
+    Raises
+    ------
+    ValueError
+        When ``y`` is not one label per image, or not binary.
     """
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:

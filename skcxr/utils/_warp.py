@@ -9,6 +9,7 @@ def affine_warp(x, theta):
     Parameters
     ----------
     x : torch.Tensor of shape (n, channels, height, width), float
+        The images.
     theta : torch.Tensor of shape (n, 2, 3)
         Maps each output pixel to the input point it shows, in
         ``affine_grid``'s coordinates (each side spans [-1, 1]).
