@@ -153,7 +153,7 @@ def main():
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    card = get_card(args.name)
+    card = get_card(args.name).to_dict()
     target = card["operating_point"]["target_sensitivity"]
 
     start = time.perf_counter()
@@ -209,7 +209,7 @@ def main():
         drawn_from=f"the network's {len(films['X_fit'])} training films (seed {args.seed}); "
                    "no validation patient, no test film")
     fragment = dict(
-        name=args.name, weights_sha256=card["sha256"], backends=backends,
+        name=args.name, weights_sha256=card["weights"]["sha256"], backends=backends,
         built=dict(commit=accuracy.commit(), date=time.strftime("%Y-%m-%d"),
                    machine=f"{platform.machine()} CPU", torch=_version("torch"),
                    onnxruntime=_version("onnxruntime"), onnx=_version("onnx"),

@@ -13,11 +13,12 @@ from ._lazy import attach  # noqa: E402
 # no torch, so the command line starts at once.
 __getattr__, __dir__, __all__ = attach(
     __name__,
-    submodules=["classifier", "cli", "datasets", "ensemble", "exceptions", "explain", "guard",
+    submodules=["backends", "classifier", "cli", "datasets", "ensemble", "exceptions", "explain",
+                "guard",
                 "metrics", "model_selection", "models", "plot", "preprocessing", "pretrained",
                 "screener", "site", "utils"],
     attributes={
-        "._export": ["export"],
+        ".backends": ["export"],
         ".classifier": ["AcceleratedCXRClassifier", "CXRClassifier"],
         ".datasets": ["fetch_chest_xray", "load_chest_xray"],
         ".preprocessing": ["ImageLoader"],

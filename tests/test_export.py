@@ -73,8 +73,7 @@ def test_default_reference_is_random_texture_for_a_model_not_shipped(fitted, tmp
 def test_failed_verification_leaves_no_file(fitted, format, tmp_path, monkeypatch):
     if format == "onnx":
         pytest.importorskip("onnxruntime")
-    from skcxr import _export
-    from skcxr.backends import _onnx_export
+    from skcxr.backends import _export, _onnx_export
 
     def failing_check(*args, **kwargs):
         raise BackendMismatchError("probabilities differ by up to 0.0105 (allowed: 0.0001)")
@@ -112,7 +111,7 @@ def test_the_shipped_screener_exports_verified_on_its_golden_films(data_home, mo
     metadata = export(skcxr.load_pretrained(name, device="cpu"), tmp_path / "net.onnx", format="onnx")
     assert metadata["verification"]["reference"] == f"the 6 golden Kermany test films of {name!r}"
     assert metadata["verification"]["max_abs_proba_difference"] <= 1e-4
-    assert metadata["threshold"] == skcxr.pretrained.get_card(name)["operating_point"]["threshold"]
+    assert metadata["threshold"] == skcxr.pretrained.get_card(name).threshold
 
 
 def test_one_reference_film_is_enough(fitted, tmp_path):

@@ -7,6 +7,7 @@ reproduce the numbers on the card.
 """
 
 import json
+import warnings
 
 import joblib
 import numpy as np
@@ -52,7 +53,7 @@ def test_golden_scores(name, data_home, tmp_path):
     test_dir = data_home / "chest_xray" / "test"
     films = GOLDEN[name]["pneumonia_scores"]
     paths = [str(test_dir / f) for f in films]
-    screener = skcxr.load_pretrained(name, device="cpu")
+    screener = skcxr.load_pretrained(name, device="cpu", backend="torch")
     proba = screener.predict_proba(paths)
     np.testing.assert_allclose(proba[:, 1], list(films.values()), atol=1e-4, rtol=0)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
@@ -72,7 +73,7 @@ def test_card_test_numbers_are_reproduced(name, data_home):
     card = get_card(name)
     test = load_chest_xray(subset="test", data_home=data_home)
     y = test.target_names[test.target]
-    screener = skcxr.load_pretrained(name, device="cpu")
+    screener = skcxr.load_pretrained(name, device="cpu", backend="torch")
     # The card's numbers score every film, the few the guard refuses too.
     score = screener.set_params(on_refusal="score").predict_proba(test.data)[:, 1]
     at_default, at_threshold = card.test["at_default"], card.test["at_threshold"]
@@ -97,3 +98,43 @@ def test_the_guard_refuses_what_is_not_a_film(name, tmp_path):
     Image.fromarray(colour).save(tmp_path / "red.png")
     refusals = screener.refusals([str(tmp_path / "blank.png"), str(tmp_path / "red.png")])
     assert [r.code for r in refusals] == ["blank", "colour"], refusals
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_backend_keeps_the_ranking_and_the_flags(name, data_home, tmp_path,
+                                                               monkeypatch):
+    """Each backend: test AUC within 0.002 of PyTorch, at most 1% of flags moved at its own threshold.
+
+    The test labels only check: every backend's threshold was chosen on the
+    card's validation patients.
+    """
+    monkeypatch.setenv("SKCXR_CACHE", str(tmp_path))  # the fp32 export, built on first use
+    card = get_card(name)
+    test = load_chest_xray(subset="test", data_home=data_home)
+    positive = test.target_names[test.target] == "PNEUMONIA"
+    torch_screener = skcxr.load_pretrained(name, device="cpu", backend="torch",
+                                           on_refusal="score")
+    reference = torch_screener.predict_proba(test.data)[:, 1]
+    reference_flags = reference >= torch_screener.decision_threshold
+    assert set(card.backends) >= {"onnxruntime-int8", "onnxruntime"}
+    for backend in ("onnxruntime-int8", "onnxruntime"):
+        screener = skcxr.load_pretrained(name, device="cpu", backend=backend, on_refusal="score")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Exporting ... once"
+            assert screener.backend_in_use == backend
+        assert screener.decision_threshold == card.backends[backend]["threshold"]
+        score = screener.predict_proba(test.data)[:, 1]
+        assert abs(roc_auc_score(positive, score) - roc_auc_score(positive, reference)) <= 0.002
+        moved = np.mean((score >= screener.decision_threshold) != reference_flags)
+        assert moved <= 0.01, (backend, moved)
+        assert roc_auc_score(positive, score) == pytest.approx(card.backends[backend]["test_auc"],
+                                                               abs=1e-4)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_the_default_backend_is_the_shipped_int8_file(name):
+    screener = skcxr.load_pretrained(name, device="cpu")
+    assert screener.backend_in_use == "onnxruntime-int8"
+    folder = skcxr.pretrained._registry.pretrained_folder(name)
+    assert (folder / get_card(name).backends["onnxruntime-int8"]["file"]).stat().st_size < 15e6

@@ -41,7 +41,10 @@ def test_fine_tuning_a_saved_screener_writes_the_site_card(site, tiny_screener, 
     assert card.site["base"]["sha256"] == load_screener(tiny_screener["folder"]).card.weights[
         "sha256"]
     held = card.data["held_out"]
-    assert card.data["trained_on"]["patients"] + held["patients"] == 80  # disjoint patients
+    # A small site is cross-fitted: every film scored by a network that did not see its patient.
+    assert card.recipe["threshold_from"] == "4-fold cross-fitting by patient"
+    assert held["patients"] == card.data["trained_on"]["patients"] == 80
+    assert "out-of-fold scores of all 160 site films" in card.operating_point["rule"]
     # The threshold: the highest whose lower bound reaches the target on the held-out films.
     point = card.operating_point
     assert point["sensitivity_lower_bound"] >= 0.8 and point["confidence"] == 0.9
@@ -133,3 +136,13 @@ def test_calibration_keeps_the_network_and_sets_threshold_and_guard(site, tiny_s
 def test_fit_screener_is_the_public_workflow():
     assert skcxr.fit_screener is fit_screener
     assert "calibrate_screener" in dir(skcxr)
+
+
+def test_one_held_out_split_keeps_patients_apart(site, tiny_screener):
+    files, labels, groups = site
+    screener = fit_screener(files, labels, groups, init=tiny_screener["folder"], epochs=1, cv=None,
+                            **SMALL)
+    card = screener.card
+    assert card.recipe["threshold_from"] == "one held-out split"
+    assert card.data["trained_on"]["patients"] + card.data["held_out"]["patients"] == 80
+    assert "held-out site patients" in card.operating_point["rule"]

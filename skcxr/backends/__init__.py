@@ -35,18 +35,19 @@ within 1e-5 of PyTorch on the validation films), is verified on any films
 before it is written, and flags every test film as PyTorch does.
 """
 
+from ._export import export
 from ._onnx_export import NetworkWithFeatures, export_onnx
 from ._quantize import quantize_int8
 from ._session import OnnxNetwork, cpu_share
-from ._verify import TOLERANCES, BackendCheck, BackendMismatchError, verify_backend
+from ._verify import BackendCheck, BackendMismatchError, verify_backend
 
 __all__ = [
     "BackendCheck",
     "BackendMismatchError",
     "NetworkWithFeatures",
     "OnnxNetwork",
-    "TOLERANCES",
     "cpu_share",
+    "export",
     "export_onnx",
     "quantize_int8",
     "verify_backend",

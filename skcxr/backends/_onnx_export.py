@@ -16,7 +16,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..classifier._network import final_linear_layer
 from ._reference import check_reference, default_reference, find_classifier, inference_copy
 from ._session import FEATURES, LOGITS, OnnxNetwork, import_onnxruntime
 from ._verify import verify_backend
@@ -44,7 +43,7 @@ class NetworkWithFeatures(nn.Module):
     def __init__(self, module, features=True):
         super().__init__()
         body = inference_copy(module)
-        self.head = final_linear_layer(body.network)
+        self.head = body.final_linear()
         for name, child in body.network.named_modules():
             if child is self.head:
                 parent, _, attribute = name.rpartition(".")
@@ -55,6 +54,18 @@ class NetworkWithFeatures(nn.Module):
         self.eval()
 
     def forward(self, image):
+        """``(logits, features)`` of a uint8 image batch (``logits`` alone without features).
+
+        Parameters
+        ----------
+        image : torch.Tensor of shape (n, channels, height, width), uint8
+            Films as the classifier takes them.
+
+        Returns
+        -------
+        outputs : torch.Tensor or tuple of torch.Tensor
+            ``(logits, features)``, or the logits alone when built without features.
+        """
         features = self.body(image)
         logits = self.head(features)
         return (logits, features) if self.features else logits

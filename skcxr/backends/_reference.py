@@ -8,6 +8,7 @@ shipped ResNet-18 on a flat grey frame, 3e-5 on real films).
 """
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -16,6 +17,7 @@ import torch
 # class folder): the golden films of tests/golden/shipped_scores.json.
 FILMS_PER_CLASS = 3
 REFERENCE_TEXTURES = 8
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "pretrained" / "weights"
 
 
 def find_classifier(model):
@@ -24,7 +26,7 @@ def find_classifier(model):
 
     threshold = pos_label = None
     if hasattr(model, "decision_threshold"):  # a Screener
-        threshold = model.decision_threshold
+        threshold = float(model.threshold)  # the PyTorch network's, whatever runs the screener
         pos_label = model.pos_label
         model = model.fitted_estimator
     if hasattr(model, "steps"):
@@ -71,7 +73,7 @@ def default_reference(model, classifier):
 
     The shipped screener's golden test films when ``model`` is a shipped
     weight set and the Kermany set is in skcxr's data home
-    (:func:`skcxr.datasets.get_data_home`); random textures otherwise.
+    (:func:`skcxr.datasets.get_skcxr_data_home`); random textures otherwise.
 
     Returns
     -------
@@ -79,15 +81,17 @@ def default_reference(model, classifier):
     description : str
         What the images are, for the export's metadata.
     """
-    from ..datasets import get_data_home
+    from ..datasets import get_skcxr_data_home
 
     name = shipped_name(model, classifier)
-    test_dir = get_data_home() / "chest_xray" / "test"
+    test_dir = get_skcxr_data_home() / "chest_xray" / "test"
     if name is not None and test_dir.is_dir():
-        from ..preprocessing import ImageLoader
-        from ..pretrained import get_card
+        import json
 
-        loader = get_card(name)["loader"]
+        from ..preprocessing import ImageLoader
+
+        loader = json.loads((SHIPPED_DIR / name / "card.json").read_text(encoding="utf-8"))[
+            "loader"]
         films = golden_films(test_dir)
         images = ImageLoader(**{key: tuple(value) if isinstance(value, list) else value
                                 for key, value in loader.items()}).fit_transform(
@@ -118,29 +122,33 @@ def golden_films(test_dir, per_class=FILMS_PER_CLASS):
 
 
 def shipped_name(model, classifier):
-    """The shipped weight set whose weights ``classifier`` carries, or None.
+    """The shipped screener whose weights ``classifier`` carries, or None.
 
     A classifier matches when its network, rounded to half precision as the
     shipped weights are, equals the shipped tensors: a Screener's card alone
-    does not prove that the weights were not refitted.
+    does not prove that the weights were not refitted. The shipped folders
+    are read where the package keeps them (``skcxr/pretrained/weights/``),
+    without importing the registry (which depends on this package).
     """
-    from ..pretrained import get_card, get_weights, list_pretrained
-    from ..pretrained._load import read_weight_file
+    import hashlib
+    import json
 
-    card_name = (getattr(model, "card", None) or {}).get("name")
-    names = sorted(list_pretrained(), key=lambda name: name != card_name)
     state = classifier.module_.state_dict()
-    for name in names:
-        network = get_card(name)["network"]
-        if (network["module"] != classifier.module or network["normalization"]
-                != classifier.normalization or tuple(network["input_shape"])
-                != tuple(classifier.input_shape_)):
-            continue
-        shipped = read_weight_file(get_weights(name))["network"]
+    for folder in sorted(SHIPPED_DIR.iterdir()) if SHIPPED_DIR.is_dir() else []:
+        try:
+            card = json.loads((folder / "card.json").read_text(encoding="utf-8"))
+            fitted = card["network"]["fitted"]
+            weights = folder / card["weights"]["file"]
+            if tuple(fitted["input_shape"]) != tuple(classifier.input_shape_) or (
+                    hashlib.sha256(weights.read_bytes()).hexdigest() != card["weights"]["sha256"]):
+                continue
+            shipped = torch.load(weights, map_location="cpu", weights_only=True)["network"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a readable shipped screener: the registry names those
         if shipped.keys() == state.keys() and all(
                 torch.equal(value.cpu().to(shipped[key].dtype), shipped[key])
                 for key, value in state.items()):
-            return name
+            return card["name"]
     return None
 
 

@@ -78,7 +78,13 @@ class BackendCheck:
     limits: dict
 
     def to_dict(self):
-        """The check as a JSON-ready dict."""
+        """The check as a JSON-ready dict.
+
+        Returns
+        -------
+        check : dict
+            The fields of the check, plain values only.
+        """
         return asdict(self)
 
 

@@ -74,6 +74,10 @@ class NetworkWithInputHead(nn.Module):
         """
         return self.forward_with_features(x)[1]
 
+    def final_linear(self):
+        """The network's last ``Linear`` layer: the classifier whose input is the features."""
+        return final_linear_layer(self.network)
+
     def forward_with_features(self, x):
         """``(logits, penultimate features)`` from one pass through the network."""
         last_linear = final_linear_layer(self.network)

@@ -36,3 +36,17 @@ def parse_fraction(text):
 def parse_rate(text):
     """``--guard-false-rejection``: "auto" or a share between 0 and 1."""
     return text if text == "auto" else parse_fraction(text)
+
+
+def parse_cv(text):
+    """``--cv``: "auto", "none" or a number of folds (at least 2)."""
+    if text in ("auto", "none"):
+        return None if text == "none" else text
+    try:
+        folds = int(text)
+    except ValueError:
+        folds = 0
+    if folds < 2:
+        raise argparse.ArgumentTypeError(f"expected 'auto', 'none' or a number of folds >= 2; "
+                                         f"got {text!r}")
+    return folds

@@ -4,7 +4,7 @@ import argparse
 import shlex
 import sys
 
-from ._errors import UsageError, parse_fraction, parse_rate, parse_threshold
+from ._errors import UsageError, parse_cv, parse_fraction, parse_rate, parse_threshold
 
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
@@ -189,9 +189,14 @@ def build_parser():
     train.add_argument("--lr", type=float, default=None, metavar="FLOAT",
                        help="learning rate (default: the measured default)")
     _add_threshold_rule_options(train)
+    train.add_argument("--cv", type=parse_cv, default="auto", metavar="auto|N|none",
+                       help="how the threshold's films are held out: N-fold cross-fitting by "
+                            "patient (every film scored out of fold, N+1 trainings), or none "
+                            "(one held-out split). 'auto' (the default): 4 folds when "
+                            "fine-tuning fewer than 1,000 films, else one split")
     train.add_argument("--validation-fraction", type=float, default=0.25, metavar="FLOAT",
-                       help="share of the patients held out to choose the threshold "
-                            "(default: %(default)s)")
+                       help="share of the patients held out to choose the threshold when not "
+                            "cross-fitting (default: %(default)s)")
     train.add_argument("--seed", type=int, default=0, metavar="N",
                        help="random seed of the split, the weights, the augmentation and the "
                             "input guard (default: %(default)s)")

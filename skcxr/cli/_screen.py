@@ -199,7 +199,8 @@ def _summary(command, counts, n_skipped, model, seconds, args, notice=None):
         f"skcxr {command}: {counts['files']} files: {counts['screened']} screened, "
         f"{counts['flagged']} flagged at threshold {threshold}, {counts['unsuitable']} "
         f"unsuitable, {counts['error']} error; {n_skipped} skipped (hidden/system); "
-        f"{seconds:.1f} s ({rate:.1f} files/s)" + (f"; {', '.join(outputs)}" if outputs else "")
+        f"{seconds:.1f} s ({rate:.1f} files/s, {model.screener.backend_in_use})"
+        + (f"; {', '.join(outputs)}" if outputs else "")
     )
     if notice:
         line += f"\nskcxr {command}: notice: {notice['message']}\n  {notice['advice']}"
@@ -216,6 +217,7 @@ def _summary_record(command, rows, counts, n_skipped, model, seconds, notice, ev
         "model": model.name,
         "flagged_class": model.screener.flagged_class,
         "threshold": float(model.screener.decision_threshold),
+        "backend": model.screener.backend_in_use,
         "threshold_note": model.threshold_note,
         "counts": {**counts, "skipped": n_skipped},
         "refusal_codes": dict(sorted(Counter(r.code for r in rows if r.status != "screened")

@@ -37,7 +37,7 @@ def run_train(args):
          "from scratch")
     screener = fit_screener(
         folder.files, folder.labels, folder.groups, init=init, pos_label=args.positive,
-        min_sensitivity=args.sensitivity, confidence=args.confidence,
+        min_sensitivity=args.sensitivity, confidence=args.confidence, cv=args.cv,
         validation_fraction=args.validation_fraction, size=args.size, preset=args.preset,
         epochs=args.epochs, lr=args.lr, guard=not args.no_guard,
         max_false_rejection=args.guard_false_rejection, random_state=args.seed,
@@ -113,7 +113,9 @@ def _summarise(command, screener, out, started):
     point, site = card.operating_point, card.site
     _say(command, f"threshold {point['threshold']:.4g}: {point['rule']}")
     after = site["after"]
-    _say(command, f"held-out patients ({site['patients']}): AUC {after['auc']['value']:.3f}; "
+    held = "site patients, out of fold" if card.data["held_out"]["films"] == card.data[
+        "films"] else "held-out patients"
+    _say(command, f"{held} ({site['patients']}): AUC {after['auc']['value']:.3f}; "
                   f"at the threshold sensitivity {after['sensitivity']['value']:.3f}, specificity "
                   f"{after['specificity']['value']:.3f} (in-sample: the threshold was chosen on "
                   "them)")

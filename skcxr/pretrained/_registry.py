@@ -12,7 +12,7 @@ file cannot break every command.
 
 from pathlib import Path
 
-from ..screener import ScreenerFolderError, load_screener, read_card
+from ..screener import ScreenerFolderError, load_screener, read_card, read_weights
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -99,6 +99,23 @@ def get_card(name):
         Read from the screener's folder; no weights are loaded.
     """
     return read_card(pretrained_folder(name))
+
+
+def get_weights(name):
+    """The verified tensors of pretrained screener ``name`` (sha256 checked, no unpickling).
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_pretrained`.
+
+    Returns
+    -------
+    tensors : dict
+        ``"network"``: the half-precision ``state_dict``; ``"guard"``: the
+        input guard's state.
+    """
+    return read_weights(pretrained_folder(name))
 
 
 def load_pretrained(name, *, device="auto", n_jobs=None, on_refusal="raise", backend="auto"):

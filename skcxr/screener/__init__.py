@@ -18,7 +18,7 @@ __getattr__, __dir__, __all__ = attach(__name__, attributes={
     "._cells": ["decode_worklist_cell"],
     "._evaluation": ["evaluate_rows", "format_evaluation"],
     "._files": ["discover_files"],
-    "._folder": ["ScreenerFolderError", "load_screener", "read_card"],
+    "._folder": ["ScreenerFolderError", "load_screener", "read_card", "read_weights"],
     "._labels": ["folder_labels", "labelled_folder"],
     "._population": ["UNLIKE_TRAINING_NOTICE_SHARE", "population_notice"],
     "._report": ["write_report"],

@@ -245,9 +245,12 @@ class ModelCard:
             _expect(Path(self.weights["file"]).name == self.weights["file"],
                     "weights.file must be a file name beside the card, not a path")
         for backend, entry in self.backends.items():
-            _expect(isinstance(entry, dict) and isinstance(entry.get("file"), str)
-                    and bool(_SHA256.fullmatch(str(entry.get("sha256", "")))),
-                    f"backends.{backend} needs a 'file' and its 'sha256'")
+            _expect(isinstance(entry, dict), f"backends.{backend} must be an object")
+            if entry.get("file") is not None:  # shipped beside the weights: pinned by sha256
+                _expect(isinstance(entry["file"], str)
+                        and Path(entry["file"]).name == entry["file"]
+                        and bool(_SHA256.fullmatch(str(entry.get("sha256", "")))),
+                        f"backends.{backend} needs a file name beside the card and its 'sha256'")
 
 
 def describe_threshold(card, threshold):

@@ -91,6 +91,8 @@ def save_screener(screener, folder, *, overwrite=False, extra_files=None):
         tensors["guard"] = {key: torch.as_tensor(value) if isinstance(value, np.ndarray) else value
                             for key, value in guard.get_state().items()}
 
+    if extra_files is None:
+        extra_files = _backend_files(screener)
     partial = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{folder.name}-", dir=folder.parent))
     try:
         torch.save(tensors, partial / WEIGHTS_FILE)
@@ -108,6 +110,15 @@ def save_screener(screener, folder, *, overwrite=False, extra_files=None):
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return card
+
+
+def _backend_files(screener):
+    """``{file name: path}`` of the backend files a loaded screener has beside its weights."""
+    folder, card = getattr(screener, "_folder", None), screener.card
+    if folder is None or card is None:
+        return {}
+    return {entry["file"]: Path(folder) / entry["file"] for entry in card.backends.values()
+            if entry.get("file") and (Path(folder) / entry["file"]).is_file()}
 
 
 def _backend_named(card, file_name):
@@ -134,6 +145,9 @@ def _card_for(screener, name, state, loader, sha256):
             "threshold": threshold, "pos_label": pos_label,
             "rule": f"set by hand to {threshold:.6g}, overriding {point['threshold']:.6g} "
                     f"({point['rule']})"}
+        # Each backend's own threshold came from the card's rule: it no longer applies.
+        data["backends"] = {name: {k: v for k, v in entry.items() if k != "threshold"}
+                            for name, entry in data["backends"].items()}
     data.update(
         name=name,
         loader={key: list(value) if isinstance(value, tuple) else value
@@ -184,10 +198,33 @@ def read_card(folder):
         raise ScreenerFolderError(str(exc)) from None
 
 
-def read_tensors(folder, card):
-    """The verified tensors of ``weights.pt``: checksum first, then ``weights_only`` loading."""
+def read_weights(folder, card=None):
+    """The verified tensors of a screener folder's ``weights.pt``.
+
+    The sha256 on the card is checked first, then the file is read with
+    ``torch.load(weights_only=True)``: no code runs.
+
+    Parameters
+    ----------
+    folder : path-like
+        A screener folder.
+    card : ModelCard, default=None
+        Its card, when already read.
+
+    Returns
+    -------
+    tensors : dict
+        ``"network"`` (the network's half-precision ``state_dict``) and,
+        for a screener with an input guard, ``"guard"`` (its state).
+
+    Raises
+    ------
+    ScreenerFolderError
+        Naming the file that is missing, damaged or not plain tensors.
+    """
     import torch
 
+    card = read_card(folder) if card is None else card
     path = Path(folder) / card.weights["file"]
     check_file(path, card.weights["sha256"])
     try:
@@ -266,7 +303,7 @@ def load_screener(folder, *, device="auto", n_jobs=None, on_refusal="raise", bac
     if not card.weights or not card.network:
         raise ScreenerFolderError(f"{str(Path(folder) / CARD_FILE)!r} names no weights: it is the "
                                   "card of a screener that was never saved.")
-    tensors = read_tensors(folder, card)
+    tensors = read_weights(folder, card)
     try:
         classifier = CXRClassifier.from_state({**card.network, "network": tensors["network"]},
                                               device=device)
@@ -278,8 +315,11 @@ def load_screener(folder, *, device="auto", n_jobs=None, on_refusal="raise", bac
     if "guard" in tensors:
         guard = InputGuard.from_state(tensors["guard"], FrozenEstimator(classifier))
     pipeline = Pipeline([("imageloader", loader), ("cxrclassifier", classifier)])
-    return Screener(FrozenEstimator(pipeline), threshold=card.threshold, pos_label=card.pos_label,
-                    guard=guard, card=card, on_refusal=on_refusal, backend=backend)
+    screener = Screener(FrozenEstimator(pipeline), threshold=card.threshold,
+                        pos_label=card.pos_label, guard=guard, card=card, on_refusal=on_refusal,
+                        backend=backend)
+    screener._folder = str(Path(folder).resolve())  # where backend files beside the weights are
+    return screener
 
 
 DEFAULT_INTENDED_USE = (

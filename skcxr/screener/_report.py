@@ -208,6 +208,9 @@ def _model(screener, model_name, threshold_note, command):
         f"<dt>Flagged class</dt><dd>{e(str(positive_class(screener)))}</dd>",
         f"<dt>Threshold</dt><dd>{screener.decision_threshold:.4g}"
         + (f" ({e(threshold_note)})" if threshold_note else "") + "</dd>",
+        f"<dt>Backend</dt><dd>{e(screener.backend_in_use)}"
+        + (" (its own threshold on the card, chosen by the card's rule with its own scores)"
+           if screener.decision_threshold != float(screener.threshold) else "") + "</dd>",
         # The card's rule only while its threshold is the one in use (describe_threshold).
         f"<dt>How it was chosen</dt><dd>{e(describe_threshold(card, screener.threshold))}</dd>",
     ]

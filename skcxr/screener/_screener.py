@@ -17,14 +17,15 @@ from sklearn.utils.validation import check_is_fitted
 from .._compat import HasMethods, Interval, StrOptions, validate_estimator_params
 from .._versioning import VersionedPickleMixin
 from ..exceptions import RefusedFilmError, RefusedFilmWarning
+from ._backend import BACKENDS, backend_threshold, resolve_backend
 from ._card import ModelCard
 from ._parts import split_loader, unfrozen
-from ._scoring import TorchNetwork, guard_and_score
+from ._scoring import guard_and_score
 
 # Label pairs whose flagged class goes without saying; any other pair needs pos_label.
 CANONICAL_PAIRS = ({"NORMAL", "PNEUMONIA"}, {0, 1}, {False, True})
 ON_REFUSAL = ("raise", "warn", "score")
-BACKENDS = ("auto", "torch")
+
 
 
 class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -69,9 +70,15 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         (:class:`~skcxr.exceptions.RefusedFilmWarning`); or score them all
         as a plain classifier would (e.g. inside a search on films already
         checked). :meth:`refusals` tells which films are refused either way.
-    backend : {"auto", "torch"}, default="auto"
-        What runs the network; "auto" picks the fastest backend whose check
-        passed.
+    backend : {"auto", "torch", "onnxruntime", "onnxruntime-int8"}, default="auto"
+        What runs the network. "auto" is the fastest backend whose check
+        passed: the int8 ONNX file a screener ships beside its weights (the
+        shipped screener does), else PyTorch. "onnxruntime" exports the fp32
+        network once into a cache folder, verified against PyTorch. A
+        backend that cannot be used falls back to PyTorch with a
+        :class:`BackendFallbackWarning`. Each shipped backend has its own
+        threshold on the card, re-derived by the card's rule with its own
+        scores: :attr:`decision_threshold` is the one in use.
     batch_size : int, default=64
         Files decoded and scored together (memory stays flat in the number
         of files).
@@ -191,8 +198,20 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
 
     @property
     def decision_threshold(self):
-        """The threshold ``predict`` applies, as a float."""
-        return float(self.threshold)
+        """The threshold ``predict`` applies: ``threshold``, or its backend's own on the card.
+
+        When ``threshold`` is the card's, a backend other than PyTorch uses
+        the threshold the card records for it (chosen by the same rule with
+        that backend's scores); a threshold set by hand is used as given.
+        """
+        if not self.__sklearn_is_fitted__():
+            return float(self.threshold)
+        return backend_threshold(self, self._scorer().name)
+
+    @property
+    def backend_in_use(self):
+        """The backend that runs the network: "torch", "onnxruntime" or "onnxruntime-int8"."""
+        return self._scorer().name
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -277,7 +296,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         """
         proba = self.predict_proba(X)
         flagged = self._flagged_index()
-        return np.where(proba[:, flagged] >= self.threshold, self.classes_[flagged],
+        return np.where(proba[:, flagged] >= self.decision_threshold, self.classes_[flagged],
                         self.classes_[1 - flagged])
 
     def refusals(self, X):
@@ -359,11 +378,27 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         return refusals, proba
 
     def _scorer(self):
-        """The backend that runs the network (built once per fitted screener)."""
+        """The backend that runs the network (resolved once per fitted screener)."""
         network = self.__dict__.get("_network")
         if network is None:
-            network = self.__dict__["_network"] = TorchNetwork(self.classifier)
+            network = self.__dict__["_network"] = resolve_backend(self)
         return network
+
+    def set_params(self, **params):
+        """Set parameters, as scikit-learn does; a new backend or estimator is resolved anew.
+
+        Parameters
+        ----------
+        **params : dict
+            Screener parameters (and ``estimator__*``).
+
+        Returns
+        -------
+        self : Screener
+            This screener, its parameters set.
+        """
+        self.__dict__.pop("_network", None)
+        return super().set_params(**params)
 
     def __getstate__(self):
         state = super().__getstate__()

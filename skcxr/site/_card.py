@@ -24,11 +24,20 @@ def site_card(screener, films, *, base, comparison, recipe, size, name, source, 
     held = films.held_out
     point = films.operating_point
     n_held_patients = len(set(films.groups[held]))
+    if films.folds is not None:
+        scored_on = (f"out-of-fold scores of all {len(held)} site films of {n_held_patients} "
+                     f"patients (each scored by one of {len(films.folds)} networks trained "
+                     "without its patients)")
+        held_note = (f"out-of-fold scores of every site film ({len(films.folds)}-fold "
+                     "cross-fitting by patient); the threshold was chosen on them too")
+    else:
+        scored_on = (f"{int(films.held_out_accepted.sum())} films of {n_held_patients} held-out "
+                     "site patients the guard accepted")
+        held_note = "held-out site patients; the threshold was chosen on them too"
     rule = (f"the highest threshold whose one-sided {point['confidence']:.0%} Clopper-Pearson lower "
-            f"bound for sensitivity reaches {point['min_sensitivity']:g}, on the "
-            f"{int(films.held_out_accepted.sum())} films of {n_held_patients} held-out site "
-            f"patients the guard accepted ({point['positives']} {pos}, {point['detected']} "
-            f"flagged: lower bound {point['sensitivity_lower_bound']:.3f})")
+            f"bound for sensitivity reaches {point['min_sensitivity']:g}, on the {scored_on} "
+            f"({point['positives']} {pos}, {point['detected']} flagged: lower bound "
+            f"{point['sensitivity_lower_bound']:.3f})")
     after = _report(films.y[held][films.held_out_accepted], films.held_out_score[
         films.held_out_accepted], screener.threshold, pos, films.groups[held][
         films.held_out_accepted])
@@ -62,6 +71,8 @@ def site_card(screener, films, *, base, comparison, recipe, size, name, source, 
         network={}, weights={},
         data=_data(films, source),
         recipe={**recipe, "seed": random_state,
+                "threshold_from": (f"{len(films.folds)}-fold cross-fitting by patient"
+                                   if films.folds is not None else "one held-out split"),
                 "train_loss": [round(float(row["train_loss"]), 5) for row in history]
                 if history is not None else []},
         training={"command": command, "device": device, "seconds": round(seconds, 1),
@@ -69,13 +80,16 @@ def site_card(screener, films, *, base, comparison, recipe, size, name, source, 
                   "torch": torch.__version__},
         validation={"films": int(len(held)), "patients": n_held_patients,
                     "auc": after["auc"]["value"], "at_threshold": after,
-                    "note": "held-out site patients; the threshold was chosen on them too"},
+                    "note": held_note},
         guard=None if guard is None else {
             "max_false_rejection": float(guard.false_rejection_),
             "threshold": float(guard.threshold_),
             "fitted_on": f"{len(films.fit)} training films of "
                          f"{len(set(films.groups[films.fit]))} site patients",
-            "refused_share_of_held_out_films": float(1 - films.held_out_accepted.mean()),
+            # Its own held-out patients when cross-fitting (it was fitted on every film).
+            "refused_share_of_held_out_films": float(
+                guard.calibration_rejection_ if films.folds is not None
+                else 1 - films.held_out_accepted.mean()),
         },
         site=_before_after(films, base, comparison, after, pos),
     )

@@ -17,6 +17,9 @@ class SiteFilms:
     held_out: np.ndarray
     classes: list
     label_map: dict = field(default_factory=dict)
+    # Cross-fitting: [(train, scored)] patient-grouped folds; every film is then held
+    # out (scored out of fold) and the final network trains on all of them.
+    folds: list | None = None
     # Filled by the threshold step.
     held_out_score: np.ndarray | None = None
     held_out_accepted: np.ndarray | None = None
@@ -24,7 +27,7 @@ class SiteFilms:
 
 
 def check_site_films(files, y, groups, *, pos_label, base, validation_fraction,
-                     min_sensitivity, confidence, random_state):
+                     min_sensitivity, confidence, random_state, cv=None):
     """Check a site's films and hold out patients; fail before training on what cannot work."""
     from ..metrics import InsufficientPositivesError, positives_needed
     from ..model_selection import patient_split
@@ -57,21 +60,35 @@ def check_site_films(files, y, groups, *, pos_label, base, validation_fraction,
             f"{n_patients} patient(s) are too few to hold some out for the threshold "
             f"(validation_fraction={validation_fraction}): a site needs films of at least "
             f"{max(needed_patients, 10)} patients, and many more for a useful screener.")
-    fit, held_out = patient_split(y, groups, test_size=validation_fraction, stratify=True,
-                                  random_state=random_state)
+    folds = None
+    if cv is not None:
+        if n_patients < max(cv, 10):
+            raise ValueError(f"{n_patients} patient(s) are too few for cv={cv} cross-fitting "
+                             "folds; a site needs films of at least 10 patients.")
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        splitter = StratifiedGroupKFold(cv, shuffle=True, random_state=random_state)
+        folds = [(np.sort(train), np.sort(scored))
+                 for train, scored in splitter.split(files, y, groups)]
+        fit = held_out = np.arange(len(files))
+    else:
+        fit, held_out = patient_split(y, groups, test_size=validation_fraction, stratify=True,
+                                      random_state=random_state)
     positives = int(np.sum(y[held_out] == pos_label))
-    if len(set(y[fit])) < 2:
-        raise ValueError("After holding out patients, the training films hold one class; add "
-                         "films of the other class.")
+    for train in [fit] + [train for train, _ in folds or []]:
+        if len(set(y[train])) < 2:
+            raise ValueError("After holding out patients, some training films hold one class; "
+                             "add films of the other class.")
     # Fail now, not after an hour of training, when the guarantee cannot be met.
     if positives_needed(min_sensitivity, confidence) > positives:
+        where = (f" among the site's {n_patients} patients (every film scored out of fold)"
+                 if folds else f" among the {len(set(groups[held_out]))} held-out patients "
+                               f"(validation_fraction={validation_fraction})")
         raise InsufficientPositivesError(
-            positives, min_sensitivity, confidence, pos_label,
-            where=f" among the {len(set(groups[held_out]))} held-out patients "
-                  f"(validation_fraction={validation_fraction})",
-            remedy=" (or hold out a larger share of the patients)")
+            positives, min_sensitivity, confidence, pos_label, where=where,
+            remedy="" if folds else " (or hold out a larger share of the patients)")
     return SiteFilms(files=files, y=y, groups=groups, named_patients=named, fit=fit,
-                     held_out=held_out, classes=classes, label_map=label_map)
+                     held_out=held_out, classes=classes, label_map=label_map, folds=folds)
 
 
 def _map_to_base(classes, base_classes):

@@ -7,9 +7,9 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from .backends._onnx_export import NetworkWithFeatures, export_onnx, written_only_if_verified
-from .backends._reference import check_reference, default_reference, find_classifier
-from .backends._verify import verify_backend
+from ._onnx_export import NetworkWithFeatures, export_onnx, written_only_if_verified
+from ._reference import check_reference, default_reference, find_classifier
+from ._verify import verify_backend
 
 FORMATS = ("torchscript", "exported_program", "onnx")
 OUTPUTS = {
@@ -84,7 +84,7 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=N
         check = export_onnx(model, path, reference=reference, opset_version=opset_version)
     else:
         check = _export_torch(classifier, path, reference, format)
-    from . import __version__
+    from .. import __version__
 
     channels, height, width = (int(side) for side in classifier.input_shape_)
     metadata = dict(
