@@ -21,6 +21,9 @@ the int8 share can exceed 100%.
 
     SKCXR_DATA=../shared/data nice python benchmarks/build_int8.py --out /tmp/skcxr-backends
     nice python benchmarks/backend_speed.py --backends /tmp/skcxr-backends --out speed.md
+
+The int8 file is the shipped screener's; the fp32 file is exported into
+``--backends`` on the first run.
 """
 
 import argparse
@@ -83,17 +86,32 @@ def flops_per_film(module, shape):
 
 
 def backends(name, backend_dir, threads):
-    """name -> {batch: score function} for every backend."""
-    module = inference_copy(CXRClassifier.from_pretrained(name, device="cpu").module_)
+    """name -> {batch: score function} for every backend.
+
+    The int8 file is the one the screener ships; the fp32 file is exported
+    into ``backend_dir`` (verified) unless one is there already.
+    """
+    from skcxr.backends import export_onnx
+    from skcxr.pretrained import get_card
+    from skcxr.pretrained._registry import pretrained_folder
+
+    classifier = skcxr.load_pretrained(name, device="cpu", backend="torch").classifier
+    module = inference_copy(classifier.module_)
 
     def pytorch(x):
         with torch.inference_mode():
             return module(torch.from_numpy(x))
 
-    skorch = {batch: CXRClassifier.from_pretrained(name, device="cpu", batch_size=batch)
+    state = classifier.get_state()
+    skorch = {batch: CXRClassifier.from_state(state, device="cpu", batch_size=batch)
               for batch in BATCHES}
-    onnx = {precision: OnnxNetwork(Path(backend_dir) / f"{name}-onnx-{precision}.onnx",
-                                   n_threads=threads) for precision in ("fp32", "int8")}
+    fp32 = Path(backend_dir) / f"{name}-onnx-fp32.onnx"
+    if not fp32.is_file():
+        fp32.parent.mkdir(parents=True, exist_ok=True)
+        export_onnx(classifier, fp32)
+    int8 = pretrained_folder(name) / get_card(name).backends["onnxruntime-int8"]["file"]
+    onnx = {"fp32": OnnxNetwork(fp32, n_threads=threads),
+            "int8": OnnxNetwork(int8, n_threads=threads)}
     return {
         "PyTorch fp32 (module_, inference_mode)": {b: pytorch for b in BATCHES},
         "skorch predict_proba (fp32)": {b: skorch[b].predict_proba for b in BATCHES},
@@ -144,9 +162,10 @@ def main():
     load_at_start = os.getloadavg()[0]
 
     candidates = backends(args.name, args.backends, threads)
-    shape = tuple(skcxr.pretrained.get_card(args.name)["network"]["input_shape"])
+    shape = tuple(skcxr.pretrained.get_card(args.name).network["fitted"]["input_shape"])
     X = texture_images(shape, n=args.films)
-    flops = flops_per_film(CXRClassifier.from_pretrained(args.name, device="cpu").module_, shape)
+    torch_classifier = skcxr.load_pretrained(args.name, device="cpu", backend="torch").classifier
+    flops = flops_per_film(torch_classifier.module_, shape)
     peaks = [matmul_peak(threads)]
     rates = {backend: {b: [] for b in BATCHES} for backend in candidates}
     order = list(candidates)

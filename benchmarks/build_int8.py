@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import accuracy  # noqa: E402  (the study's data split)
 
 import skcxr  # noqa: E402
-from skcxr import CXRClassifier, ImageLoader  # noqa: E402
+from skcxr import ImageLoader  # noqa: E402
 from skcxr.backends import OnnxNetwork, export_onnx, quantize_int8, verify_backend  # noqa: E402
 from skcxr.backends._quantize import DEFAULT_CALIBRATION_FILMS, DEFAULT_METHOD  # noqa: E402
 from skcxr.backends._reference import texture_images, torch_outputs  # noqa: E402
@@ -160,7 +160,7 @@ def main():
     films = load_films(card)
     print(f"loaded {len(films['X_fit'])} training, {len(films['X_val'])} validation and "
           f"{len(films['X_test'])} test films in {time.perf_counter() - start:.0f} s", flush=True)
-    classifier = CXRClassifier.from_pretrained(args.name, device="cpu")
+    classifier = skcxr.load_pretrained(args.name, device="cpu", backend="torch").classifier
     guard = skcxr.load_pretrained(args.name, device="cpu").fitted_guard
 
     # PyTorch fp32, scored as the card was (predict_proba), is the reference.

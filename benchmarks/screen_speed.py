@@ -1,171 +1,177 @@
-"""``skcxr screen`` end to end: speed against the model's own predict_proba, and peak memory.
+"""``skcxr screen`` end to end, against an earlier skcxr in the same run: speed, start-up, memory.
 
-In one run on one machine, three measurements:
+One run, one machine, the two versions interleaved round by round so that a
+change in the load of a shared machine hits both alike:
 
-1. The streaming loop against the network, in this process, alternating:
-   ``predict_proba`` on images decoded beforehand (the network alone: the
-   ceiling a screen can approach), then :func:`skcxr.screener.screen_files`
-   on the same files (reading, decoding, guard, scoring, one row per file),
-   ``--rounds`` times; best of each.
-2. ``skcxr screen`` on folders of N files (copies of the Kermany test films
-   in a temporary folder), each in a fresh child process whose wall time and
-   peak resident memory (``ru_maxrss`` from ``os.wait4``) are measured: end
-   to end (start-up, importing torch and loading the model included), and
-   the rate of its screening loop (what its summary line prints).
-3. For the ratio of (2), ``predict_proba`` is timed right before and right
-   after each child run and the mean is used, so that a change in the load
-   of a shared machine does not pass for a difference in speed.
+1. **Start-up**: ``skcxr --help`` and a one-film ``skcxr screen``, each in a
+   fresh process, wall time (median of the rounds).
+2. **Screening**: ``skcxr screen`` with the shipped screener on (a) the 624
+   Kermany test films and (b) a folder of full-size films (test films
+   upsampled to about 2,000 px, as a site's films are; written to a temporary
+   folder, never kept): end-to-end wall time, and the rate of the screening
+   loop the command prints. The new version runs with its default backend
+   (the int8 ONNX file) and with ``--backend torch``, to tell the network's
+   share of the gain from the reading path's.
+3. **Memory**: the new version's peak resident memory on 10,000 files
+   (symbolic links to the test films).
 
-Timings are indicative on a shared machine; nothing here asserts one.
-10,000 files take about 3 minutes on 2 idle cores at 128 px, much longer
-when the CPU is shared.
+The earlier version is a checkout given by ``--baseline`` (e.g. ``git worktree
+add /tmp/skcxr-c95c307 c95c307``), run with its own package on
+``PYTHONPATH``; both use this interpreter and its installed packages.
+The network alone, per backend, is ``benchmarks/backend_speed.py``.
 
-    python benchmarks/screen_speed.py --model my_model.joblib
-    python benchmarks/screen_speed.py --model NAME --sizes 1000 10000 --rounds 3
+    git worktree add /tmp/skcxr-c95c307 c95c307
+    SKCXR_DATA=../shared/data python benchmarks/screen_speed.py --baseline /tmp/skcxr-c95c307 \\
+        --out benchmarks/results/cpu-screen-speed.md
 """
 
 import argparse
 import os
 import platform
 import re
-import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import torch
-
-from skcxr.cli._models import load_model
-from skcxr.datasets import get_skcxr_data_home
-from skcxr.screener import screen_files
-from skcxr.screener._worklist import screening_parts
+from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def make_folder(folder, sources, n):
-    """``n`` copies of ``sources`` (round robin) in sub-folders of 1,000 files."""
-    for i in range(n):
-        sub = folder / f"part{i // 1000:03d}"
-        sub.mkdir(parents=True, exist_ok=True)
-        source = sources[i % len(sources)]
-        shutil.copyfile(source, sub / f"{i:06d}_{source.name}")
-    return folder
-
-
-def baseline(screener, files):
-    """Files/s of predict_proba on the same files' images, decoded beforehand (not timed)."""
-    loader, scorer = screening_parts(screener)
-    X = loader.transform(files)
+def run(checkout, argv, expect_rows=None):
+    """Run ``python -m skcxr argv`` from ``checkout``: (wall s, loop files/s or None, peak RSS)."""
+    env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONWARNINGS": "ignore"}
     start = time.perf_counter()
-    scorer.predict_proba(X)
-    return len(files) / (time.perf_counter() - start)
-
-
-def screen(folder, n, model, extra):
-    """Run ``skcxr screen`` in a child process: (end-to-end s, loop files/s, peak RSS bytes)."""
-    out = folder.parent / f"{folder.name}.csv"
-    command = [sys.executable, "-m", "skcxr", "screen", str(folder), "--model", model,
-               "--out", str(out), *extra]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
-    start = time.perf_counter()
-    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen([sys.executable, "-m", "skcxr", *argv], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, env=env, cwd=checkout)
     stderr = child.stderr.read()
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise RuntimeError(f"skcxr screen exited with {child.returncode}:\n{stderr}")
-    summary = stderr.strip().splitlines()[-1]
-    rows = sum(1 for _ in open(out)) - 1
-    # Every file gets a row; films the input guard refuses ("unsuitable") are
-    # read and checked like the others, but none may fail to decode.
-    if rows != n or f": {n} files: " not in summary or " 0 error;" not in summary:
-        raise RuntimeError(f"expected {n} rows and no error; got {rows}: {summary}")
-    loop_rate = float(re.search(r"\(([\d.]+) files/s\)", summary).group(1))
-    # ru_maxrss is in kilobytes on Linux.
-    return seconds, loop_rate, usage.ru_maxrss * 1024
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"skcxr {' '.join(argv)} from {checkout} failed:\n{stderr[-2000:]}")
+    rate = re.search(r"\(([\d.]+) files/s", stderr)
+    if expect_rows is not None and f": {expect_rows} files: " not in stderr:
+        raise RuntimeError(f"expected {expect_rows} files screened: {stderr[-500:]}")
+    return seconds, float(rate.group(1)) if rate else None, usage.ru_maxrss * 1024
 
 
-def loop_ratio(screener, files, rounds, args):
-    """Best files/s of predict_proba (pre-decoded) and of screen_files, alternating."""
-    loader, scorer = screening_parts(screener)
-    X = loader.transform(files)
-    scorer.predict_proba(X[:8])  # warm up
-    network, loop = [], []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        scorer.predict_proba(X)
-        network.append(len(files) / (time.perf_counter() - start))
-        start = time.perf_counter()
-        rows = list(screen_files(screener, files, batch_size=args.batch_size, n_jobs=args.jobs))
-        loop.append(len(files) / (time.perf_counter() - start))
-        assert all(r.status in ("screened", "unsuitable") for r in rows)
-    return max(network), max(loop)
+def full_size_folder(folder, sources, n, side=2000):
+    """``n`` test films upsampled to ``side`` px on the longer side (JPEG), as a site's are."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, source in enumerate(sources[:n]):
+        with Image.open(source) as image:
+            image = image.convert("L").resize((side, int(side * 0.8)), Image.Resampling.BICUBIC)
+            image.save(folder / f"{i:04d}_{source.name}", quality=92)
+    return folder
+
+
+def linked_folder(folder, sources, n):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        source = sources[i % len(sources)]
+        (folder / f"{i:06d}_{source.name}").symlink_to(source)
+    return folder
+
+
+def median(values):
+    return statistics.median(values)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True,
-                        help="a model file or pretrained name, as 'skcxr screen --model' takes")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000],
-                        help="numbers of files to screen with the command")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="alternating rounds of the in-process comparison (best kept)")
-    parser.add_argument("--baseline-files", type=int, default=320,
-                        help="files for predict_proba and the in-process comparison")
-    parser.add_argument("--jobs", type=int, default=1, help="skcxr screen --jobs")
-    parser.add_argument("--batch-size", type=int, default=64, help="skcxr screen --batch-size")
+    parser.add_argument("--baseline", required=True, help="checkout of the earlier skcxr")
+    parser.add_argument("--baseline-label", default=None)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--full-size", type=int, default=200, help="full-size films to generate")
+    parser.add_argument("--memory-files", type=int, default=10000)
+    parser.add_argument("--out", default=None, help="also write the tables (markdown) here")
     args = parser.parse_args()
+    from skcxr.datasets import get_skcxr_data_home
 
     test = get_skcxr_data_home() / "chest_xray" / "test"
     sources = sorted(test.glob("*/*.jpeg"))
     if not sources:
         sys.exit(f"No Kermany test films under {test}; set SKCXR_DATA.")
-    screener = load_model(args.model).screener
-    extra = ["--jobs", str(args.jobs), "--batch-size", str(args.batch_size)]
-    base_files = [str(sources[i % len(sources)]) for i in range(args.baseline_files)]
-    network, loop = loop_ratio(screener, base_files, args.rounds, args)
-    runs = {}
+    old, new = Path(args.baseline).resolve(), REPO_ROOT
+    label = args.baseline_label or old.name
+    load_start = os.getloadavg()
+    times = {}
+
+    def record(key, value):
+        times.setdefault(key, []).append(value)
+
     with tempfile.TemporaryDirectory(prefix="skcxr-screen-speed-") as tmp:
-        for n in args.sizes:
-            folder = make_folder(Path(tmp) / f"files_{n}", sources, n)
-            before = baseline(screener, base_files)
-            result = screen(folder, n, args.model, extra)
-            after = baseline(screener, base_files)
-            runs[n] = (*result, (before + after) / 2)
-            shutil.rmtree(folder)
-    report(args, network, loop, runs, screener)
+        tmp = Path(tmp)
+        full = full_size_folder(tmp / "full", sources[::3], args.full_size)
+        one = tmp / "one"
+        one.mkdir()
+        (one / sources[0].name).symlink_to(sources[0])
+        folders = {"test split (624 films, 224 px JPEG)": (test, len(sources)),
+                   f"full-size films ({args.full_size}, 2,000 px JPEG)": (full, args.full_size)}
+        versions = {label: (old, []), "this commit": (new, []),
+                    "this commit, --backend torch": (new, ["--backend", "torch"])}
+        for round_ in range(args.rounds):
+            order = list(versions.items())[round_ % 3:] + list(versions.items())[:round_ % 3]
+            for name, (checkout, extra) in order:
+                if "--backend" not in extra:
+                    record(("help", name), run(checkout, ["--help"])[0])
+                    record(("one film", name), run(checkout, ["screen", str(one),
+                                                              "--out", str(tmp / "o.csv"), *extra],
+                                                    expect_rows=1)[0])
+                for what, (folder, n) in folders.items():
+                    seconds, rate, _ = run(checkout, ["screen", str(folder), "--out",
+                                                      str(tmp / "w.csv"), *extra], expect_rows=n)
+                    record((what, name, "wall"), n / seconds)
+                    record((what, name, "loop"), rate)
+            print(f"round {round_ + 1} done", flush=True)
+        memory = None
+        if args.memory_files:
+            folder = linked_folder(tmp / "many", sources, args.memory_files)
+            _, rate, rss = run(new, ["screen", str(folder), "--out", str(tmp / "m.csv")],
+                               expect_rows=args.memory_files)
+            memory = (args.memory_files, rss, rate)
+    text = report(times, versions, folders, label, memory, load_start, os.getloadavg(), args)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
 
 
-def report(args, network, loop, runs, screener):
-    loader, scorer = screening_parts(screener)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"torch {torch.__version__} ({torch.get_num_threads()} threads); load average "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} (shared machine: indicative)")
-    print(f"model: {args.model} ({type(scorer).__name__}, {getattr(scorer, 'module', '?')}, "
-          f"{loader.size} px); --jobs {args.jobs} --batch-size {args.batch_size}")
-    print()
-    print(f"In this process, alternating, best of {args.rounds}, {args.baseline_files} files:")
-    print("| predict_proba on pre-decoded images, files/s | screen_files on the files, files/s "
-          "| ratio |")
-    print("|---|---|---|")
-    print(f"| {network:.1f} | {loop:.1f} | {loop / network:.2f} |")
-    print()
-    print("skcxr screen in a child process (predict_proba timed just before and after each run):")
-    print("| files | end to end, s | end to end, files/s | predict_proba, files/s | ratio "
-          "| screening loop, files/s | loop ratio | peak RSS |")
-    print("|---|---|---|---|---|---|---|---|")
-    for n, (seconds, loop_rate, rss, base) in runs.items():
-        print(f"| {n:,} | {seconds:.1f} | {n / seconds:.1f} | {base:.1f} | {n / seconds / base:.2f} "
-              f"| {loop_rate:.1f} | {loop_rate / base:.2f} | {rss / 2**30:.2f} GB |")
-    print()
-    print("End to end includes starting Python, importing torch and loading the model; the "
-          "screening loop is the rate the command prints in its summary line (decoding, scoring "
-          "and ordering the rows; not start-up, model loading, file discovery or writing).")
+def report(times, versions, folders, label, memory, load_start, load_end, args):
+    lines = [
+        f"`skcxr screen` with the shipped screener, this commit against {label}, interleaved, "
+        f"median of {args.rounds} rounds; {platform.machine()} CPU, {os.cpu_count()} cores; "
+        f"load average {load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end (2 fills "
+        "both cores). Command: `" + " ".join(["python", *sys.argv]) + "`.",
+        "",
+        "**Start-up** (fresh process, wall time):",
+        "",
+        "| command | " + " | ".join(n for n in versions if "--backend" not in n) + " |",
+        "|---|" + "---|" * sum("--backend" not in n for n in versions),
+    ]
+    for what in ("help", "one film"):
+        cells = [f"{median(times[(what, n)]):.2f} s" for n in versions if "--backend" not in n]
+        lines.append(f"| `skcxr {'--help' if what == 'help' else 'screen ONE_FILM'}` | "
+                     + " | ".join(cells) + " |")
+    lines += ["", "**Screening** (files per second: end to end, start-up included; and the "
+              "screening loop the command's summary prints):", "",
+              "| folder | version | end to end files/s | ratio | loop files/s | ratio |",
+              "|---|---|---|---|---|---|"]
+    for what in folders:
+        base_wall = median(times[(what, label, "wall")])
+        base_loop = median(times[(what, label, "loop")])
+        for name in versions:
+            wall, loop = median(times[(what, name, "wall")]), median(times[(what, name, "loop")])
+            lines.append(f"| {what} | {name} | {wall:.1f} | {wall / base_wall:.2f} | {loop:.1f} "
+                         f"| {loop / base_loop:.2f} |")
+    if memory:
+        n, rss, rate = memory
+        lines += ["", f"**Memory**: this commit screened {n:,} files (links to the test films) "
+                  f"at {rate:.1f} files/s with a peak resident memory of {rss / 2**30:.2f} GiB "
+                  "(importing torch alone takes about 0.75 GiB)."]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
