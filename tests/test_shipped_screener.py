@@ -100,6 +100,7 @@ def test_the_guard_refuses_what_is_not_a_film(name, tmp_path):
     assert [r.code for r in refusals] == ["blank", "colour"], refusals
 
 
+@pytest.mark.slow  # scores the test split three times: about 40 s on 2 busy cores
 @pytest.mark.realdata
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_shipped_backend_keeps_the_ranking_and_the_flags(name, data_home, tmp_path,
