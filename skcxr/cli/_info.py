@@ -61,6 +61,11 @@ def format_card(name, card):
     """A model card as indented ``key: value`` text, the clinically important entries first."""
     lines = [os.fspath(name), "=" * len(os.fspath(name))]
     keys = [k for k in _FIRST if k in card] + [k for k in card if k not in _FIRST]
+    from ..screener import ModelCard
+
+    summary = ModelCard.from_dict(card).describe_site() if card.get("site") else ""
+    if summary:
+        lines += textwrap.wrap(summary, 88) + [""]
     for key in keys:
         if key in _HIDDEN or card[key] in (None, {}, []):
             continue
@@ -70,6 +75,11 @@ def format_card(name, card):
 
 def _entry(key, value, indent):
     label = f"{indent}{key.replace('_', ' ')}:"
+    if isinstance(value, dict) and {"value", "ci_low", "ci_high"} <= set(value):
+        # A metric with its confidence interval: one line.
+        return [f"{label} {value['value']:.3f} ({value['ci_low']:.3f}-{value['ci_high']:.3f})"]
+    if isinstance(value, dict) and set(value) == {"tp", "fp", "tn", "fn"}:
+        return [f"{label} " + ", ".join(f"{k.upper()} {v}" for k, v in value.items())]
     if isinstance(value, dict):
         lines = [label]
         for sub, item in value.items():

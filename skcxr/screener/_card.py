@@ -122,6 +122,31 @@ class ModelCard:
         """The class the screener flags."""
         return self.operating_point["pos_label"]
 
+    def describe_threshold(self, threshold):
+        """How the threshold in use was chosen: this card's rule only while it is this card's threshold.
+
+        Parameters
+        ----------
+        threshold : float
+            The threshold the screener uses.
+
+        Returns
+        -------
+        text : str
+            The card's rule, or a sentence saying the threshold was set by hand and to what.
+        """
+        return describe_threshold(self, threshold)
+
+    def describe_site(self):
+        """One paragraph on a site screener's provenance and before/after numbers.
+
+        Returns
+        -------
+        text : str
+            "" for a card that is not a site's.
+        """
+        return describe_site(self)
+
     # ------------------------------------------------------ reading, writing
     def to_dict(self):
         """The card as a JSON-ready dict (a deep copy).
