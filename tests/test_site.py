@@ -33,7 +33,7 @@ SMALL = dict(min_sensitivity=0.8, confidence=0.9, max_false_rejection=0.1)
 
 def test_fine_tuning_a_saved_screener_writes_the_site_card(site, tiny_screener, tmp_path):
     files, labels, groups = site
-    screener = fit_screener(files, labels, groups, init=tiny_screener["folder"], epochs=2,
+    screener = fit_screener(files, labels, groups, init=tiny_screener["folder"], epochs=2, cv=4,
                             name="site", source="blob site", command="test", **SMALL)
     card = screener.card
     assert card.recipe["start"] == "fine-tune" and card.recipe["init"] == "tiny"
@@ -41,7 +41,7 @@ def test_fine_tuning_a_saved_screener_writes_the_site_card(site, tiny_screener, 
     assert card.site["base"]["sha256"] == load_screener(tiny_screener["folder"]).card.weights[
         "sha256"]
     held = card.data["held_out"]
-    # A small site is cross-fitted: every film scored by a network that did not see its patient.
+    # Cross-fitted: every film scored by a network that did not see its patient.
     assert card.recipe["threshold_from"] == "4-fold cross-fitting by patient"
     assert held["patients"] == card.data["trained_on"]["patients"] == 80
     assert "out-of-fold scores of all 160 site films" in card.operating_point["rule"]
@@ -140,8 +140,7 @@ def test_fit_screener_is_the_public_workflow():
 
 def test_one_held_out_split_keeps_patients_apart(site, tiny_screener):
     files, labels, groups = site
-    screener = fit_screener(files, labels, groups, init=tiny_screener["folder"], epochs=1, cv=None,
-                            **SMALL)
+    screener = fit_screener(files, labels, groups, init=tiny_screener["folder"], epochs=1, **SMALL)
     card = screener.card
     assert card.recipe["threshold_from"] == "one held-out split"
     assert card.data["trained_on"]["patients"] + card.data["held_out"]["patients"] == 80

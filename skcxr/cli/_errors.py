@@ -39,14 +39,14 @@ def parse_rate(text):
 
 
 def parse_cv(text):
-    """``--cv``: "auto", "none" or a number of folds (at least 2)."""
-    if text in ("auto", "none"):
-        return None if text == "none" else text
+    """``--cv``: "none" or a number of folds (at least 2)."""
+    if text == "none":
+        return None
     try:
         folds = int(text)
     except ValueError:
         folds = 0
     if folds < 2:
-        raise argparse.ArgumentTypeError(f"expected 'auto', 'none' or a number of folds >= 2; "
+        raise argparse.ArgumentTypeError(f"expected 'none' or a number of folds >= 2; "
                                          f"got {text!r}")
     return folds

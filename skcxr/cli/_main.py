@@ -189,11 +189,11 @@ def build_parser():
     train.add_argument("--lr", type=float, default=None, metavar="FLOAT",
                        help="learning rate (default: the measured default)")
     _add_threshold_rule_options(train)
-    train.add_argument("--cv", type=parse_cv, default="auto", metavar="auto|N|none",
-                       help="how the threshold's films are held out: N-fold cross-fitting by "
-                            "patient (every film scored out of fold, N+1 trainings), or none "
-                            "(one held-out split). 'auto' (the default): 4 folds when "
-                            "fine-tuning fewer than 1,000 films, else one split")
+    train.add_argument("--cv", type=parse_cv, default=None, metavar="N|none",
+                       help="how the threshold's films are held out: none (the default: one "
+                            "held-out split, the shipped network is the one scored there) or "
+                            "N-fold cross-fitting by patient (N+1 trainings; the guarantee is "
+                            "then about networks trained so, not the refitted one)")
     train.add_argument("--validation-fraction", type=float, default=0.25, metavar="FLOAT",
                        help="share of the patients held out to choose the threshold when not "
                             "cross-fitting (default: %(default)s)")
