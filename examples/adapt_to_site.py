@@ -1,7 +1,7 @@
 """
-=================================
+==================================
 Adapting the screener to your site
-=================================
+==================================
 
 The shipped screener was trained on one population. Its threshold does not
 travel, and on films unlike its training films its input guard refuses many

@@ -48,15 +48,18 @@ name = args.name or skcxr.list_pretrained()[0]
 # Every number on the card was computed with the half-precision weights that
 # ship. The operating point says how its threshold was chosen.
 
-card = skcxr.pretrained.get_card(name)
-point = card["operating_point"]
-print(card["title"])
-for line in ("Intended use: " + card["intended_use"],
-             "Not validated on: " + "; ".join(card["not_validated_on"]),
-             f"Training: {card['training']['device']}, {card['training']['how']}",
-             f"Rebuilt by: {card['training']['command']}",
+card = skcxr.pretrained.get_card(name)  # a skcxr.ModelCard
+point = card.operating_point
+print(card.title)
+for line in ("Intended use: " + card.intended_use,
+             "Not validated on: " + "; ".join(card.not_validated_on),
+             f"Training: {card.training['device']}, {card.training['how']}",
+             f"Made by: {card.training['command']} (commit {card.training['commit']})",
              f"Threshold {point['threshold']:.4f}: {point['rule']}",
-             f"Validation AUC {card['validation']['auc']:.4f}"):
+             f"Validation AUC {card.validation['auc']:.4f}",
+             "Backends: " + "; ".join(f"{backend}: threshold {entry['threshold']:.4f}, test AUC "
+                                      f"{entry['test_auc']:.4f}"
+                                      for backend, entry in card.backends.items())):
     print(textwrap.fill(line, 88, subsequent_indent="    "))
 
 # %%
@@ -69,7 +72,9 @@ for line in ("Intended use: " + card["intended_use"],
 # numbers score every film, so this reproduction does too
 # (``on_refusal="score"``).
 
-screener = skcxr.load_pretrained(name, on_refusal="score")
+# The card's numbers were computed with PyTorch; the screener's default backend
+# is its int8 ONNX file (its own threshold and test AUC are on the card too).
+screener = skcxr.load_pretrained(name, on_refusal="score", backend="torch")
 test = load_chest_xray(subset="test")
 y_test = test.target_names[test.target]
 score = screener.predict_proba(test.data)[:, list(screener.classes_).index("PNEUMONIA")]

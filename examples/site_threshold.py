@@ -45,7 +45,7 @@ args = parser.parse_args()
 
 name = skcxr.list_pretrained()[0]
 # Every film scored, the few its input guard refuses too: this page compares thresholds.
-screener = skcxr.load_pretrained(name, on_refusal="score")
+screener = skcxr.load_pretrained(name, on_refusal="score", backend="torch")
 train = load_chest_xray(subset="train")
 _, val = patient_split(train.target, train.groups, test_size=0.1, stratify=False,
                        random_state=0)
