@@ -323,19 +323,10 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     args.command_line = shlex.join(["skcxr", *argv])  # recorded in model cards and reports
-    # Imported only for the command that runs: --help and usage errors start at once.
-    if args.command == "info":
-        from ._info import run_info as run
-    elif args.command in ("train", "calibrate"):
-        from ._train import run_calibrate, run_train
-
-        run = run_train if args.command == "train" else run_calibrate
-    else:
-        from ._screen import run_evaluate, run_screen
-
-        run = run_screen if args.command == "screen" else run_evaluate
     try:
-        return run(args)
+        # Inside the try: importing torch takes seconds, and a Ctrl-C then is an interruption
+        # like any other (status 130), not a traceback.
+        return _command(args.command)(args)
     except UsageError as exc:
         print(f"skcxr {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -346,3 +337,18 @@ def main(argv=None):
         # Bad data met while running (e.g. an unreadable training film): name it, no traceback.
         print(f"skcxr {args.command}: error: {exc}", file=sys.stderr)
         return 1
+
+
+def _command(command):
+    """The function running ``command``, imported only now: --help and usage errors start at once."""
+    if command == "info":
+        from ._info import run_info
+
+        return run_info
+    if command in ("train", "calibrate"):
+        from ._train import run_calibrate, run_train
+
+        return run_train if command == "train" else run_calibrate
+    from ._screen import run_evaluate, run_screen
+
+    return run_screen if command == "screen" else run_evaluate

@@ -47,6 +47,7 @@ class Model:
     name: str
     threshold_note: str
     threshold_is_default: bool = False
+    files: tuple = ()  # the files it was read from: no output may overwrite one
 
 
 def resolve(spec, *, what="--model"):
@@ -59,6 +60,9 @@ def resolve(spec, *, what="--model"):
                 "screener folder written by 'skcxr train') or a joblib file.")
         return "pretrained", names[0]
     text = os.fspath(spec)
+    if not text:
+        # An unset shell variable (--model "$MODEL"): "" would name the current folder.
+        raise UsageError(f"{what} is empty; give a pretrained name, a screener folder or a file.")
     if text in names:  # a bare pretrained name is never looked up on disk
         return "pretrained", text
     path = Path(text)
@@ -119,16 +123,27 @@ def load_model(spec, threshold="screening", *, backend="auto", device="auto"):
     -------
     model : Model
     """
-    loaded, _, name = load_screener_spec(spec, device=device, backend=backend)
+    loaded, kind, name = load_screener_spec(spec, device=device, backend=backend)
     screener, has_threshold = _as_screener(loaded, name)
     screener.set_params(backend=backend)
+    files = _model_files(screener, kind, name)
     if threshold == "screening":
         if has_threshold:
-            return Model(screener, name, "the model's screening threshold")
+            return Model(screener, name, "the model's screening threshold", files=files)
         note = "the default: this model carries no screening threshold; set one with --threshold"
-        return Model(screener, name, note, threshold_is_default=True)
+        return Model(screener, name, note, threshold_is_default=True, files=files)
     screener.set_params(threshold=float(threshold))
-    return Model(screener, name, "set with --threshold")
+    return Model(screener, name, "set with --threshold", files=files)
+
+
+def _model_files(screener, kind, name):
+    """The files a model was read from: its joblib file, or every file of its folder."""
+    if kind == "joblib":
+        return (name,)
+    folder = getattr(screener, "_folder", None)
+    if folder is None or not os.path.isdir(folder):
+        return ()
+    return tuple(sorted(str(p) for p in Path(folder).iterdir() if p.is_file()))
 
 
 def _as_screener(loaded, spec):

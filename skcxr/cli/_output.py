@@ -60,6 +60,9 @@ def check_output_path(option, path):
     read-only mounts, ACLs or quotas); an existing output must be a
     writable file, not a folder.
     """
+    if not path:
+        # An unset shell variable (--out "$OUT"): the current folder is no file to write.
+        raise UsageError(f"{option} is empty; give a file name.")
     if os.path.isdir(path):
         raise UsageError(f"{option} {path!r} is a folder; give a file name.")
     if is_special_file(path):
@@ -95,12 +98,15 @@ def check_distinct_outputs(outputs):
         seen[key] = (option, path)
 
 
-def check_not_inputs(outputs, files):
+def check_not_inputs(outputs, files, *, model=None):
     """A usage error when an output is one of the input ``files`` (compared as files, not names).
 
     Writing the worklist over a film would destroy the film; names are not
     enough to tell (``d/../d/x.jpeg``, symbolic and hard links), so each
     existing output's device and inode are compared with every input's.
+    With ``model`` (its name), ``files`` are that model's own files
+    (``card.json``, ``weights.pt``, a joblib file): writing one would
+    destroy the model the run is using.
     """
     existing = {}
     for option, path in outputs:
@@ -119,6 +125,10 @@ def check_not_inputs(outputs, files):
         hit = existing.get((info.st_dev, info.st_ino))
         if hit is not None:
             option, path = hit
+            if model is not None:
+                raise UsageError(
+                    f"{option} {path!r} is the file {file!r} of the model {model!r}: writing it "
+                    "would destroy the model. Write the output somewhere else.")
             raise UsageError(
                 f"{option} {path!r} is the input file {file!r}: writing it would destroy the "
                 "input. Write the output somewhere else."

@@ -44,6 +44,7 @@ def run_screen(args):
     with OutputLocks(_outputs(args), args.command_line):
         check_not_inputs(_outputs(args), files)
         model = load_model(args.model, args.threshold, backend=args.backend)
+        check_not_inputs(_outputs(args), model.files, model=model.name)
         labels = (_labels_from_folders(files, args.paths, model) if args.labels_from_folders
                   else None)
         rows, counts, seconds = _screen(files, model, args, labels)
@@ -60,6 +61,7 @@ def run_evaluate(args):
     if not Path(args.data_dir).is_dir():
         raise UsageError(f"DATA_DIR {args.data_dir!r} is not a folder.")
     model = load_model(args.model, args.threshold, backend=args.backend)
+    check_not_inputs(_outputs(args), model.files, model=model.name)
     classes = [c.item() if isinstance(c, np.generic) else c for c in model.screener.classes_]
     folders = {p.name.lower(): p.name for p in Path(args.data_dir).iterdir() if p.is_dir()}
     missing = [str(c) for c in classes if str(c).lower() not in folders]
@@ -93,6 +95,8 @@ def _check_options(args):
         raise UsageError(f"--jobs must be a positive integer; got {args.jobs}.")
     if args.max_heatmaps < 0:
         raise UsageError(f"--max-heatmaps must be 0 or more; got {args.max_heatmaps}.")
+    if getattr(args, "bootstraps", 0) < 0:  # evaluate: found after the screen otherwise
+        raise UsageError(f"--bootstraps must be 0 or more; got {args.bootstraps}.")
     outputs = _outputs(args)
     for option, path in outputs:
         check_output_path(option, path)

@@ -189,7 +189,16 @@ class ImageLoader(VersionedPickleMixin, TransformerMixin, BaseEstimator, auto_wr
             raise InvalidParameterError(
                 f"The 'size' parameter of ImageLoader must be a positive int or a (height, width) "
                 f"pair of positive ints. Got {self.size!r} instead.")
-        return tuple(int(side) for side in size)
+        size = tuple(int(side) for side in size)
+        if self.max_pixels is not None and size[0] * size[1] > self.max_pixels:
+            # Every film is resized to ``size``: a small file would otherwise take as much
+            # memory as the decompression bombs max_pixels refuses.
+            raise InvalidParameterError(
+                f"The 'size' parameter of ImageLoader asks for {size[0]}x{size[1]} = "
+                f"{size[0] * size[1]} pixels per film, more than max_pixels={self.max_pixels}. "
+                "Chest X-ray networks read 128 to 1024 pixels a side; raise max_pixels only "
+                "if you mean it.")
+        return size
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

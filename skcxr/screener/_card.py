@@ -267,13 +267,13 @@ class ModelCard:
                 _expect(isinstance(self.weights.get(key), str), f"weights needs {key!r}")
             _expect(bool(_SHA256.fullmatch(self.weights["sha256"])),
                     "weights.sha256 must be 64 lowercase hex digits")
-            _expect(Path(self.weights["file"]).name == self.weights["file"],
+            _expect(_is_file_name(self.weights["file"]),
                     "weights.file must be a file name beside the card, not a path")
         for backend, entry in self.backends.items():
             _expect(isinstance(entry, dict), f"backends.{backend} must be an object")
             if entry.get("file") is not None:  # shipped beside the weights: pinned by sha256
                 _expect(isinstance(entry["file"], str)
-                        and Path(entry["file"]).name == entry["file"]
+                        and _is_file_name(entry["file"])
                         and bool(_SHA256.fullmatch(str(entry.get("sha256", "")))),
                         f"backends.{backend} needs a file name beside the card and its 'sha256'")
 
@@ -321,6 +321,11 @@ def describe_site(card):
         text += (f", against {numbers(before['metrics'])} for {before['name']} at its own "
                  f"threshold {before['threshold']:.4g}")
     return text + "."
+
+
+def _is_file_name(name):
+    """A plain name of a file beside the card: no folder part, and not "." or ".."."""
+    return Path(name).name == name and name not in ("", ".", "..")
 
 
 def _expect(condition, message):

@@ -95,6 +95,9 @@ def save_screener(screener, folder, *, overwrite=False, extra_files=None):
         extra_files = _backend_files(screener)
     partial = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{folder.name}-", dir=folder.parent))
     try:
+        # mkdtemp makes the folder private (0o700); a screener folder is read by whoever
+        # screens with it, so it gets the mode a plain mkdir would give.
+        os.chmod(partial, 0o777 & ~_umask())
         torch.save(tensors, partial / WEIGHTS_FILE)
         for name, source in (extra_files or {}).items():
             shutil.copyfile(source, partial / name)
@@ -110,6 +113,12 @@ def save_screener(screener, folder, *, overwrite=False, extra_files=None):
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return card
+
+
+def _umask():
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def _backend_files(screener):
@@ -230,17 +239,39 @@ def read_weights(folder, card=None):
     try:
         tensors = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged files
-        # torch's own text advises weights_only=False: that would run code from the file.
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ScreenerFolderError(
             f"The weights file {str(path)!r} matches its checksum but cannot be read as plain "
-            f"tensors ({first_line[:200]}). It was written by another tool or version; skcxr "
+            f"tensors ({_why_unreadable(exc)}). It was written by another tool or version; skcxr "
             "never unpickles weights, so re-save the screener with this skcxr.") from None
     if not isinstance(tensors, dict) or tensors.get("format") != WEIGHTS_FORMAT or \
             not isinstance(tensors.get("network"), dict):
         raise ScreenerFolderError(f"The weights file {str(path)!r} is not a skcxr screener's "
                                   f"weights (format {WEIGHTS_FORMAT}).")
+    # A network with NaN weights scores every film NaN, which no threshold flags: every
+    # film would pass as not flagged. Refuse it here, naming the tensors.
+    damaged = [key for key, value in tensors["network"].items()
+               if isinstance(value, torch.Tensor) and value.is_floating_point()
+               and not bool(torch.isfinite(value).all())]
+    if damaged:
+        raise ScreenerFolderError(
+            f"The weights file {str(path)!r} holds NaN or infinite values in {len(damaged)} "
+            f"tensor(s) ({', '.join(damaged[:3])}{', ...' if len(damaged) > 3 else ''}): the "
+            "network is damaged (a diverged training saved, or an edited file) and would score "
+            "every film NaN. Restore the screener or train it again.")
     return tensors
+
+
+def _why_unreadable(exc):
+    """What torch.load said, without its advice to pass weights_only=False (that runs code)."""
+    text = str(exc)
+    if "Weights only load failed" in text:
+        unsupported = next((line.strip() for line in text.splitlines()
+                            if "Unsupported global" in line), "")
+        detail = f": {unsupported[:150]}" if unsupported else ""
+        return f"it holds pickled Python objects, not only tensors{detail}; loading them would " \
+               "run code from the file"
+    first_line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return first_line[:200]
 
 
 def check_file(path, expected):

@@ -55,11 +55,29 @@ def guard_and_score(X, network, guard, *, score_refused=False):
     proba : ndarray of shape (n, 2)
     """
     if guard is None:
-        return [None] * len(X), network.predict_proba(X)[0]
+        return [None] * len(X), _finite(network.predict_proba(X)[0])
     shared = network.gives_features_of(guard)
     proba, features = network.predict_proba(X, with_features=shared)
+    proba = _finite(proba)
     refusals = list(guard.refusals(X) if features is None else guard.refusals(X, features=features))
     if not score_refused:
         proba = np.asarray(proba, dtype=float).copy()
         proba[[r is not None for r in refusals]] = np.nan
     return refusals, proba
+
+
+def _finite(proba):
+    """``proba``, unless the network gave a NaN or infinite score: then a ValueError.
+
+    A NaN score reaches no threshold, so the film would read as screened and
+    not flagged. Only a damaged network gives one (uint8 films in, and a
+    flat frame is normalised with a floor), so no film of the batch is kept.
+    """
+    proba = np.asarray(proba)
+    bad = ~np.isfinite(proba).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"The network gave NaN or infinite scores for {int(bad.sum())} of {len(proba)} films: "
+            "its weights are damaged (a diverged training, or an edited file). Nothing was "
+            "scored; restore the model or train it again.")
+    return proba

@@ -20,7 +20,7 @@ from ..exceptions import RefusedFilmError, RefusedFilmWarning
 from ._backend import BACKENDS, backend_threshold, resolve_backend
 from ._card import ModelCard
 from ._parts import split_loader, unfrozen
-from ._scoring import guard_and_score
+from ._scoring import _finite, guard_and_score
 
 # Label pairs whose flagged class goes without saying; any other pair needs pos_label.
 CANONICAL_PAIRS = ({"NORMAL", "PNEUMONIA"}, {0, 1}, {False, True})
@@ -269,7 +269,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         check_is_fitted(self)
         self._check_params()
         if self.on_refusal == "score" or self.fitted_guard is None:
-            return self.fitted_estimator.predict_proba(X)
+            return _finite(self.fitted_estimator.predict_proba(X))
         refusals, proba = self.check_and_score(X, score_refused=self.on_refusal == "warn")
         refused = {i: r for i, r in enumerate(refusals) if r is not None}
         if refused:
@@ -344,6 +344,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
             The probabilities; NaN rows for films not scored.
         """
         check_is_fitted(self)
+        _check_not_one_path(X)
         from ._worklist import _read_chunk  # the one file-then-image path a screen takes
 
         loader, _ = split_loader(self.fitted_estimator)
@@ -446,6 +447,17 @@ def _with_groups(estimator, groups, fit_params):
     elif "groups" in inspect.signature(estimator.fit).parameters:
         return {**fit_params, "groups": groups}
     return fit_params
+
+
+def _check_not_one_path(X):
+    """A ValueError for one path where a sequence of films is expected.
+
+    A string is a sequence: without this each of its characters would be
+    read as a file name, and the error would list "/", "t", "m", ...
+    """
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise ValueError(f"X must be a sequence of films; got a single {type(X).__name__} "
+                         f"({os.fsdecode(X)[:200]!r}). Wrap it in a list: [path].")
 
 
 def _item_names(X, indices):

@@ -1,0 +1,187 @@
+"""Harms found by the second bad-input and misuse audit: one test per harm, named after it."""
+
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import stat
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_card
+
+import skcxr
+from skcxr.cli import main
+from skcxr.preprocessing import ImageLoader
+from skcxr.screener import ModelCard, ScreenerFolderError, load_screener
+
+
+def run(argv, capsys):
+    """``skcxr argv`` in this process: (exit status, stdout, stderr)."""
+    status = main([a if isinstance(a, str) else os.fspath(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def no_screening(monkeypatch):
+    """Fails the test if a single file is screened (the check must come first)."""
+
+    def screen_files(*args, **kwargs):
+        raise AssertionError("files were screened before the outputs were checked")
+
+    monkeypatch.setattr("skcxr.cli._screen.screen_files", screen_files)
+
+
+def copy_folder(tiny_screener, tmp_path):
+    """A copy of the tiny screener's folder, and the sha256 of each of its files."""
+    folder = tmp_path / "site"
+    shutil.copytree(tiny_screener["folder"], folder)
+    return folder, {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+def rewrite_weights(folder, change):
+    """Apply ``change`` to the folder's tensors and record their new sha256 on its card."""
+    path = folder / "weights.pt"
+    tensors = torch.load(path, weights_only=True)
+    change(tensors)
+    torch.save(tensors, path)
+    card = json.loads((folder / "card.json").read_text())
+    card["weights"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "card.json").write_text(json.dumps(card))
+
+
+# ------------------------- an output over the model's own files destroyed it
+@pytest.mark.parametrize("option, target", [("--out", "card.json"),
+                                            ("--summary-json", "weights.pt"),
+                                            ("--report", "card.json")])
+def test_an_output_over_the_models_own_file_is_refused_and_the_model_kept(
+        option, target, tiny_screener, tmp_path, capsys, no_screening):
+    folder, before = copy_folder(tiny_screener, tmp_path)
+    status, _, err = run(["screen", tiny_screener["films"], "--model", folder,
+                          option, folder / target], capsys)
+    assert status == 2
+    assert f"error: {option} {str(folder / target)!r} is the file" in err
+    assert "of the model" in err and "would destroy the model" in err
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.iterdir()} == before
+    load_screener(folder)  # still a screener
+
+
+def test_a_worklist_over_the_joblib_model_file_is_refused(tiny_screener, tmp_path, capsys,
+                                                          no_screening):
+    model = tmp_path / "screener.joblib"
+    shutil.copy(tiny_screener["file"], model)
+    before = model.read_bytes()
+    status, _, err = run(["evaluate", tiny_screener["films"], "--model", model,
+                          "--out", model], capsys)
+    assert status == 2
+    assert "would destroy the model" in err
+    assert model.read_bytes() == before
+
+
+# ------------------- an empty option ("$OUT" unset) was the current folder
+@pytest.mark.parametrize("option", ["--out", "--report", "--summary-json", "--model"])
+def test_an_empty_output_or_model_option_is_a_usage_error_before_screening(
+        option, tiny_screener, tmp_path, capsys, no_screening):
+    argv = ["screen", tiny_screener["films"], option, ""]
+    if option != "--model":
+        argv += ["--model", tiny_screener["folder"]]
+    status, out, err = run(argv, capsys)
+    assert status == 2 and out == ""
+    assert f"error: {option} is empty" in err
+
+
+def test_negative_bootstraps_stop_evaluate_before_screening(tiny_screener, capsys, no_screening):
+    status, _, err = run(["evaluate", tiny_screener["films"], "--model", tiny_screener["folder"],
+                          "--bootstraps", "-1"], capsys)
+    assert status == 2
+    assert "error: --bootstraps must be 0 or more; got -1." in err
+
+
+# ---------------- Ctrl-C while torch was importing: a traceback and status 1
+def test_ctrl_c_while_the_command_imports_is_an_interruption_with_status_130(monkeypatch,
+                                                                             capsys):
+    def importing(command):
+        raise KeyboardInterrupt  # as a Ctrl-C lands in the seconds torch takes to import
+
+    monkeypatch.setattr("skcxr.cli._main._command", importing)
+    status, _, err = run(["screen", "anything"], capsys)
+    assert status == 130
+    assert err.strip() == "skcxr screen: interrupted."
+
+
+# ------------------- NaN weights: every film "screened" and silently not flagged
+def test_a_screener_folder_with_nan_weights_is_refused_when_loaded(tiny_screener, tmp_path):
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+
+    def poison(tensors):
+        name = next(k for k, v in tensors["network"].items() if v.is_floating_point())
+        tensors["network"][name] = tensors["network"][name] * float("nan")
+
+    rewrite_weights(folder, poison)
+    with pytest.raises(ScreenerFolderError, match="holds NaN or infinite values in 1 tensor"):
+        load_screener(folder)
+
+
+@pytest.mark.parametrize("on_refusal", ["raise", "score"])
+def test_a_network_giving_nan_scores_is_an_error_not_unflagged_films(on_refusal, tiny_screener):
+    screener = joblib.load(tiny_screener["file"])
+    screener.set_params(on_refusal=on_refusal)
+    with torch.no_grad():
+        for parameter in screener.classifier.module_.parameters():
+            parameter.fill_(float("nan"))
+    with pytest.raises(ValueError, match="NaN or infinite scores for 2 of 2 films"):
+        screener.predict(tiny_screener["paths"][:2])
+
+
+# ---------- a pickle in weights.pt: the error quoted torch's "weights_only=False"
+def test_pickled_objects_in_the_weights_are_named_without_advice_to_unpickle(tiny_screener,
+                                                                            tmp_path):
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+    rewrite_weights(folder, lambda tensors: tensors.update(made=datetime.date(2026, 1, 1)))
+    with pytest.raises(ScreenerFolderError) as error:
+        load_screener(folder)
+    message = str(error.value)
+    assert "holds pickled Python objects" in message and "datetime.date" in message
+    assert "would run code from the file" in message
+    assert "weights_only" not in message
+
+
+@pytest.mark.parametrize("name", ["..", ".", "", "../weights.pt", "/tmp/weights.pt"])
+def test_a_card_naming_a_path_as_its_weights_file_is_invalid(name):
+    with pytest.raises(ValueError, match="weights.file must be a file name beside the card"):
+        tiny_card(weights={"file": name, "sha256": "0" * 64})
+
+
+def test_a_plain_weights_file_name_is_still_valid():
+    card = tiny_card(weights={"file": "weights.pt", "sha256": "0" * 64})
+    assert isinstance(card, ModelCard)
+
+
+# ------------------- a saved screener folder could be read by its owner only
+def test_a_saved_screener_folder_has_the_mode_a_plain_folder_gets(tiny_screener, tmp_path):
+    mask = os.umask(0o022)
+    os.umask(mask)
+    skcxr.load_screener(tiny_screener["folder"]).save(tmp_path / "copy")
+    assert stat.S_IMODE(os.stat(tmp_path / "copy").st_mode) == 0o777 & ~mask
+
+
+# ------------- one path instead of a list: each character read as a file name
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "refusals"])
+def test_one_path_instead_of_a_list_is_an_error_saying_to_wrap_it(method, tiny_screener):
+    screener = skcxr.load_pretrained(skcxr.list_pretrained()[0], backend="torch")
+    with pytest.raises(ValueError, match=r"got a single str .*Wrap it in a list: \[path\]"):
+        getattr(screener, method)(tiny_screener["paths"][0])
+
+
+# --------------- a loader size above max_pixels: the bomb limit, by upscaling
+def test_a_loader_size_above_max_pixels_is_refused_before_any_film_is_read(tmp_path):
+    with pytest.raises(ValueError, match="20000x20000 = 400000000 pixels per film, more than "
+                                         "max_pixels=89478485"):
+        ImageLoader(size=20000).transform([np.zeros((300, 300), np.uint8)])
+    assert ImageLoader(size=64, max_pixels=None).transform(
+        [np.zeros((300, 300), np.uint8)]).shape == (1, 1, 64, 64)
