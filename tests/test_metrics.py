@@ -396,3 +396,18 @@ def test_screening_scorers_say_when_a_fold_leaves_them_undefined():
     # A fold without a diseased case: sensitivity is undefined. Before: 0.0, silently.
     with pytest.warns(UndefinedMetricWarning, match="Sensitivity is undefined"):
         assert scorer(model, [[0.0], [1.0]], [0, 0]) == 0.0
+
+
+def test_a_degenerate_bootstrap_gets_an_exact_interval_not_a_point():
+    """Audit: 3 pneumonia films, all flagged, printed 'Sensitivity 1.000 [1.000, 1.000]'."""
+    report = screening_report([0, 0, 0, 0, 1, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.8, 0.9, 0.95],
+                              threshold=0.5, n_bootstraps=200, random_state=0, output_dict=True)
+    sensitivity = report["sensitivity"]
+    assert sensitivity["value"] == 1.0 and sensitivity["ci_high"] == 1.0
+    assert sensitivity["ci_low"] == pytest.approx(0.025 ** (1 / 3))  # Clopper-Pearson, 3 of 3
+    assert sensitivity["ci_method"] == "exact (Clopper-Pearson)"
+    assert np.isnan(report["auc"]["ci_low"])  # a perfect AUC on 7 cases: no interval
+    text = screening_report([0, 0, 0, 0, 1, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.8, 0.9, 0.95],
+                            threshold=0.5, n_bootstraps=200, random_state=0)
+    assert "no interval: every resample gave the same value" in text
+    assert "[1.000, 1.000]" not in text

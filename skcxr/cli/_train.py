@@ -25,8 +25,8 @@ def run_train(args):
         raise UsageError(f"--lr must be positive; got {args.lr}.")
     init = None
     if args.init is not None:
-        _, init = resolve(args.init, what="--init")  # a pretrained name or a screener folder
-        if not (Path(init).is_dir() or init == args.init):
+        kind, init = resolve(args.init, what="--init")  # a pretrained name or a screener folder
+        if kind == "joblib":
             raise UsageError(f"--init {args.init!r} is a file: --init takes a pretrained name or "
                              "a screener folder (no pickles).")
     folder = _folder(args.data_dir)

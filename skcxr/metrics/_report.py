@@ -166,6 +166,10 @@ def screening_report(
         values = values[~np.isnan(values)]
         low, high = np.percentile(values, [tail, 100 - tail]) if len(values) else (np.nan, np.nan)
         report[name] = {"value": float(point[name]), "ci_low": float(low), "ci_high": float(high)}
+        if n_bootstraps and low == high:
+            # Every resample gave the same value (all 3 pneumonia films flagged, say): a
+            # bootstrap cannot say how sure that is. A rate gets its exact interval; an AUC none.
+            report[name].update(_exact_interval(name, point["counts"], confidence))
     report.update(
         counts=point["counts"],
         threshold=float(threshold),
@@ -176,6 +180,23 @@ def screening_report(
         confidence=float(confidence),
     )
     return report if output_dict else format_screening_report(report)
+
+
+def _exact_interval(name, counts, confidence):
+    """Clopper-Pearson two-sided interval of a rate from its counts (NaN for the AUC)."""
+    from scipy.stats import beta
+
+    tp, fp, tn, fn = (counts[k] for k in ("tp", "fp", "tn", "fn"))
+    hits, total = {"accuracy": (tp + tn, tp + fp + tn + fn), "sensitivity": (tp, tp + fn),
+                   "specificity": (tn, tn + fp), "ppv": (tp, tp + fp),
+                   "npv": (tn, tn + fn)}.get(name, (None, 0))
+    if hits is None or total == 0:
+        return {"ci_low": float("nan"), "ci_high": float("nan"),
+                "ci_method": "none (every resample gave the same value)"}
+    alpha = 1 - confidence
+    low = 0.0 if hits == 0 else float(beta.ppf(alpha / 2, hits, total - hits + 1))
+    high = 1.0 if hits == total else float(beta.ppf(1 - alpha / 2, hits + 1, total - hits))
+    return {"ci_low": low, "ci_high": high, "ci_method": "exact (Clopper-Pearson)"}
 
 
 _LABELS = {
@@ -225,8 +246,12 @@ def format_screening_report(report):
     ]
     for name, label in _LABELS.items():
         entry = report[name]
-        ci = (f"[{entry['ci_low']:.3f}, {entry['ci_high']:.3f}]"
-              if report["n_bootstraps"] else "")
+        ci = ""
+        if report["n_bootstraps"]:
+            ci = ("no interval: every resample gave the same value" if np.isnan(entry["ci_low"])
+                  else f"[{entry['ci_low']:.3f}, {entry['ci_high']:.3f}]")
+            if entry.get("ci_method", "").startswith("exact"):
+                ci += " exact (every resample agreed)"
         lines.append(f"{label:<17}{entry['value']:>8.3f}   {ci}")
     c = report["counts"]
     lines += [
