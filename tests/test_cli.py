@@ -93,7 +93,8 @@ def test_screen_writes_one_row_per_file_in_worklist_order(tiny_screener, tmp_pat
         else:
             assert r["score"] == r["flagged"] == "" and r["reason"]
     errors = sum(status == "error" for status, _ in expected.values())
-    assert err.count("\n") == 1  # one summary line (no progress bar: stderr is no terminal)
+    # The summary line and the note that this model has no guard (no progress bar: no terminal).
+    assert err.count("\n") == 2 and "has no input guard" in err
     assert (f"{n_files} files: {n_files - errors} screened, " in err
             and f"0 unsuitable, {errors} error; 3 skipped (hidden/system)" in err)
     flagged = sum(r["flagged"] == "true" for r in rows)

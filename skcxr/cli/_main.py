@@ -1,8 +1,10 @@
 """The ``skcxr`` command line: parser, dispatch and exit statuses."""
 
 import argparse
+import os
 import shlex
 import sys
+import warnings
 
 from ._errors import UsageError, parse_cv, parse_fraction, parse_rate, parse_threshold
 
@@ -323,10 +325,18 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     args.command_line = shlex.join(["skcxr", *argv])  # recorded in model cards and reports
+    formatwarning = warnings.formatwarning
+    # A warning reads as the command's own line, not as a Python source location.
+    warnings.formatwarning = lambda message, category, *rest, **kw: (
+        f"skcxr {args.command}: warning: {message}\n")
     try:
         # Inside the try: importing torch takes seconds, and a Ctrl-C then is an interruption
         # like any other (status 130), not a traceback.
         return _command(args.command)(args)
+    except BrokenPipeError:
+        # `skcxr info | head`: the reader left; nothing is wrong with the command.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the exit flush cannot fail again
+        return 0
     except UsageError as exc:
         print(f"skcxr {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -337,6 +347,8 @@ def main(argv=None):
         # Bad data met while running (e.g. an unreadable training film): name it, no traceback.
         print(f"skcxr {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        warnings.formatwarning = formatwarning
 
 
 def _command(command):

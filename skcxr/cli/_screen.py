@@ -206,6 +206,10 @@ def _summary(command, counts, n_skipped, model, seconds, args, notice=None):
         f"{seconds:.1f} s ({rate:.1f} files/s, {model.screener.backend_in_use})"
         + (f"; {', '.join(outputs)}" if outputs else "")
     )
+    if model.screener.fitted_guard is None:
+        line += (f"\nskcxr {command}: note: this model has no input guard: every film that "
+                 "decodes was scored, none was checked for being a chest film like its "
+                 "training films")
     if notice:
         line += f"\nskcxr {command}: notice: {notice['message']}\n  {notice['advice']}"
     return line
