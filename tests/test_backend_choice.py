@@ -83,3 +83,19 @@ def test_a_damaged_int8_file_falls_back(name, tmp_path):
     with pytest.warns(BackendFallbackWarning, match="does not match the sha256"):
         assert screener.backend_in_use == "torch"
     assert screener.decision_threshold == screener.card.threshold
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", SHIPPED)
+def test_scores_come_from_the_backend_in_use_with_or_without_the_guard(name, data_home):
+    """The threshold in use is the backend's, so the unguarded scores must be that backend's too."""
+    from skcxr.datasets import load_chest_xray
+
+    films = list(load_chest_xray(subset="test", data_home=data_home).data[:6])
+    guarded = skcxr.load_pretrained(name, device="cpu")
+    unguarded = skcxr.load_pretrained(name, device="cpu", on_refusal="score")
+    assert guarded.backend_in_use == unguarded.backend_in_use == "onnxruntime-int8"
+    np.testing.assert_array_equal(unguarded.predict_proba(films), guarded.predict_proba(films))
+    torch_scores = skcxr.load_pretrained(name, device="cpu", backend="torch",
+                                         on_refusal="score").predict_proba(films)
+    assert not np.array_equal(torch_scores, unguarded.predict_proba(films))

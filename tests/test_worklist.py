@@ -1,6 +1,7 @@
 """Screening files into worklist rows: discovery, content sniffing, reasons, streaming, order."""
 
 import io
+import os
 import shutil
 
 import numpy as np
@@ -210,3 +211,10 @@ def test_write_worklist_columns():
         "b,,,error,truncated DICOM,truncated,,P,1.2,",
         '"c,d.png",0.750000,true,screened,,,PNEUMONIA,,,',
     ]
+
+
+def test_a_link_to_a_listed_film_is_an_entry_of_its_own(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / "z-link.png").symlink_to(tmp_path / "a.png")
+    files, _ = discover_files([tmp_path, tmp_path / "a.png", str(tmp_path) + "/./z-link.png"])
+    assert [os.path.basename(f) for f in files] == ["a.png", "z-link.png"]

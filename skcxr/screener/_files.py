@@ -67,9 +67,10 @@ def discover_files(paths):
             found, skipped = _walk(path)
             n_skipped += skipped
         for file in found:
-            # The same film reached through two arguments gets one row. A
-            # broken or looping link has no target to compare: it is itself.
-            key = os.path.realpath(file) if os.path.exists(file) else os.path.abspath(file)
+            # The same entry reached through two arguments gets one row. A
+            # link is an entry of its own (it gets its own row even when its
+            # target is listed too): collapsing entries would drop rows silently.
+            key = os.path.abspath(file)
             if key not in seen:
                 seen.add(key)
                 files.append(file)

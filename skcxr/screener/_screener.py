@@ -269,7 +269,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         check_is_fitted(self)
         self._check_params()
         if self.on_refusal == "score" or self.fitted_guard is None:
-            return _finite(self.fitted_estimator.predict_proba(X))
+            return self._score_unguarded(X)
         refusals, proba = self.check_and_score(X, score_refused=self.on_refusal == "warn")
         refused = {i: r for i, r in enumerate(refusals) if r is not None}
         if refused:
@@ -377,6 +377,21 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
                 if todo:
                     proba[todo] = network.predict_proba(loader.transform([items[i] for i in todo]))[0]
         return refusals, proba
+
+    def _score_unguarded(self, X):
+        """Probabilities from the backend in use, with no guard (so ``decision_threshold`` fits them)."""
+        network = self._scorer()
+        if network.name == "torch":
+            return _finite(self.fitted_estimator.predict_proba(X))
+        _check_not_one_path(X)
+        loader, _ = split_loader(self.fitted_estimator)
+        items = list(X) if loader is not None else X
+        chunks = []
+        for start in range(0, len(items), self.batch_size):
+            chunk = items[start:start + self.batch_size]
+            images = loader.transform(chunk) if loader is not None else np.asarray(chunk)
+            chunks.append(_finite(network.predict_proba(images)[0]))
+        return np.concatenate(chunks) if chunks else np.empty((0, 2))
 
     def _scorer(self):
         """The backend that runs the network (resolved once per fitted screener)."""
