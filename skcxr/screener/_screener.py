@@ -345,23 +345,32 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         """
         check_is_fitted(self)
         _check_not_one_path(X)
-        from ._worklist import _read_chunk  # the one file-then-image path a screen takes
+        # The one file-then-image path a screen takes, reading the next batch while this one
+        # is scored (as skcxr screen does).
+        from ._worklist import _prefetched, _read_chunk
 
         loader, _ = split_loader(self.fitted_estimator)
         network, guard = self._scorer(), self.fitted_guard
         items = list(X) if loader is not None else X
         n = len(items)
         refusals, proba = [None] * n, np.full((n, 2), np.nan)
-        for start in range(0, n, self.batch_size):
-            batch = range(start, min(start + self.batch_size, n))
+        batches = [range(start, min(start + self.batch_size, n))
+                   for start in range(0, n, self.batch_size)]
+
+        def read(batch):
             if loader is not None and all(isinstance(items[i], (str, os.PathLike)) for i in batch):
-                films = _read_chunk([items[i] for i in batch], loader, guard, None)
+                return _read_chunk([items[i] for i in batch], loader, guard, None)
+            return None  # PIL images or arrays: nothing to check in a file
+
+        for batch, films in zip(batches, _prefetched(read, batches)):
+            start = batch.start
+            if films is not None:
                 for i, film in zip(batch, films):
                     refusals[i] = film.refusal
                 decoded = [i for i, film in zip(batch, films) if film.array is not None]
                 images = (np.stack([films[i - start].array for i in decoded]) if decoded
                           else None)
-            else:  # PIL images or arrays: nothing to check in a file
+            else:
                 decoded = list(batch)
                 chunk = [items[i] for i in batch] if loader is not None else items[start:start + len(batch)]
                 images = loader.transform(chunk) if loader is not None else np.asarray(chunk)

@@ -167,11 +167,13 @@ def _read_chunk(paths, loader, guard, pool):
                     f"The input guard gave {len(refusals)} refusals for {len(paths)} files."
                 )
 
+    size = loader._check_params()  # once per chunk, not once per film
+
     def read(path, refusal):
         if refusal is not None:
             dicom = dicom_identifiers(path) if _is_dicom(path) else None
             return Film(None, refusal, dicom)
-        return read_film(path, loader, checks=checks)
+        return read_film(path, loader, checks=checks, size=size)
 
     return list(pool.map(read, paths, refusals) if pool else map(read, paths, refusals))
 
