@@ -84,7 +84,7 @@ def _message(n_refused, n_films, ratio, share, by_class):
         f"This folder looks unlike the films the model was trained on: {ratio:.0%} of its "
         f"readable films ({n_refused} of {n_films}{counts}) were refused as unlike the training "
         f"films, more than the {share:.0%} at which skcxr warns. It probably comes from another "
-        "population, site or device, so the films that were scored come from the same source: "
+        "population, site or device, and the films that were scored come from there too: "
         "their scores and flags may be less reliable than the model card says."
     )
 
