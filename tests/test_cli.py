@@ -422,3 +422,15 @@ def test_info_lists_pretrained_or_says_there_are_none(capsys, no_pretrained, tin
     assert "title: a tiny test model" in out and "intended use: For tests only." in out
     status, _, err = run(["info", "nothing-by-this-name"], capsys)
     assert status == 2 and "neither a pretrained screener" in err
+
+
+def test_info_names_the_threshold_each_backend_screens_at(capsys):
+    """The default screen runs the int8 file at its own threshold: info must say so."""
+    from skcxr.pretrained import get_card, list_pretrained
+
+    name = list_pretrained()[0]
+    int8 = get_card(name).backends["onnxruntime-int8"]
+    status, out, _ = run(["info", name], capsys)
+    assert status == 0
+    assert f"onnxruntime-int8 (file {int8['file']}): threshold {int8['threshold']:.4f}" in out
+    assert "the threshold\n  above is PyTorch's" in out

@@ -8,9 +8,9 @@ from . import _models
 from ._errors import UsageError
 
 # Shown first, in this order; every other entry of the card follows.
-_FIRST = ("title", "intended_use", "not_validated_on", "operating_point", "site")
+_FIRST = ("title", "intended_use", "not_validated_on", "operating_point", "backends", "site")
 # What rebuilds the model rather than describes it: in card.json, not on screen.
-_HIDDEN = ("name", "network", "weights", "rank", "schema", "backends")
+_HIDDEN = ("name", "network", "weights", "rank", "schema")
 _HIDDEN_NESTED = ("history", "train_loss", "label_map")
 
 
@@ -69,8 +69,30 @@ def format_card(name, card):
     for key in keys:
         if key in _HIDDEN or card[key] in (None, {}, []):
             continue
-        lines.extend(_entry(key, card[key], indent=""))
+        if key == "backends":
+            lines.extend(_backends(card[key]))
+        else:
+            lines.extend(_entry(key, card[key], indent=""))
     return "\n".join(lines)
+
+
+def _backends(backends):
+    """One line per faster backend: the threshold it screens at, and how it compares (the
+    threshold above is PyTorch's; a screen runs the fastest backend that passes its check)."""
+    lines = ["backends (a screen runs the fastest one installed and verified; the threshold",
+             "  above is PyTorch's):"]
+    for name, entry in backends.items():
+        parts = [f"threshold {entry['threshold']:.4f}" if "threshold" in entry
+                 else "the threshold above"]
+        if "test_auc" in entry:
+            parts.append(f"test AUC {entry['test_auc']:.4f}")
+        if "test_flags_differing_from_torch" in entry:
+            parts.append(f"{entry['test_flags_differing_from_torch']:.2%} of test films flagged "
+                         "differently from PyTorch")
+        where = f"file {entry['file']}" if entry.get("file") else "exported on first use"
+        lines += textwrap.wrap(f"{name} ({where}): " + ", ".join(parts), 88,
+                               initial_indent="  ", subsequent_indent="    ")
+    return lines
 
 
 def _entry(key, value, indent):
