@@ -127,6 +127,23 @@ def test_a_screener_folder_with_nan_weights_is_refused_when_loaded(tiny_screener
         load_screener(folder)
 
 
+@pytest.mark.parametrize("key", ["score_median", "threshold"])
+def test_a_guard_with_nan_in_its_state_is_refused_when_loaded(tmp_path, key):
+    """A NaN limit compares False everywhere: the guard would have refused nothing."""
+    from skcxr.pretrained import _registry
+
+    folder = tmp_path / "shipped"
+    shutil.copytree(_registry.pretrained_folder(skcxr.list_pretrained()[0]), folder)
+
+    def poison(tensors):
+        value = tensors["guard"][key]
+        tensors["guard"][key] = value * float("nan") if hasattr(value, "shape") else float("nan")
+
+    rewrite_weights(folder, poison)
+    with pytest.raises(ScreenerFolderError, match=f"weights.pt'.*NaN or infinite values in {key}"):
+        load_screener(folder)
+
+
 @pytest.mark.parametrize("on_refusal", ["raise", "score"])
 def test_a_network_giving_nan_scores_is_an_error_not_unflagged_films(on_refusal, tiny_screener):
     screener = joblib.load(tiny_screener["file"])
@@ -185,3 +202,24 @@ def test_a_loader_size_above_max_pixels_is_refused_before_any_film_is_read(tmp_p
         ImageLoader(size=20000).transform([np.zeros((300, 300), np.uint8)])
     assert ImageLoader(size=64, max_pixels=None).transform(
         [np.zeros((300, 300), np.uint8)]).shape == (1, 1, 64, 64)
+
+
+def test_a_card_nested_too_deep_for_json_is_an_unreadable_card(tmp_path, capsys):
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    (folder / "card.json").write_text("[" * 200_000)
+    assert main(["info", str(folder)]) == 2
+    assert "Cannot read the model card" in capsys.readouterr().err
+
+
+def test_a_screen_with_stdout_closed_and_no_out_is_a_usage_error(tmp_path):
+    """``skcxr screen FILM >&-``: the worklist had nowhere to go and a traceback said so."""
+    import subprocess
+    import sys
+
+    film = tmp_path / "film.png"
+    film.write_bytes(b"not read: the options are checked first")
+    child = subprocess.run(f"{sys.executable} -m skcxr screen {film} >&-", shell=True,
+                           capture_output=False, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert child.returncode == 2
+    assert "Standard output is closed" in child.stderr and "Traceback" not in child.stderr

@@ -350,3 +350,30 @@ def test_pipes_and_devices_are_written_directly(tiny_screener, tmp_path, capsys)
                           "--out", os.devnull], capsys)
     assert status == 0, err
     assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)  # still the device
+
+
+def test_a_worklist_that_cannot_be_written_after_the_screen_is_saved_elsewhere(
+        tiny_screener, tmp_path, capsys, monkeypatch):
+    """The output folder vanished (or the disk filled) after the screen: the rows are kept."""
+    import tempfile
+
+    import skcxr.cli._screen as screen
+
+    films = copy_films(tiny_screener, tmp_path / "d")
+    rescue = tmp_path / "rescue"
+    rescue.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(rescue))
+    real = screen.replaced_atomically
+
+    def vanished(path):
+        if str(path).endswith("w.csv"):
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real(path)
+
+    monkeypatch.setattr(screen, "replaced_atomically", vanished)
+    status, _, err = run(["screen", *films, "--model", tiny_screener["file"],
+                          "--out", tmp_path / "w.csv"], capsys)
+    assert status == 1
+    saved = list(rescue.glob("skcxr-worklist-*.csv"))
+    assert len(saved) == 1 and f"its rows were saved to {str(saved[0])!r} instead" in err
+    assert len(list(csv.DictReader(saved[0].open()))) == len(films)

@@ -120,6 +120,21 @@ def test_animated_png_is_refused_not_read_as_its_first_frame(tmp_path):
     assert file_refusals([path])[0].code == "multi_frame"
 
 
+def test_a_jpeg_holding_two_films_mpo_is_refused_not_read_as_its_first(tmp_path):
+    """Two pictures not marked as previews of the first: which one is the film is unknown."""
+    path = str(tmp_path / "two.jpg")
+    Image.fromarray(FILM).convert("RGB").save(
+        path, "MPO", save_all=True, append_images=[Image.fromarray(255 - FILM).convert("RGB")])
+    with Image.open(path) as image:
+        assert image.format == "MPO" and image.n_frames == 2
+    film = read_film(path, ImageLoader(size=32), FileChecks())
+    assert film.array is None
+    assert film.refusal == Refusal(
+        "multi_frame", "2 frames in one file (JPEG with several pictures (MPO)): split them first")
+    with pytest.raises(ValueError, match=r"two.jpg.*holds 2 frames"):
+        ImageLoader(size=32).transform([path])
+
+
 def test_a_multi_frame_pil_image_is_refused_by_the_loader(tmp_path):
     path = str(tmp_path / "pages.tif")
     Image.fromarray(FILM).save(path, save_all=True, append_images=[Image.fromarray(FILM)])

@@ -101,6 +101,9 @@ def _check_options(args):
     for option, path in outputs:
         check_output_path(option, path)
     check_distinct_outputs(outputs)
+    if args.command == "screen" and args.out in (None, "-") and sys.stdout is None:
+        raise UsageError("Standard output is closed, and the worklist goes there without --out: "
+                         "pass --out FILE.")
     if args.report:
         try:
             import matplotlib  # noqa: F401
@@ -174,6 +177,9 @@ def _write_outputs(rows, model, args, n_skipped, *, with_labels, evaluation=None
                 written.append(f"the worklist was written to {args.out!r}")
             except Exception as exc:  # noqa: BLE001 - reported below, with what was written
                 failed.append((f"the worklist {args.out!r}", exc))
+                rescued = _rescue_worklist(rows, with_labels)
+                if rescued:
+                    written.append(f"its rows were saved to {rescued!r} instead")
     if args.report:
         try:
             with replaced_atomically(args.report) as temporary:
@@ -189,6 +195,25 @@ def _write_outputs(rows, model, args, n_skipped, *, with_labels, evaluation=None
                          for name, exc in failed)
         done = f" Every file was screened and {'; '.join(written)}." if written else ""
         raise OutputError(f"{what[0].upper()}{what[1:]}.{done}") from failed[0][1]
+
+
+def _rescue_worklist(rows, with_labels):
+    """Save the rows where a file can still be made (the system's temporary folder, then the
+    current one) when ``--out`` fails after the screen: a screen's work is never lost."""
+    import tempfile
+
+    for folder in (tempfile.gettempdir(), os.getcwd()):
+        try:
+            fd, path = tempfile.mkstemp(prefix="skcxr-worklist-", suffix=".csv", dir=folder)
+        except OSError:
+            continue
+        try:
+            with open(fd, "w", newline="", encoding="utf-8") as out:
+                write_worklist(rows, out, with_labels=with_labels)
+            return path
+        except OSError:
+            os.unlink(path)  # a part of the rows would read as a whole worklist
+    return None
 
 
 def _summary(command, counts, n_skipped, model, seconds, args, notice=None):

@@ -507,6 +507,15 @@ class InputGuard(OutlierMixin, BaseEstimator):
         if state.get("format") != STATE_FORMAT:
             raise ValueError(f"Not an input guard state: format {state.get('format')!r}, "
                              f"expected {STATE_FORMAT!r}.")
+        # A NaN limit or score scale compares False everywhere: the guard would refuse nothing.
+        damaged = sorted(key for key, value in state.items()
+                         if (isinstance(value, np.ndarray) and value.dtype.kind == "f"
+                             or isinstance(value, float)) and not np.isfinite(value).all())
+        if damaged:
+            raise ValueError(
+                f"The input guard's state holds NaN or infinite values in {', '.join(damaged)}: "
+                "it is damaged and would refuse nothing. Restore the screener or fit the guard "
+                "again.")
         guard = cls(classifier, max_false_rejection=float(state["max_false_rejection"]),
                     calibration_size=float(state["calibration_size"]),
                     n_components=int(state["n_components"]),

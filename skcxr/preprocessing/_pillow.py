@@ -54,17 +54,26 @@ def check_single_frame(image, what):
     """Refuse a multi-page TIFF, an animated GIF, PNG (APNG) or WebP: no page is picked for the model.
 
     An MPO file (a JPEG with extra pictures appended, as some cameras write)
-    is read as its first picture: the MPO format names that one the primary
-    image, the others are previews or the second eye of a stereo pair.
+    is read as its primary picture only when every other picture is marked
+    a large thumbnail of it (a preview); pictures of any other kind (another
+    view, a stereo eye, unmarked) make it a multi-picture file, refused.
     """
-    if image.format == "MPO":
+    if image.format == "MPO" and _only_previews(image):
         return
     n_frames = getattr(image, "n_frames", 1)  # TIFF and GIF walk their frame headers here
     if n_frames > 1:
         unit = "pages" if image.format == "TIFF" else "frames"
         kind = {"TIFF": "multi-page TIFF", "GIF": "animated GIF", "PNG": "animated PNG (APNG)",
-                "WEBP": "animated WebP"}.get(image.format, f"multi-frame {image.format}")
+                "WEBP": "animated WebP", "MPO": "JPEG with several pictures (MPO)"}.get(
+            image.format, f"multi-frame {image.format}")
         raise multi_frame_error(what, n_frames, unit, kind)
+
+
+def _only_previews(image):
+    """Whether an MPO file's pictures after the first are all marked large thumbnails."""
+    entries = (getattr(image, "mpinfo", None) or {}).get(0xB002) or []
+    return all(str(entry.get("Attribute", {}).get("MPType", "")).startswith("Large Thumbnail")
+               for entry in entries[1:])
 
 
 def multi_frame_error(what, n_frames, unit, kind):

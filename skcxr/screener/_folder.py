@@ -344,7 +344,11 @@ def load_screener(folder, *, device="auto", n_jobs=None, on_refusal="raise", bac
                                            for key, value in card.loader.items()})
     guard = None
     if "guard" in tensors:
-        guard = InputGuard.from_state(tensors["guard"], FrozenEstimator(classifier))
+        try:
+            guard = InputGuard.from_state(tensors["guard"], FrozenEstimator(classifier))
+        except ValueError as exc:
+            path = Path(folder) / card.weights["file"]
+            raise ScreenerFolderError(f"{str(path)!r}: {exc}") from None
     pipeline = Pipeline([("imageloader", loader), ("cxrclassifier", classifier)])
     screener = Screener(FrozenEstimator(pipeline), threshold=card.threshold,
                         pos_label=card.pos_label, guard=guard, card=card, on_refusal=on_refusal,
