@@ -134,3 +134,14 @@ def tiny_card(threshold=0.4, **entries):
         "operating_point": {"threshold": threshold, "pos_label": "PNEUMONIA",
                             "rule": "chosen by hand"},
         "loader": {}, "network": {}, "weights": {}, **entries})
+
+
+@pytest.fixture
+def python_sigint():
+    """Python's own SIGINT handler for the test: a shell starting the tests in the background
+    (``cmd &``) ignores SIGINT, and Python then keeps it ignored, so no Ctrl-C would arrive."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

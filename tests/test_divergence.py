@@ -101,7 +101,7 @@ class PressCtrlC(Callback):
             signal.raise_signal(signal.SIGINT)
 
 
-def test_ctrl_c_inside_a_callback_warns_that_the_model_is_half_trained(blobs):
+def test_ctrl_c_inside_a_callback_warns_that_the_model_is_half_trained(blobs, python_sigint):
     X, y, g = blobs
     handler = signal.getsignal(signal.SIGINT)
     clf = tiny(lr=1e-2, max_epochs=4, callbacks=[("ctrl_c", PressCtrlC())],

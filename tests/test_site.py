@@ -104,7 +104,8 @@ def test_bad_sites_fail_before_training_with_the_reason(case, match, site, tiny_
         fit_screener(files, labels, groups, **kwargs)
 
 
-def test_an_interrupted_fine_tune_makes_no_screener(site, tiny_screener, tmp_path, monkeypatch):
+def test_an_interrupted_fine_tune_makes_no_screener(site, tiny_screener, tmp_path, monkeypatch,
+                                                   python_sigint):
     """Ctrl-C during training: skorch returns quietly, fit_screener must not go on to save."""
     files, labels, groups = site
     from skcxr.classifier import CXRClassifier
