@@ -97,6 +97,29 @@ def test_export_errors(fitted, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_export_replaces_no_file_unless_asked(fitted, tmp_path):
+    """An export over a film, a model's card (``<folder>/card`` + ``.json``) or a device."""
+    X, clf = fitted
+    film = tmp_path / "film.jpeg"
+    film.write_bytes(b"a film")
+    with pytest.raises(FileExistsError, match="film.jpeg' exists; export never replaces"):
+        export(clf, film, reference=X[:2])
+    (tmp_path / "card.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="card.json' exists"):
+        export(clf, tmp_path / "card", reference=X[:2])
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(ValueError, match="pipe': it exists and is not a regular file"):
+        export(clf, tmp_path / "pipe", reference=X[:2], overwrite=True)
+    with pytest.raises(FileNotFoundError, match="the folder .*missing' does not exist"):
+        export(clf, tmp_path / "missing" / "net.pt", reference=X[:2])
+    assert film.read_bytes() == b"a film" and (tmp_path / "card.json").read_text() == "{}"
+    assert sorted(os.listdir(tmp_path)) == ["card.json", "film.jpeg", "pipe"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        export(clf, film, reference=X[:2], overwrite=True)  # asked for: replaced
+    assert film.read_bytes() != b"a film"
+
+
 @pytest.mark.realdata
 def test_the_shipped_screener_exports_verified_on_its_golden_films(data_home, monkeypatch, tmp_path):
     """The audit case: a flat grey reference frame failed this export by 0.0105 and left the file."""

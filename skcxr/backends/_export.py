@@ -1,6 +1,7 @@
 """Export a fitted network to ONNX, a torch.export program or TorchScript, verified, with its metadata."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ OUTPUTS = {
 }
 
 
-def export(model, path, *, format="torchscript", reference=None, opset_version=None):
+def export(model, path, *, format="torchscript", reference=None, opset_version=None,
+           overwrite=False):
     """Write a fitted screening network as one self-contained file, verified against PyTorch.
 
     The file maps a uint8 image batch ``(n, channels, height, width)`` at
@@ -57,6 +59,11 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=N
         frame: per-image normalisation magnifies rounding on one).
     opset_version : int, default=None
         ONNX opset (``format="onnx"`` only); None takes the exporter's default.
+    overwrite : bool, default=False
+        Replace an existing file at ``path`` or ``<path>.json``. Without it
+        an existing file is an error (before any work), so that an export
+        never replaces a film, a model's weights or its card by a slip of
+        the path. Only regular files are ever replaced.
 
     Returns
     -------
@@ -72,6 +79,7 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=N
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}; got {format!r}.")
+    _check_targets(Path(path), overwrite)
     classifier, threshold, pos_label = find_classifier(model)
     check_is_fitted(classifier)
     if reference is None:
@@ -102,6 +110,22 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=N
     )
     Path(f"{path}.json").write_text(json.dumps(metadata, indent=1) + "\n")
     return metadata
+
+
+def _check_targets(path, overwrite):
+    """Refuse, before any work, an export that would replace what it should not."""
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"Cannot export to {str(path)!r}: the folder "
+                                f"{str(path.parent)!r} does not exist.")
+    for target in (path, Path(f"{path}.json")):
+        if not os.path.lexists(target):
+            continue
+        if target.is_symlink() or not target.is_file():
+            raise ValueError(f"Cannot export to {str(target)!r}: it exists and is not a regular "
+                             "file (a folder, a link, a device or a pipe). Choose another path.")
+        if not overwrite:
+            raise FileExistsError(f"{str(target)!r} exists; export never replaces a file unless "
+                                  "asked: pass overwrite=True, or choose another path.")
 
 
 class _TorchFile:
