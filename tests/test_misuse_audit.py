@@ -223,3 +223,22 @@ def test_a_screen_with_stdout_closed_and_no_out_is_a_usage_error(tmp_path):
                            capture_output=False, stderr=subprocess.PIPE, text=True, timeout=120)
     assert child.returncode == 2
     assert "Standard output is closed" in child.stderr and "Traceback" not in child.stderr
+
+
+@pytest.mark.realdata
+def test_an_image_given_in_memory_gets_the_checks_a_file_gets(data_home):
+    """A tinted film or a thumbnail as an array or PIL image was scored; as a file, refused."""
+    from PIL import Image
+
+    from skcxr.datasets import load_chest_xray
+
+    path = load_chest_xray(subset="test", data_home=data_home).data[0]
+    grey = np.asarray(Image.open(path).convert("L"))
+    tinted = np.stack([grey, (grey * 0.7).astype(np.uint8), (grey * 0.4).astype(np.uint8)], -1)
+    screener = skcxr.load_pretrained(skcxr.list_pretrained()[0], device="cpu")
+    refusals = screener.refusals([grey, tinted, Image.fromarray(tinted), grey[:8, :8]])
+    assert [r and r.code for r in refusals] == [None, "colour", "colour", "too_small"]
+    with pytest.raises(skcxr.exceptions.RefusedFilmError, match="too small to be a film"):
+        screener.predict_proba([grey, grey[:8, :8]])
+    np.testing.assert_array_equal(screener.predict_proba([grey]),
+                                  screener.predict_proba([Image.fromarray(grey)]))

@@ -73,7 +73,24 @@ class FileChecks:
         """
         if source.dataset is not None:
             return _dicom_refusal(source.dataset)
-        width, height = source.size
+        return self._size_refusal(*source.size)
+
+    def image_refusal(self, image):
+        """Why an image given in memory (not as a file) is refused: its size, then its colour.
+
+        Parameters
+        ----------
+        image : PIL image
+            The image as the caller gave it, before any resizing.
+
+        Returns
+        -------
+        refusal : Refusal or None
+            Why the image is refused; None when nothing is wrong.
+        """
+        return self._size_refusal(*image.size) or self.colour_refusal(image)
+
+    def _size_refusal(self, width, height):
         if min(width, height) < self.min_side:
             return Refusal("too_small", f"too small to be a film ({width}x{height} pixels)")
         ratio = max(width, height) / min(width, height)

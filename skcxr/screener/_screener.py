@@ -370,10 +370,14 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
                 decoded = [i for i, film in zip(batch, films) if film.array is not None]
                 images = (np.stack([films[i - start].array for i in decoded]) if decoded
                           else None)
+            elif loader is not None:  # PIL images or arrays: the file checks on their pixels
+                for i in batch:
+                    refusals[i] = _in_memory_refusal(items[i], guard)
+                decoded = [i for i in batch if refusals[i] is None]
+                images = loader.transform([items[i] for i in decoded]) if decoded else None
             else:
                 decoded = list(batch)
-                chunk = [items[i] for i in batch] if loader is not None else items[start:start + len(batch)]
-                images = loader.transform(chunk) if loader is not None else np.asarray(chunk)
+                images = np.asarray(items[start:start + len(batch)])
             if images is not None:
                 judged, scores = guard_and_score(images, network, guard, score_refused=score_refused)
                 for k, i in enumerate(decoded):
@@ -457,6 +461,27 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         from ._folder import save_screener
 
         return save_screener(self, folder, overwrite=overwrite)
+
+
+def _in_memory_refusal(item, guard):
+    """The guard's file checks on an image given in memory (size and colour, as a file's are).
+
+    Without them a colour photograph or an 8-pixel thumbnail passed as an
+    array would be scored, where the same picture saved as a file is refused.
+    """
+    from ._worklist import _reading_checks
+
+    checks = _reading_checks(guard)
+    if checks is None:
+        return None
+    if isinstance(item, np.ndarray) and item.ndim in (2, 3):  # (height, width[, channels])
+        if item.ndim == 3 and item.shape[2] not in (1, 3, 4):
+            return None  # not an image as a list item: the loader says what it is
+        colour = item.dtype == np.uint8 and item.ndim == 3 and item.shape[2] in (3, 4)
+        item = Image.fromarray(item[..., :3]) if colour else Image.new("L", item.shape[1::-1])
+    if not isinstance(item, Image.Image):
+        return None
+    return checks.image_refusal(item)
 
 
 def _with_groups(estimator, groups, fit_params):
