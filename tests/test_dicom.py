@@ -109,6 +109,12 @@ def test_negative_rescale_slope_is_rescaled_not_read_as_an_inverted_film(tmp_pat
     np.testing.assert_array_equal(load(path), load(write_dicom(tmp_path / "b.dcm", RAMP)))
 
 
+def test_a_rescale_slope_of_zero_is_a_damaged_header_not_a_slope_of_one(tmp_path):
+    path = write_dicom(tmp_path / "a.dcm", RAMP, RescaleSlope=0, RescaleIntercept=0)
+    with pytest.raises(ValueError, match="declares RescaleSlope 0, which maps every pixel"):
+        load(path)
+
+
 def test_window_applies_to_rescaled_values(tmp_path):
     """WindowCenter/Width are in output units: the rescale comes first (here an intercept of -1024)."""
     path = write_dicom(tmp_path / "a.dcm", RAMP, window=(1024, 1024), RescaleSlope=1,

@@ -377,3 +377,29 @@ def test_a_worklist_that_cannot_be_written_after_the_screen_is_saved_elsewhere(
     saved = list(rescue.glob("skcxr-worklist-*.csv"))
     assert len(saved) == 1 and f"its rows were saved to {str(saved[0])!r} instead" in err
     assert len(list(csv.DictReader(saved[0].open()))) == len(films)
+
+
+def test_an_output_under_a_file_says_it_is_a_file(tiny_screener, tmp_path, capsys):
+    films = copy_films(tiny_screener, tmp_path / "d")
+    (tmp_path / "afile").write_text("x")
+    status, _, err = run(["screen", *films, "--model", tiny_screener["file"],
+                          "--out", tmp_path / "afile" / "w.csv"], capsys)
+    assert status == 2 and "afile' is a file, not a folder" in err
+
+
+def test_a_summary_that_cannot_be_written_is_named(tiny_screener, tmp_path, capsys, monkeypatch):
+    import skcxr.cli._screen as screen
+
+    films = copy_films(tiny_screener, tmp_path / "d")
+    real = screen.replaced_atomically
+
+    def full(path):
+        if str(path).endswith(".json"):
+            raise OSError(28, "No space left on device")
+        return real(path)
+
+    monkeypatch.setattr(screen, "replaced_atomically", full)
+    status, _, err = run(["screen", *films, "--model", tiny_screener["file"], "--out",
+                          tmp_path / "w.csv", "--summary-json", tmp_path / "s.json"], capsys)
+    assert status == 1 and f"The summary {str(tmp_path / 's.json')!r} could not be written" in err
+    assert (tmp_path / "w.csv").exists()

@@ -69,6 +69,8 @@ def check_output_path(option, path):
         return
     target = os.path.realpath(path)
     folder = os.path.dirname(target)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UsageError(f"{option} {path!r}: {folder!r} is a file, not a folder.")
     if not os.path.isdir(folder):
         raise UsageError(f"{option} {path!r}: folder {folder!r} does not exist.")
     if os.path.exists(target) and not os.access(target, os.W_OK):

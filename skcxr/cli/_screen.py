@@ -268,10 +268,16 @@ def _write_summary_json(args, rows, counts, n_skipped, model, seconds, notice, e
         return
     record = _summary_record(args.command, rows, counts, n_skipped, model, seconds, notice,
                             evaluation)
-    with replaced_atomically(args.summary_json) as temporary:
-        with open(temporary, "w", encoding="utf-8") as out:
-            json.dump(record, out, indent=2, default=_json_number)
-            out.write("\n")
+    try:
+        with replaced_atomically(args.summary_json) as temporary:
+            with open(temporary, "w", encoding="utf-8") as out:
+                json.dump(record, out, indent=2, default=_json_number)
+                out.write("\n")
+    except OSError as exc:
+        raise OutputError(
+            f"The summary {args.summary_json!r} could not be written ({type(exc).__name__}: "
+            f"{exc}). Every file was screened; the worklist and report were written as "
+            "asked.") from exc
 
 
 def _json_number(value):

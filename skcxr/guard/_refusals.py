@@ -32,7 +32,7 @@ UNSUITABLE_CODES = {
                        "population, device or view.",
 }
 ERROR_CODES = {
-    "missing": "The file was not found (moved or deleted during the screen).",
+    "missing": "The file was not found: it does not exist, or was moved or deleted.",
     "not_regular_file": "Not a regular file (a folder or a link to one, a named pipe, a socket "
                         "or a device): never opened, so a screen cannot hang on it.",
     "broken_link": "A symbolic link whose target does not exist.",

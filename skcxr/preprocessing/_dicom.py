@@ -172,6 +172,11 @@ def decode_dicom(ds, what, *, voi_lut=False):
         raise ItemError(f"{what} holds DICOM pixel data of shape {raw.shape}; expected one "
                         "grayscale frame.", code="unsupported_dicom",
                         reason=f"DICOM is not one grayscale frame (shape {raw.shape})")
+    if "RescaleSlope" in ds and ds.RescaleSlope is not None and float(ds.RescaleSlope) == 0:
+        # Every modality value would be the intercept: a damaged header, not a blank film.
+        raise ItemError(f"{what} declares RescaleSlope 0, which maps every pixel to one value: "
+                        "its header is damaged.", code="unsupported_dicom",
+                        reason="DICOM RescaleSlope 0 (every pixel would be one value)")
     scaled, note = _to_unit_range(raw, ds, voi_lut)
     if str(ds.PhotometricInterpretation).strip() == "MONOCHROME1":
         scaled = 1 - scaled

@@ -91,7 +91,7 @@ def _stat_error(exc, path, what):
             return ItemError(f"Cannot read {what}: broken symbolic link (to {target!r}).",
                              code="broken_link", reason=f"broken symbolic link (to {target!r})")
         return ItemError(f"Cannot read {what}: no such file.", code="missing",
-                         reason="file not found (moved or deleted during the screen)")
+                         reason="file not found (it does not exist, or was moved or deleted)")
     if exc.errno == errno.ELOOP:
         return ItemError(f"Cannot read {what}: symbolic link loop.", code="link_loop",
                          reason="symbolic link loop")

@@ -237,10 +237,13 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         plain = [c.item() if isinstance(c, np.generic) else c for c in classes]
         if not any(set(plain) == pair and all(type(c) is type(next(iter(pair))) for c in plain)
                    for pair in CANONICAL_PAIRS):
+            # Suggest the class the user most likely means, spelt as it is in their labels.
+            likely = next((c for c in plain if str(c).strip().upper() == "PNEUMONIA"),
+                          "PNEUMONIA")
             raise ValueError(
                 f"pos_label is required: the classes {plain} are not NORMAL/PNEUMONIA, 0/1 or "
                 "False/True, so which one to flag cannot be assumed (mixed-case labels such as "
-                "'normal'/'PNEUMONIA' sort differently). Pass pos_label='PNEUMONIA' (or your "
+                f"'normal'/'PNEUMONIA' sort differently). Pass pos_label={likely!r} (or your "
                 "positive class).")
         return 1
 
