@@ -132,6 +132,11 @@ def test_calibration_keeps_the_network_and_sets_threshold_and_guard(site, tiny_s
         base.set_params(on_refusal="score").predict_proba(list(files[:10])))
     assert calibrated.fitted_guard is not base.fitted_guard
     assert calibrated.card.operating_point["positives"] == int(np.sum(labels == "PNEUMONIA"))
+    # Nothing was held out: the card must not say its numbers come from held-out patients.
+    assert calibrated.card.site["in_sample"] and "nothing held out" in \
+        calibrated.card.operating_point["rule"]
+    assert "(in-sample: nothing was held out)" in calibrated.card.describe_site()
+    assert "held-out" not in calibrated.card.describe_site()
 
 
 def test_fit_screener_is_the_public_workflow():

@@ -313,8 +313,10 @@ def describe_site(card):
     base = site.get("base")
     start = (f"made from {base['name']} (sha256 {base['sha256'][:12]}...)" if base
              else "trained from scratch")
+    scored = (f"the same {site['patients']} patients (in-sample: nothing was held out)"
+              if site.get("in_sample") else f"{site['patients']} held-out patients")
     text = (f"Adapted to one site: {start} on {card.data.get('films')} films of "
-            f"{card.data.get('patients')} patients; on {site['patients']} held-out patients, "
+            f"{card.data.get('patients')} patients; on {scored}, "
             f"{numbers(site['after'])} at its threshold")
     before = site.get("before")
     if before:

@@ -30,6 +30,12 @@ def site_card(screener, films, *, base, comparison, recipe, size, name, source, 
                      "without its patients)")
         held_note = (f"out-of-fold scores of every site film ({len(films.folds)}-fold "
                      "cross-fitting by patient); the threshold was chosen on them too")
+    elif recipe.get("start") == "threshold only":
+        scored_on = (f"{int(films.held_out_accepted.sum())} films of all {n_held_patients} site "
+                     "patients the guard accepted (nothing held out: the network was not "
+                     "retrained)")
+        held_note = ("every site film, in-sample (nothing held out); the threshold was chosen "
+                     "on them too")
     else:
         scored_on = (f"{int(films.held_out_accepted.sum())} films of {n_held_patients} held-out "
                      "site patients the guard accepted")
@@ -52,9 +58,13 @@ def site_card(screener, films, *, base, comparison, recipe, size, name, source, 
             "any other site, device, population or protocol than the one whose films trained it",
             "films unlike its training films (the input guard refuses many such films)",
             "findings other than " + str(pos),
-            "a test set: the numbers on this card come from held-out patients of the same "
-            "films, and the threshold was chosen on them (so sensitivity and specificity at it "
-            "are optimistic); measure it on new films before relying on it",
+            ("a test set: the numbers on this card come from the very films its threshold "
+             "was set on (nothing held out), so sensitivity and specificity at it are "
+             "optimistic; measure it on new films before relying on it")
+            if recipe.get("start") == "threshold only" else
+            ("a test set: the numbers on this card come from held-out patients of the same "
+             "films, and the threshold was chosen on them (so sensitivity and specificity at it "
+             "are optimistic); measure it on new films before relying on it"),
         ],
         operating_point={
             "threshold": float(screener.threshold), "pos_label": pos, "rule": rule,
@@ -122,7 +132,9 @@ def _before_after(films, base, comparison, after, pos):
         "name": base.card.name, "sha256": base.card.weights.get("sha256"),
         "threshold": float(base.threshold)},
         "after": after, "before": None,
-        "patients": len(set(films.groups[films.held_out]))}
+        "patients": len(set(films.groups[films.held_out])),
+        # Threshold-only calibration scores every site film: its numbers are in-sample.
+        "in_sample": bool(len(films.held_out) == len(films.files) and films.folds is None)}
     if comparison is not None:
         files = [films.files[i] for i in films.held_out]
         refusals, proba = comparison.check_and_score(files, score_refused=True)
