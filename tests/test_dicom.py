@@ -4,6 +4,7 @@ Row by row (as TorchXRayVision's reader tests): which header property each
 case covers, and what the loader must make of it.
 """
 
+import os
 import sys
 
 import numpy as np
@@ -113,6 +114,28 @@ def test_a_rescale_slope_of_zero_is_a_damaged_header_not_a_slope_of_one(tmp_path
     path = write_dicom(tmp_path / "a.dcm", RAMP, RescaleSlope=0, RescaleIntercept=0)
     with pytest.raises(ValueError, match="declares RescaleSlope 0, which maps every pixel"):
         load(path)
+
+
+def deflated(path, source):
+    """``source`` re-saved with the Deflated Explicit VR Little Endian transfer syntax."""
+    import pydicom
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    ds = pydicom.dcmread(source)
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    ds.save_as(path, enforce_file_format=True)
+    return str(path)
+
+
+def test_a_deflated_dicom_is_read_and_a_deflate_bomb_refused_before_inflating(tmp_path):
+    small = deflated(tmp_path / "small.dcm", write_dicom(tmp_path / "a.dcm", RAMP))
+    np.testing.assert_array_equal(load(small), load(str(tmp_path / "a.dcm")))
+    # 4000x4000 16-bit zeros: 32 MB inflated from a file of a few tens of kB.
+    bomb = deflated(tmp_path / "bomb.dcm", write_dicom(tmp_path / "b.dcm",
+                                                       np.zeros((4000, 4000), np.uint16)))
+    assert os.path.getsize(bomb) < 200_000
+    with pytest.raises(ValueError, match="deflated DICOM dataset inflates to more than"):
+        ImageLoader(size=8, max_pixels=1_000_000).transform([bomb])
 
 
 def test_window_applies_to_rescaled_values(tmp_path):

@@ -21,6 +21,8 @@ imported only when a DICOM file is met.
 """
 
 import re
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +78,7 @@ def read_dicom_header(file, what, *, max_pixels, force=False):
         Without pydicom, with the install hint.
     """
     pydicom = import_pydicom(what)
+    _check_deflated_size(file, what, max_pixels)
     try:
         ds = pydicom.dcmread(file, force=force)
         size = (int(ds.Columns), int(ds.Rows))
@@ -99,6 +102,73 @@ def read_dicom_header(file, what, *, max_pixels, force=False):
             reason=f"DICOM is not one grayscale frame ({photometric}, {samples} samples per pixel)")
     _check_decoder(ds, what)
     return ds
+
+
+DEFLATED = "1.2.840.10008.1.2.1.99"  # Deflated Explicit VR Little Endian
+# Long VRs of explicit VR little endian: 2 reserved bytes, then a 4-byte length.
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT"}
+
+
+def _check_deflated_size(file, what, max_pixels):
+    """Refuse a deflated DICOM whose inflated dataset exceeds what ``max_pixels`` allows.
+
+    pydicom inflates the whole dataset in memory before any tag can be read,
+    so Rows and Columns come too late: a 300 kB file declaring 16000x16000
+    pixels would take gigabytes. The inflated size is counted here in small
+    pieces, without keeping them. The file position is restored.
+    """
+    if max_pixels is None:
+        return
+    start = file.tell()
+    try:
+        offset = _deflated_offset(file)
+        if offset is None:
+            return
+        file.seek(start + offset)
+        limit = 2 * max_pixels + (16 << 20)  # 16-bit pixels and a generous header
+        inflater, inflated = zlib.decompressobj(-zlib.MAX_WBITS), 0
+        while inflated <= limit:
+            chunk = inflater.unconsumed_tail or file.read(1 << 16)
+            if not chunk:
+                break
+            inflated += len(inflater.decompress(chunk, 1 << 20))
+        if inflated > limit:
+            raise ItemError(
+                f"Refusing {what}: its deflated DICOM dataset inflates to more than "
+                f"{limit} bytes, beyond what max_pixels={max_pixels} allows (possible "
+                "decompression bomb).", code="too_large",
+                reason=f"deflated DICOM inflating beyond max_pixels={max_pixels} (possible "
+                       "decompression bomb)")
+    except (zlib.error, OSError, struct.error):
+        return  # pydicom reads it next and names what is wrong
+    finally:
+        file.seek(start)
+
+
+def _deflated_offset(file):
+    """Where a deflated dataset starts (after the file meta group), or None if not deflated."""
+    head = file.read(132)
+    if len(head) < 132 or head[128:] != b"DICM":
+        return None
+    offset, syntax = 132, None
+    while True:
+        element = file.read(8)
+        if len(element) < 8:
+            return None
+        group, _ = struct.unpack("<HH", element[:4])
+        if group != 2:
+            break
+        vr = element[4:6]
+        if vr in _LONG_VRS:
+            length = struct.unpack("<I", file.read(4))[0]
+            offset += 12 + length
+        else:
+            length = struct.unpack("<H", element[6:8])[0]
+            offset += 8 + length
+        value = file.read(length)
+        if element[:4] == b"\x02\x00\x10\x00":  # (0002,0010) TransferSyntaxUID
+            syntax = value.rstrip(b"\x00 ").decode("ascii", "replace")
+    return offset if syntax == DEFLATED else None
 
 
 def _check_decoder(ds, what):

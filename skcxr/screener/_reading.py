@@ -111,6 +111,11 @@ def dicom_identifiers(path):
     try:
         import pydicom
 
+        # A deflated dataset is inflated whole before any tag is read (stop_before_pixels or
+        # not): a decompression bomb the reader refused must not be inflated here.
+        meta = pydicom.filereader.read_file_meta_info(path)
+        if str(meta.get("TransferSyntaxUID", "")) == "1.2.840.10008.1.2.1.99":
+            return ("",) * len(DICOM_FIELDS)
         ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=list(DICOM_FIELDS))
     except Exception:  # noqa: BLE001 - pydicom raises many types; decoding names the problem
         return ("",) * len(DICOM_FIELDS)
