@@ -63,6 +63,21 @@ def test_a_collapsed_network_is_an_error_not_a_model(blobs):
         clf.predict(X)
 
 
+def test_a_fit_ending_far_above_its_start_without_validation_is_an_error():
+    """lr=20, no validation split: batch losses grow 20-fold (below the 100-fold limit), the
+    last epoch ends at about 5 times the start and every film gets one answer (re-audit 8d)."""
+    from conftest import make_blob_images
+
+    X, y, _ = make_blob_images(n=32, size=32, seed=1)
+    clf = CXRClassifier("tiny", lr=20.0, max_epochs=3, batch_size=8, validation_fraction=None,
+                        random_state=0, verbose=0)
+    with pytest.raises(ValueError, match=r"Training diverged: its last epoch ended at a training "
+                                         r"loss of [0-9.]+, over 4 times .*lr=20\.0"):
+        clf.fit(X.astype(np.float32) / 255, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
 def test_an_undertrained_network_that_still_ranks_fits_with_a_warning(blobs):
     X, y, _ = blobs
     with pytest.warns(UserWarning, match=r"calls all 7 validation images [01] with probability "

@@ -102,6 +102,26 @@ class DivergenceCheck(Callback):
             )
 
 
+    def on_train_end(self, net, **kwargs):
+        # Without a validation split no collapse check runs and no checkpoint restores better
+        # weights: a fit whose last epoch ends far above where it began is returned as it is.
+        if self.start_loss_ is None or not len(net.history) or "valid_loss" in net.history[-1]:
+            return
+        loss = net.history[-1].get("train_loss")  # none when interrupted mid-epoch
+        if loss is not None and has_diverged(loss, self.start_loss_, END_FACTOR):
+            raise ValueError(
+                f"Training diverged: its last epoch ended at a training loss of {loss:.3g}, over "
+                f"{END_FACTOR:g} times the {self.start_loss_:.3g} it started from, and there is "
+                "no validation split to catch a network that gives every film one answer. The "
+                f"usual cause is a learning rate too high for this optimiser (lr={net.lr!r}): "
+                "try one 10 times lower. fit stopped; the model is not fitted.")
+
+
+# A last epoch's mean training loss this many times the start (at least log 2, chance level):
+# the fit made the network far worse than untrained. Training that works ends below its start.
+END_FACTOR = 4.0
+
+
 def has_diverged(loss, start_loss, factor=100.0):
     """Whether ``loss`` is over ``factor`` times ``start_loss`` (taken as at least ``log 2``)."""
     return loss > factor * max(start_loss, CHANCE_LOSS)
