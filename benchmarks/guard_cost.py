@@ -28,21 +28,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from screen_speed import full_size_folder  # the same upsampled films as that benchmark
 
 import skcxr
 from skcxr.datasets import load_chest_xray
-
-
-def full_size(folder, sources, n, side=2000):
-    """``n`` test films upsampled to ``side`` px on the longer side (JPEG), as a site's are."""
-    paths = []
-    for i, source in enumerate(sources[:n]):
-        with Image.open(source) as image:
-            image = image.convert("L").resize((side, int(side * 0.8)), Image.Resampling.BICUBIC)
-            paths.append(str(folder / f"{i:04d}_{Path(source).name}"))
-            image.save(paths[-1], quality=92)
-    return paths
 
 
 def timed(screener, films):
@@ -84,7 +73,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         sets = {"test films (224 px)": test}
         if args.big:
-            sets[f"full-size films (2,000 px), {args.big}"] = full_size(Path(tmp), test, args.big)
+            folder = full_size_folder(Path(tmp), [Path(p) for p in test], args.big)
+            sets[f"full-size films (2,000 px), {args.big}"] = sorted(map(str, folder.iterdir()))
         for label, films in sets.items():
             for backend in args.backends:
                 median = measure(args.name, backend, films, args.rounds)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ._base import resolve_base
 from ._card import site_card
-from ._films import SiteFilms, _map_to_base
+from ._films import SiteFilms, _map_to_base, accepted_scores
 
 
 def calibrate_screener(screener, files, y, groups=None, *, pos_label="PNEUMONIA",
@@ -86,12 +86,7 @@ def calibrate_screener(screener, files, y, groups=None, *, pos_label="PNEUMONIA"
     if guard:
         site_guard = InputGuard(FrozenEstimator(classifier), max_false_rejection=max_false_rejection,
                                 random_state=random_state).fit(images, groups=groups)
-    if site_guard is not None:
-        refusals, proba = site_guard.refusals(images, return_proba=True)
-        accepted = np.array([r is None for r in refusals])
-    else:
-        proba, accepted = classifier.predict_proba(images), np.ones(len(files), bool)
-    score = proba[:, list(classifier.classes_).index(pos_label)]
+    score, accepted = accepted_scores(classifier, site_guard, images, pos_label)
     point = guaranteed_threshold(y[accepted], score[accepted], min_sensitivity=min_sensitivity,
                                  confidence=confidence, pos_label=pos_label)
     films = SiteFilms(files=files, y=y, groups=groups, named_patients=named, fit=everything,

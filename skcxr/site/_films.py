@@ -101,3 +101,18 @@ def _map_to_base(classes, base_classes):
             f"The site's labels {classes} are not the base model's classes {base_classes}: "
             "fine-tuning keeps the network's outputs, so the labels must name them (case aside).")
     return mapped
+
+
+def accepted_scores(classifier, guard, images, pos_label):
+    """``pos_label``'s probability of each image, and whether ``guard`` accepts it (all, without one).
+
+    The films a threshold is chosen on are those the screener would score:
+    the guard's refusals and the probabilities come from one pass.
+    """
+    if guard is not None:
+        refusals, proba = guard.refusals(images, return_proba=True)
+        accepted = np.array([r is None for r in refusals])
+    else:
+        proba, accepted = classifier.predict_proba(images), np.ones(len(images), bool)
+    return proba[:, list(classifier.classes_).index(pos_label)], accepted
+

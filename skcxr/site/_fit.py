@@ -23,7 +23,7 @@ import numpy as np
 from ._base import resolve_base
 from ._card import site_card
 from ._defaults import FINE_TUNE, FROM_SCRATCH, freeze_patterns
-from ._films import check_site_films
+from ._films import accepted_scores, check_site_films
 
 
 def fit_screener(files, y, groups=None, *, init=None, pos_label="PNEUMONIA",
@@ -265,13 +265,7 @@ def _assemble(loader, classifier, guard, films, X, pos_label, min_sensitivity, c
         # fitted on these films, so it does not choose among them: all count.
         score, accepted = out_of_fold, np.ones(len(out_of_fold), bool)
     else:
-        held_out = X[films.held_out]
-        if guard is not None:
-            refusals, proba = guard.refusals(held_out, return_proba=True)
-            accepted = np.array([r is None for r in refusals])
-        else:
-            proba, accepted = classifier.predict_proba(held_out), np.ones(len(held_out), bool)
-        score = proba[:, list(classifier.classes_).index(pos_label)]
+        score, accepted = accepted_scores(classifier, guard, X[films.held_out], pos_label)
     films.held_out_score, films.held_out_accepted = score, accepted
     point = guaranteed_threshold(films.y[films.held_out][accepted], score[accepted],
                                  min_sensitivity=min_sensitivity, confidence=confidence,
