@@ -226,7 +226,7 @@ def test_train_holds_out_patients_and_writes_a_screener_folder(tmp_path, capsys,
                           *SMALL_SITE, "--out", out], capsys)
     assert status == 0, err
     assert "48 films in 2 classes: NORMAL 24, PNEUMONIA 24; 24 patients" in err
-    assert sorted(p.name for p in out.iterdir()) == ["card.json", "weights.pt"]  # no pickle
+    assert sorted(p.name for p in out.iterdir()) == ["card.json", "guard.npz", "weights.pt"]
     screener = load_screener(out)
     assert screener.pos_label == "PNEUMONIA" and screener.fitted_guard.max_false_rejection == 0.25
     assert screener.fitted_guard.classifier.estimator is screener.classifier
@@ -343,6 +343,9 @@ class FakeRegistry:
     def get_card(self, name):
         return tiny_card(0.4, name=name, title="tiny, pretrained",
                          validation={"auc": 0.99, "patients": 12})
+
+    def verify_files(self, name):
+        return [("weights.pt", None)]
 
     def load_pretrained(self, name, **kwargs):
         assert name == "tiny-pretrained"

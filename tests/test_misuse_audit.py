@@ -135,12 +135,16 @@ def test_a_guard_with_nan_in_its_state_is_refused_when_loaded(tmp_path, key):
     folder = tmp_path / "shipped"
     shutil.copytree(_registry.pretrained_folder(skcxr.list_pretrained()[0]), folder)
 
-    def poison(tensors):
-        value = tensors["guard"][key]
-        tensors["guard"][key] = value * float("nan") if hasattr(value, "shape") else float("nan")
-
-    rewrite_weights(folder, poison)
-    with pytest.raises(ScreenerFolderError, match=f"weights.pt'.*NaN or infinite values in {key}"):
+    path = folder / "guard.npz"
+    with np.load(path) as arrays:
+        state = dict(arrays)
+    state[key] = state[key] * np.nan
+    with open(path, "wb") as f:
+        np.savez(f, **state)
+    card = json.loads((folder / "card.json").read_text())
+    card["guard"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ScreenerFolderError, match=f"guard.npz'.*NaN or infinite values in {key}"):
         load_screener(folder)
 
 
@@ -242,3 +246,66 @@ def test_an_image_given_in_memory_gets_the_checks_a_file_gets(data_home):
         screener.predict_proba([grey, grey[:8, :8]])
     np.testing.assert_array_equal(screener.predict_proba([grey]),
                                   screener.predict_proba([Image.fromarray(grey)]))
+
+
+# ---------- a damaged weights folder: each message names the file and what is wrong
+def _replace_weights(folder, data):
+    """Put ``data`` in place of weights.pt and record its sha256, as a careless edit would."""
+    path = folder / "weights.pt"
+    path.write_bytes(data)
+    card = json.loads((folder / "card.json").read_text())
+    card["weights"]["sha256"] = hashlib.sha256(data).hexdigest()
+    (folder / "card.json").write_text(json.dumps(card))
+
+
+@pytest.mark.parametrize("data, says", [
+    (bytes(range(256)) * 20, "not a file torch.save or numpy.savez writes: no zip archive"),
+    (b"", "it is empty (0 bytes)"),
+])
+def test_unreadable_weights_with_a_matching_sha_say_what_they_are(tiny_screener, tmp_path, data,
+                                                                  says):
+    """Audit: random bytes were called "pickled objects"; an empty file "EOFError"."""
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+    _replace_weights(folder, data)
+    with pytest.raises(ScreenerFolderError, match="weights.pt") as error:
+        load_screener(folder)
+    assert says in str(error.value) and "pickled" not in str(error.value)
+
+
+def test_weights_that_are_a_folder_are_not_called_missing(tiny_screener, tmp_path):
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+    (folder / "weights.pt").unlink()
+    (folder / "weights.pt").mkdir()
+    with pytest.raises(ScreenerFolderError, match="weights.pt' is a folder, not a file"):
+        load_screener(folder)
+
+
+def test_weights_of_another_architecture_are_summed_up_in_one_line(tiny_screener, tmp_path):
+    """Audit: torch's many-line list of keys was cut off mid-list."""
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+
+    def other_architecture(tensors):
+        name = sorted(tensors["network"])[0]
+        tensors["network"]["network.extra.weight"] = tensors["network"].pop(name)
+
+    rewrite_weights(folder, other_architecture)
+    with pytest.raises(ScreenerFolderError) as error:
+        load_screener(folder)
+    message = str(error.value)
+    assert "weights.pt" in message and "\n" not in message
+    assert "1 tensor(s) missing" in message and "1 unexpected (network.extra.weight)" in message
+
+
+def test_info_checks_every_file_against_the_card(tmp_path, capsys):
+    """Audit: `skcxr info DIR` printed a damaged folder's card as if it were whole."""
+    from skcxr.pretrained import _registry
+
+    folder = tmp_path / "shipped"
+    shutil.copytree(_registry.pretrained_folder(skcxr.list_pretrained()[0]), folder)
+    status, out, err = run(["info", str(folder)], capsys)
+    assert status == 0 and "  weights.pt: matches" in out and "  guard.npz: matches" in out
+    with open(folder / "network.int8.onnx", "ab") as f:
+        f.write(b"\0")
+    status, out, err = run(["info", str(folder)], capsys)
+    assert status != 0 and "  network.int8.onnx: DAMAGED" in out
+    assert "network.int8.onnx' has sha256" in err and "do not match the card" in err

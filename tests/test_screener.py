@@ -17,7 +17,8 @@ from sklearn.pipeline import make_pipeline
 from skcxr import CXRClassifier, ImageLoader, ModelCard, Screener, load_screener
 from skcxr.exceptions import RefusedFilmError, RefusedFilmWarning
 from skcxr.guard import InputGuard
-from skcxr.screener import ScreenerFolderError
+from skcxr.screener import SavedClassifier, ScreenerFolderError
+from skcxr.screener._folder import sha256_of
 
 
 @pytest.fixture(scope="module")
@@ -139,9 +140,13 @@ def test_save_and_load_without_pickles(films, tmp_path):
     screen = Screener(films["pipe"], threshold=0.3, pos_label="PNEUMONIA", guard=films["guard"],
                       card=tiny_card(0.3))
     card = screen.save(tmp_path / "s")
-    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["card.json", "weights.pt"]
-    # Tensors and plain values only: loads with weights_only=True.
-    torch.load(tmp_path / "s" / "weights.pt", weights_only=True)
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["card.json", "guard.npz",
+                                                                   "weights.pt"]
+    # Tensors, arrays and plain values only: no pickle is needed to read either file.
+    assert set(torch.load(tmp_path / "s" / "weights.pt", weights_only=True)) == {"format",
+                                                                                 "network"}
+    np.load(tmp_path / "s" / "guard.npz", allow_pickle=False).close()
+    assert card.guard["file"] == "guard.npz" and len(card.guard["sha256"]) == 64
     again = load_screener(tmp_path / "s", device="cpu")
     assert isinstance(again.estimator, FrozenEstimator) and again.threshold == 0.3
     assert again.card == card and card.weights["sha256"] and card.network["format"]
@@ -151,6 +156,69 @@ def test_save_and_load_without_pickles(films, tmp_path):
         screen.save(tmp_path / "s")
     screen.save(tmp_path / "s", overwrite=True)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".partial")]
+
+
+def test_a_loaded_classifier_is_the_saved_one_and_pickles_without_its_folder(films, tmp_path):
+    screen = Screener(films["pipe"], threshold=0.3, pos_label="PNEUMONIA", guard=films["guard"],
+                      card=tiny_card(0.3))
+    screen.save(tmp_path / "s")
+    again = load_screener(tmp_path / "s", device="cpu")
+    saved = again.classifier
+    # No int8 file ships with it: PyTorch runs it, so it was read (and checked) on loading.
+    assert isinstance(saved, SavedClassifier) and "_built" in saved.__dict__
+    assert list(again.classes_) == list(films["pipe"].classes_)
+    assert saved.input_shape_ == films["pipe"][-1].input_shape_
+    state = saved.get_state()
+    assert isinstance(saved.classifier_, CXRClassifier) and not saved.module_.training
+    original = films["pipe"][-1].get_state()["network"]
+    for key, value in state["network"].items():
+        np.testing.assert_allclose(value.float(), original[key].half().float())
+    # A pickle holds the network itself: it does not need the folder any more.
+    data = pickle.dumps(again)
+    for path in (tmp_path / "s").iterdir():
+        path.unlink()
+    paths = accepted_paths(films, 4)
+    np.testing.assert_array_equal(pickle.loads(data).predict_proba(paths),
+                                  again.predict_proba(paths))
+    with pytest.raises(TypeError, match="not refitted in place"):
+        saved.fit(None)
+
+
+def test_a_folder_from_before_guard_npz_still_loads_with_its_guard(films, tmp_path):
+    # Weights format 1 kept the guard's arrays inside weights.pt, and the card named no file.
+    screen = Screener(films["pipe"], threshold=0.3, pos_label="PNEUMONIA", guard=films["guard"],
+                      card=tiny_card(0.3))
+    screen.save(tmp_path / "s")
+    folder = tmp_path / "s"
+    tensors = torch.load(folder / "weights.pt", weights_only=True)
+    tensors["format"] = 1
+    tensors["guard"] = {key: torch.as_tensor(value) if isinstance(value, np.ndarray) else value
+                        for key, value in films["guard"].get_state().items()}
+    torch.save(tensors, folder / "weights.pt")
+    (folder / "guard.npz").unlink()
+    card = json.loads((folder / "card.json").read_text())
+    card["guard"] = {k: v for k, v in card["guard"].items() if k not in ("file", "sha256")}
+    card["weights"]["sha256"] = sha256_of(folder / "weights.pt")
+    del card["weights"]["format"]  # cards of format-1 folders did not say it
+    (folder / "card.json").write_text(json.dumps(card))
+    again = load_screener(folder, device="cpu")
+    paths = accepted_paths(films, 3)
+    assert again.fitted_guard.threshold_ == films["guard"].threshold_
+    assert [r is None for r in again.refusals([films["blank"], *paths])] == [False, True, True, True]
+
+
+def test_a_card_that_promises_a_guard_the_folder_lacks_is_refused(films, tmp_path):
+    screen = Screener(films["pipe"], threshold=0.3, pos_label="PNEUMONIA", guard=films["guard"],
+                      card=tiny_card(0.3))
+    screen.save(tmp_path / "s")
+    (tmp_path / "s" / "guard.npz").unlink()
+    with pytest.raises(ScreenerFolderError, match="guard.npz.*missing"):
+        load_screener(tmp_path / "s")
+    card = json.loads((tmp_path / "s" / "card.json").read_text())
+    card["guard"] = {"max_false_rejection": 0.02}  # describes a guard, names no file
+    (tmp_path / "s" / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ScreenerFolderError, match="describes an input guard, but the folder"):
+        load_screener(tmp_path / "s")
 
 
 def test_an_overridden_threshold_is_saved_as_such(films, tmp_path):

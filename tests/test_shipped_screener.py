@@ -7,6 +7,9 @@ reproduce the numbers on the card.
 """
 
 import json
+import shutil
+import subprocess
+import sys
 import warnings
 
 import joblib
@@ -139,3 +142,44 @@ def test_the_default_backend_is_the_shipped_int8_file(name):
     assert screener.backend_in_use == "onnxruntime-int8"
     folder = skcxr.pretrained._registry.pretrained_folder(name)
     assert (folder / get_card(name).backends["onnxruntime-int8"]["file"]).stat().st_size < 15e6
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_screening_on_the_int8_file_imports_no_torch(name, tmp_path):
+    # torch and torchvision are about 2.5 s of a one-film screen's start on 2 cores: the
+    # int8 backend reads the guard from guard.npz and never builds the PyTorch network.
+    film = tmp_path / "film.png"
+    Image.fromarray(np.tile(np.linspace(0, 255, 256, dtype=np.uint8), (256, 1))).save(film)
+    code = (
+        "import sys\n"
+        "from skcxr.cli import main\n"
+        f"code = main(['screen', {str(film)!r}, '--model', {name!r}, '--out', "
+        f"{str(tmp_path / 'w.csv')!r}])\n"
+        "assert not code, code\n"
+        "import skcxr\n"
+        f"skcxr.load_pretrained({name!r}).check_and_score([{str(film)!r}])\n"
+        "print(sorted(m for m in ('torch', 'torchvision', 'skorch') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "w.csv").read_text().count("\n") == 2  # the header and the film's row
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_on_its_int8_file_the_network_is_read_only_when_something_needs_it(name, tmp_path):
+    folder = tmp_path / name
+    shutil.copytree(pretrained_folder(name), folder)
+    screener = skcxr.load_screener(folder, device="cpu")
+    saved = screener.classifier
+    assert isinstance(saved, skcxr.screener.SavedClassifier) and "_built" not in saved.__dict__
+    assert screener.backend_in_use == "onnxruntime-int8" and list(screener.classes_) == [
+        "NORMAL", "PNEUMONIA"]
+    assert "_built" not in saved.__dict__
+    # The network, once asked for, is the one in weights.pt.
+    tensors = torch.load(folder / "weights.pt", weights_only=True)["network"]
+    for key, value in saved.module_.state_dict().items():
+        assert torch.equal(value, tensors[key].float()), key
+    assert "_built" in saved.__dict__ and not saved.module_.training
+    # A screener that will run on PyTorch reads it on loading, so a damaged file is found then.
+    assert "_built" in skcxr.load_screener(folder, backend="torch").classifier.__dict__

@@ -35,20 +35,13 @@ within 1e-5 of PyTorch on the validation films), is verified on any films
 before it is written, and flags every test film as PyTorch does.
 """
 
-from ._export import export
-from ._onnx_export import NetworkWithFeatures, export_onnx
-from ._quantize import quantize_int8
-from ._session import OnnxNetwork, cpu_share
-from ._verify import BackendCheck, BackendMismatchError, verify_backend
+from .._lazy import attach
 
-__all__ = [
-    "BackendCheck",
-    "BackendMismatchError",
-    "NetworkWithFeatures",
-    "OnnxNetwork",
-    "cpu_share",
-    "export",
-    "export_onnx",
-    "quantize_int8",
-    "verify_backend",
-]
+# Lazy: running a shipped ONNX file (OnnxNetwork) needs neither torch nor the exporter.
+__getattr__, __dir__, __all__ = attach(__name__, attributes={
+    "._export": ["export"],
+    "._onnx_export": ["NetworkWithFeatures", "export_onnx"],
+    "._quantize": ["quantize_int8"],
+    "._session": ["OnnxNetwork", "cpu_share"],
+    "._verify": ["BackendCheck", "BackendMismatchError", "verify_backend"],
+})

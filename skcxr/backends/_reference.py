@@ -31,6 +31,8 @@ def find_classifier(model):
         model = model.fitted_estimator
     if hasattr(model, "steps"):
         model = model.steps[-1][1]
+    # A screener folder's skcxr.screener.SavedClassifier: the CXRClassifier it builds.
+    model = getattr(model, "classifier_", model)
     if not isinstance(model, CXRClassifier):
         raise TypeError(
             f"export needs a fitted CXRClassifier (or a Pipeline or Screener ending in one); "

@@ -353,12 +353,13 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         restore_fitted(classifier, state["fitted"])
         classifier.initialize()
         network = classifier.module_
-        try:
-            network.load_state_dict({key: value.float() if value.is_floating_point() else value
-                                     for key, value in state["network"].items()})
-        except RuntimeError as exc:  # torch lists the missing and unexpected keys
+        mismatch = _state_mismatch(network.state_dict(), state["network"])
+        if mismatch:
             raise ValueError(f"The saved network does not fit {classifier.module!r} with these "
-                             f"parameters: {exc}") from None
+                             f"parameters: {mismatch}. It was saved from another architecture "
+                             "or the file was edited.")
+        network.load_state_dict({key: value.float() if value.is_floating_point() else value
+                                 for key, value in state["network"].items()})
         network.eval()
         return classifier
 
@@ -1097,3 +1098,28 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         # Older pickles may hold a network left in training mode.
         if isinstance(getattr(self, "module_", None), torch.nn.Module):
             self.module_.eval()
+
+
+def _state_mismatch(expected, saved):
+    """How a saved ``state_dict`` differs from the network's, in one line ("" when it fits).
+
+    torch's own message lists every key on lines of its own; this counts
+    them and names the first few.
+    """
+    def some(keys):
+        keys = sorted(keys)
+        return ", ".join(keys[:3]) + (", ..." if len(keys) > 3 else "")
+
+    missing, unexpected = set(expected) - set(saved), set(saved) - set(expected)
+    reshaped = {key for key in set(expected) & set(saved)
+                if tuple(expected[key].shape) != tuple(getattr(saved[key], "shape", ()))}
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} tensor(s) missing ({some(missing)})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected ({some(unexpected)})")
+    if reshaped:
+        key = sorted(reshaped)[0]
+        parts.append(f"{len(reshaped)} of another shape ({key}: saved "
+                     f"{tuple(saved[key].shape)}, the network has {tuple(expected[key].shape)})")
+    return "; ".join(parts)

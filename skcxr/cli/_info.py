@@ -21,21 +21,32 @@ def run_info(args):
         print(_listing(registry))
         return 0
     kind, name = _models.resolve(args.name, what="NAME")
-    if kind == "pretrained":
-        card = registry.get_card(name).to_dict()
-    elif kind == "folder":
-        from ..screener import ScreenerFolderError, read_card
+    if kind in ("pretrained", "folder"):
+        from ..screener import ScreenerFolderError, read_card, verify_folder
 
         try:
-            card = read_card(name).to_dict()
+            if kind == "pretrained":
+                card, checks = registry.get_card(name), registry.verify_files(name)
+            else:
+                card = read_card(name)
+                checks = verify_folder(name, card)
         except ScreenerFolderError as exc:
             raise UsageError(str(exc)) from None
-    else:
-        screener = _models.load_model(name).screener
-        if screener.card is None:
-            print(f"{name}: a model without a card (threshold {screener.decision_threshold:.4g}).")
-            return 0
-        card = screener.card.to_dict() if hasattr(screener.card, "to_dict") else dict(screener.card)
+        print(format_card(name, card.to_dict()))
+        print("files (sha256 against the card):")
+        for file_name, problem in checks:
+            print(f"  {file_name}: {'matches' if problem is None else 'DAMAGED'}")
+        problems = [problem for _, problem in checks if problem]
+        if problems:
+            # The weights or guard damaged: it cannot load; a backend file: that backend falls
+            # back to PyTorch. Either way the folder is not what its card says.
+            raise UsageError("files that do not match the card: " + " ".join(problems))
+        return 0
+    screener = _models.load_model(name).screener  # a joblib file the user named
+    if screener.card is None:
+        print(f"{name}: a model without a card (threshold {screener.decision_threshold:.4g}).")
+        return 0
+    card = screener.card.to_dict() if hasattr(screener.card, "to_dict") else dict(screener.card)
     print(format_card(name, card))
     return 0
 

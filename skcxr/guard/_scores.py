@@ -18,7 +18,6 @@ fitted guard can be stored next to weights that load without unpickling.
 """
 
 import numpy as np
-import torch
 from sklearn.covariance import LedoitWolf
 
 THUMBNAIL_SIDE = 16
@@ -37,10 +36,25 @@ def thumbnails(X, side=THUMBNAIL_SIDE):
 
     Returns an array ``(n, side * side)``; a constant image becomes all zeros.
     """
-    grey = torch.from_numpy(grey_float(X))[:, None]
-    small = torch.nn.functional.adaptive_avg_pool2d(grey, side).flatten(1).numpy()
+    grey = grey_float(X)
+    rows, columns = _area_weights(grey.shape[1], side), _area_weights(grey.shape[2], side)
+    small = (rows @ grey @ columns.T).astype(np.float32).reshape(len(grey), side * side)
     small = small - small.mean(axis=1, keepdims=True)
     return small / (small.std(axis=1, keepdims=True) + _EPS)
+
+
+def _area_weights(length, side):
+    """``(side, length)`` weights that average each of ``side`` bins of a line of pixels.
+
+    The bins of ``torch.nn.functional.adaptive_avg_pool2d``: bin ``i`` spans
+    pixels ``floor(i * length / side)`` to ``ceil((i + 1) * length / side)``
+    (the guard was fitted with it; numpy gives the same without torch).
+    """
+    weights = np.zeros((side, length), dtype=np.float32)
+    for i in range(side):
+        start, end = (i * length) // side, -((-(i + 1) * length) // side)
+        weights[i, start:end] = 1 / (end - start)
+    return weights
 
 
 class FeatureGaussian:

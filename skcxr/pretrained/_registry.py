@@ -3,8 +3,9 @@
 Each folder holds ``card.json`` (a :class:`~skcxr.ModelCard`: architecture,
 input size, recipe and command, data, validation and test metrics, the
 screening threshold and how it was chosen, and the sha256 of every file
-beside it) and ``weights.pt`` (half-precision tensors, read with
-``torch.load(weights_only=True)``). Nothing is downloaded and nothing is
+beside it), ``weights.pt`` (half-precision tensors, read with
+``torch.load(weights_only=True)``), ``guard.npz`` (the input guard's arrays)
+and ``network.int8.onnx`` (the int8 ONNX Runtime network). Nothing is downloaded and nothing is
 unpickled. An entry that cannot be read as a screener is left out of
 :func:`list_pretrained` and named by :func:`unreadable_entries`, so one stray
 file cannot break every command.
@@ -12,7 +13,13 @@ file cannot break every command.
 
 from pathlib import Path
 
-from ..screener import ScreenerFolderError, load_screener, read_card, read_weights
+from ..screener import (
+    ScreenerFolderError,
+    load_screener,
+    read_card,
+    read_weights,
+    verify_folder,
+)
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -101,6 +108,22 @@ def get_card(name):
     return read_card(pretrained_folder(name))
 
 
+def verify_files(name):
+    """Each file of pretrained screener ``name`` and what is wrong with it (None when intact).
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_pretrained`.
+
+    Returns
+    -------
+    checks : list of (str, str or None)
+        ``(file name, problem)``; see :func:`skcxr.screener.verify_folder`.
+    """
+    return verify_folder(pretrained_folder(name))
+
+
 def get_weights(name):
     """The verified tensors of pretrained screener ``name`` (sha256 checked, no unpickling).
 
@@ -112,8 +135,8 @@ def get_weights(name):
     Returns
     -------
     tensors : dict
-        ``"network"``: the half-precision ``state_dict``; ``"guard"``: the
-        input guard's state.
+        ``"network"``: the half-precision ``state_dict`` (and ``"guard"``,
+        the input guard's state, in a folder written before ``guard.npz``).
     """
     return read_weights(pretrained_folder(name))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._saved_classifier import SavedClassifier, built
 from ._scoring import TorchNetwork
 
 BACKENDS = ("auto", "torch", "onnxruntime", "onnxruntime-int8")
@@ -63,7 +64,7 @@ def resolve_backend(screener):
     torch_network = TorchNetwork(classifier)
     requested = screener.backend
     card = screener.card
-    if requested == "torch" or not hasattr(classifier, "module_"):
+    if requested == "torch" or not _has_network(classifier):
         return torch_network
     entry = (card.backends.get(INT8) if card is not None else None) or {}
     if requested == "auto" and not entry.get("file"):
@@ -78,6 +79,11 @@ def resolve_backend(screener):
             f"({_first_line(exc)}); this screener runs on PyTorch instead, at its PyTorch "
             "threshold."), stacklevel=4)
         return torch_network
+
+
+def _has_network(classifier):
+    """A CXRClassifier (or one saved in a folder, not built yet): something ONNX can run."""
+    return isinstance(classifier, SavedClassifier) or hasattr(classifier, "module_")
 
 
 def _int8_session(screener, entry):
@@ -100,6 +106,7 @@ def _fp32_session(classifier):
     """The fp32 ONNX export of ``classifier``, made once into the cache and verified on making."""
     from ..backends import OnnxNetwork, export_onnx
 
+    classifier = built(classifier)
     state = classifier.module_.state_dict()
     digest = hashlib.sha256()
     for key in sorted(state):

@@ -68,7 +68,8 @@ class ModelCard:
         Metrics on a test split, with confidence intervals, when one was scored.
     guard : dict or None, default=None
         The input guard: its false-rejection target, threshold and what it
-        was fitted on; None for a screener without one.
+        was fitted on, and ``file``/``sha256``: its arrays (``guard.npz``)
+        beside the weights; None for a screener without one.
     site : dict or None, default=None
         For a screener adapted to a site: the base model (name, sha256,
         threshold), the site's films and patients (trained on, held out),
@@ -267,8 +268,16 @@ class ModelCard:
                 _expect(isinstance(self.weights.get(key), str), f"weights needs {key!r}")
             _expect(bool(_SHA256.fullmatch(self.weights["sha256"])),
                     "weights.sha256 must be 64 lowercase hex digits")
+            # 1: the guard's arrays inside the weights; 2: the network only (skcxr.screener._folder).
+            _expect(self.weights.get("format", 1) in (1, 2),
+                    f"weights.format must be 1 or 2, not {self.weights.get('format')!r}: this skcxr "
+                    "reads no other")
             _expect(_is_file_name(self.weights["file"]),
                     "weights.file must be a file name beside the card, not a path")
+        if self.guard and "file" in self.guard:  # the guard's arrays beside the weights
+            _expect(isinstance(self.guard["file"], str) and _is_file_name(self.guard["file"])
+                    and bool(_SHA256.fullmatch(str(self.guard.get("sha256", "")))),
+                    "guard.file must be a file name beside the card, with its 'sha256'")
         for backend, entry in self.backends.items():
             _expect(isinstance(entry, dict), f"backends.{backend} must be an object")
             if entry.get("file") is not None:  # shipped beside the weights: pinned by sha256

@@ -1,12 +1,17 @@
-"""A screener on disk without pickles: ``card.json`` and ``weights.pt`` in one folder.
+"""A screener on disk without pickles: ``card.json``, ``weights.pt`` and ``guard.npz`` in one folder.
 
-``weights.pt`` holds tensors and plain values only (the network in half
-precision, the input guard's arrays), read with
-``torch.load(weights_only=True)``, which runs no code. ``card.json`` is the
-:class:`ModelCard`: what rebuilding the screener needs besides the tensors,
-and the sha256 of every file beside it, checked before anything is read. The
-shipped screeners are such folders, and so are the ones ``skcxr train`` and
+``weights.pt`` holds the network's tensors in half precision, read with
+``torch.load(weights_only=True)``, which runs no code. ``guard.npz`` holds
+the input guard's arrays, read with ``numpy.load(allow_pickle=False)``: a
+screen on an ONNX backend needs the guard but not torch, so the guard is
+kept apart from the network. ``card.json`` is the :class:`ModelCard`: what
+rebuilding the screener needs besides the arrays, and the sha256 of every
+file beside it, checked before anything is read. The shipped screeners are
+such folders, and so are the ones ``skcxr train`` and
 :func:`skcxr.fit_screener` write.
+
+Folders written before the guard had a file of its own (weights format 1)
+keep it inside ``weights.pt``; they are read as they are.
 """
 
 import hashlib
@@ -21,7 +26,11 @@ from ._card import CardError, ModelCard
 
 CARD_FILE = "card.json"
 WEIGHTS_FILE = "weights.pt"
-WEIGHTS_FORMAT = 1
+GUARD_FILE = "guard.npz"
+# 2: the network only (the guard in GUARD_FILE). A reader that knows only 1 refuses a
+# format-2 file, instead of finding no guard in it and screening unguarded.
+WEIGHTS_FORMAT = 2
+WEIGHTS_FORMATS = (1, 2)
 # Written beside a folder while it is saved; never read as a screener.
 PARTIAL_PREFIX = ".partial-"
 
@@ -66,9 +75,11 @@ def save_screener(screener, folder, *, overwrite=False, extra_files=None):
 
     from ..classifier import CXRClassifier
     from ._parts import split_loader
+    from ._saved_classifier import built
 
     folder = Path(folder)
     loader, classifier = split_loader(screener.fitted_estimator)
+    classifier = built(classifier)
     if loader is None or not isinstance(classifier, CXRClassifier):
         raise ValueError(
             "Only a screener over files whose estimator is ImageLoader -> CXRClassifier can be "
@@ -87,9 +98,6 @@ def save_screener(screener, folder, *, overwrite=False, extra_files=None):
                "network": {key: value.half() if value.is_floating_point() else value
                            for key, value in state.pop("network").items()}}
     guard = screener.fitted_guard
-    if guard is not None:
-        tensors["guard"] = {key: torch.as_tensor(value) if isinstance(value, np.ndarray) else value
-                            for key, value in guard.get_state().items()}
 
     if extra_files is None:
         extra_files = _backend_files(screener)
@@ -99,10 +107,13 @@ def save_screener(screener, folder, *, overwrite=False, extra_files=None):
         # screens with it, so it gets the mode a plain mkdir would give.
         os.chmod(partial, 0o777 & ~_umask())
         torch.save(tensors, partial / WEIGHTS_FILE)
+        if guard is not None:
+            write_guard(guard, partial / GUARD_FILE)
         for name, source in (extra_files or {}).items():
             shutil.copyfile(source, partial / name)
         card = _card_for(screener, folder.name, state, loader,
-                         sha256_of(partial / WEIGHTS_FILE))
+                         sha256_of(partial / WEIGHTS_FILE),
+                         None if guard is None else sha256_of(partial / GUARD_FILE))
         for name in (extra_files or {}):
             expected = card.backends.get(_backend_named(card, name), {}).get("sha256")
             if expected != sha256_of(partial / name):
@@ -134,7 +145,7 @@ def _backend_named(card, file_name):
     return next((name for name, entry in card.backends.items() if entry["file"] == file_name), None)
 
 
-def _card_for(screener, name, state, loader, sha256):
+def _card_for(screener, name, state, loader, sha256, guard_sha256):
     """The card to write: the screener's own, with what this save knows for certain."""
     card = screener.card
     threshold = float(screener.threshold)
@@ -163,7 +174,12 @@ def _card_for(screener, name, state, loader, sha256):
                 for key, value in loader.get_params().items() if key in ("size", "resize_mode",
                                                                           "grayscale", "dtype")},
         network={key: value for key, value in state.items()},
-        weights={"file": WEIGHTS_FILE, "sha256": sha256, "dtype": "float16"},
+        weights={"file": WEIGHTS_FILE, "sha256": sha256, "dtype": "float16",
+                 "format": WEIGHTS_FORMAT},
+        guard=None if guard_sha256 is None else {
+            **{key: value for key, value in (data.get("guard") or {}).items()
+               if key not in ("file", "sha256")},
+            "file": GUARD_FILE, "sha256": guard_sha256},
     )
     return ModelCard.from_dict(data, source=f"the card of {name!r}")
 
@@ -241,12 +257,15 @@ def read_weights(folder, card=None):
     except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged files
         raise ScreenerFolderError(
             f"The weights file {str(path)!r} matches its checksum but cannot be read as plain "
-            f"tensors ({_why_unreadable(exc)}). It was written by another tool or version; skcxr "
-            "never unpickles weights, so re-save the screener with this skcxr.") from None
-    if not isinstance(tensors, dict) or tensors.get("format") != WEIGHTS_FORMAT or \
+            f"tensors ({_why_unreadable(exc, path)}). It was written by another tool or version, or "
+            "damaged before its checksum was taken; skcxr never unpickles weights, so re-save the "
+            "screener with this skcxr.") from None
+    if not isinstance(tensors, dict) or tensors.get("format") not in WEIGHTS_FORMATS or \
             not isinstance(tensors.get("network"), dict):
-        raise ScreenerFolderError(f"The weights file {str(path)!r} is not a skcxr screener's "
-                                  f"weights (format {WEIGHTS_FORMAT}).")
+        raise ScreenerFolderError(
+            f"The weights file {str(path)!r} is not a skcxr screener's weights (format "
+            f"{' or '.join(map(str, WEIGHTS_FORMATS))}): it holds "
+            f"{_what_it_holds(tensors)}.")
     # A network with NaN weights scores every film NaN, which no threshold flags: every
     # film would pass as not flagged. Refuse it here, naming the tensors.
     damaged = [key for key, value in tensors["network"].items()
@@ -261,24 +280,94 @@ def read_weights(folder, card=None):
     return tensors
 
 
-def _why_unreadable(exc):
-    """What torch.load said, without its advice to pass weights_only=False (that runs code)."""
+def _what_it_holds(tensors):
+    if not isinstance(tensors, dict):
+        return f"a {type(tensors).__name__}"
+    if "format" not in tensors:
+        return f"a dict without a format (keys: {', '.join(map(str, list(tensors)[:5]))})"
+    if tensors["format"] not in WEIGHTS_FORMATS:
+        return f"format {tensors['format']!r}, which this skcxr does not read"
+    return "no network"
+
+
+def write_guard(guard, path):
+    """Write a fitted guard's state to ``path`` as a ``.npz`` of plain arrays (no pickles).
+
+    Parameters
+    ----------
+    guard : fitted InputGuard
+    path : path-like
+    """
+    arrays = {key: np.asarray(value) for key, value in guard.get_state().items()}
+    with open(path, "wb") as f:  # a file object: np.savez would append ".npz" to a name
+        np.savez(f, **arrays)
+
+
+def read_guard_state(folder, card):
+    """The verified state of a screener folder's input guard, or None when it has none.
+
+    Read from the file the card names (``numpy.load(allow_pickle=False)``:
+    no code runs), else from a format-1 ``weights.pt`` that holds it.
+
+    Parameters
+    ----------
+    folder : path-like
+    card : ModelCard
+
+    Returns
+    -------
+    state : dict or None
+        For :meth:`InputGuard.from_state`.
+    """
+    entry = card.guard or {}
+    if "file" not in entry:
+        if card.weights.get("format", 1) == 1:  # written before guard.npz existed
+            return read_weights(folder, card).get("guard")
+        return None
+    path = Path(folder) / entry["file"]
+    check_file(path, entry["sha256"])
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return {key: arrays[key].item() if arrays[key].ndim == 0 else arrays[key]
+                    for key in arrays.files}
+    except Exception as exc:  # noqa: BLE001 - numpy raises many types for damaged files
+        raise ScreenerFolderError(
+            f"The guard file {str(path)!r} matches its checksum but cannot be read as plain "
+            f"arrays ({_why_unreadable(exc, path)}).") from None
+
+
+def _why_unreadable(exc, path):
+    """Why torch.load or numpy.load failed, without torch's advice to pass weights_only=False
+    (that runs code)."""
     text = str(exc)
-    if "Weights only load failed" in text:
-        unsupported = next((line.strip() for line in text.splitlines()
-                            if "Unsupported global" in line), "")
-        detail = f": {unsupported[:150]}" if unsupported else ""
-        return f"it holds pickled Python objects, not only tensors{detail}; loading them would " \
-               "run code from the file"
-    first_line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return first_line[:200]
+    unsupported = next((line.strip() for line in text.splitlines()
+                        if "Unsupported global" in line), "")
+    if unsupported:
+        return f"it holds pickled Python objects, not only tensors: {unsupported[:150]}; " \
+               "loading them would run code from the file"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as error:
+        return f"it cannot be read: {error.strerror}"
+    if not head:
+        return "it is empty (0 bytes)"
+    if head != b"PK\x03\x04":  # torch.save and numpy.savez both write a zip archive
+        return f"it is not a file torch.save or numpy.savez writes: no zip archive (it starts " \
+               f"with the bytes {head.hex()})"
+    lines = [line.strip() for line in text.splitlines() if line.strip()
+             and "weights_only" not in line and "Please file an issue" not in line]
+    return (lines[0] if lines else type(exc).__name__)[:200]
 
 
 def check_file(path, expected):
     """Raise :class:`ScreenerFolderError` unless ``path`` exists with sha256 ``expected``."""
     path = Path(path)
     if not path.is_file():
-        raise ScreenerFolderError(f"{str(path)!r} is missing: the screener folder is incomplete.")
+        what = ("is a folder, not a file" if path.is_dir() else
+                "is not a regular file" if path.exists() else "is missing")
+        raise ScreenerFolderError(f"{str(path)!r} {what}: the screener folder is incomplete or "
+                                  "damaged. Restore it (reinstall skcxr for a shipped screener).")
     found = sha256_of(path)
     if found != expected:
         raise ScreenerFolderError(
@@ -286,11 +375,55 @@ def check_file(path, expected):
             "damaged or was replaced. Restore it (reinstall skcxr for a shipped screener).")
 
 
+def verify_folder(folder, card=None):
+    """Each file a screener folder's card pins, and what is wrong with it (None when it matches).
+
+    Reads no weights: only the sha256 of each file is compared with the card's.
+
+    Parameters
+    ----------
+    folder : path-like
+        A screener folder.
+    card : ModelCard, default=None
+        Its card, when already read.
+
+    Returns
+    -------
+    checks : list of (str, str or None)
+        ``(file name, problem)`` for the weights, the guard and each shipped
+        backend file.
+    """
+    card = read_card(folder) if card is None else card
+    entries = [card.weights] if card.weights else []
+    entries += [card.guard] if card.guard and "file" in card.guard else []
+    entries += [entry for entry in card.backends.values() if entry.get("file")]
+    checks = []
+    for entry in entries:
+        try:
+            check_file(Path(folder) / entry["file"], entry["sha256"])
+        except ScreenerFolderError as exc:
+            checks.append((entry["file"], str(exc)))
+        else:
+            checks.append((entry["file"], None))
+    return checks
+
+
+def _runs_on_its_int8_file(card, backend):
+    """Whether ``backend`` will take the int8 file the card ships (then no PyTorch network runs)."""
+    from ._backend import INT8
+
+    return backend in ("auto", INT8) and bool((card.backends.get(INT8) or {}).get("file"))
+
+
 def load_screener(folder, *, device="auto", n_jobs=None, on_refusal="raise", backend="auto"):
     """A screener saved with :meth:`Screener.save` (or a shipped one), without unpickling.
 
-    The card is validated, the weights are checked against its sha256 and
-    read with ``torch.load(weights_only=True)``.
+    The card is validated and every file is checked against its sha256.
+    The guard's arrays are read with ``numpy.load(allow_pickle=False)``
+    and the network's weights with ``torch.load(weights_only=True)``. When
+    the screener will run on the int8 ONNX file its card ships, the network
+    is read only when something first needs it (:class:`SavedClassifier`):
+    a screen on that file never imports torch.
 
     Parameters
     ----------
@@ -309,8 +442,9 @@ def load_screener(folder, *, device="auto", n_jobs=None, on_refusal="raise", bac
     -------
     screener : Screener
         Fitted: its estimator is a :class:`~sklearn.frozen.FrozenEstimator`
-        around ``ImageLoader -> CXRClassifier``, its threshold, guard and
-        card those saved.
+        around ``ImageLoader -> SavedClassifier`` (the saved
+        :class:`~skcxr.CXRClassifier`, built on first use), its threshold,
+        guard and card those saved.
 
     Raises
     ------
@@ -325,35 +459,44 @@ def load_screener(folder, *, device="auto", n_jobs=None, on_refusal="raise", bac
     from sklearn.frozen import FrozenEstimator
     from sklearn.pipeline import Pipeline
 
-    from ..classifier import CXRClassifier
     from ..guard import InputGuard
     from ..preprocessing import ImageLoader
+    from ._saved_classifier import SavedClassifier
     from ._screener import Screener
 
+    folder = Path(folder).resolve()
     card = read_card(folder)
     if not card.weights or not card.network:
-        raise ScreenerFolderError(f"{str(Path(folder) / CARD_FILE)!r} names no weights: it is the "
+        raise ScreenerFolderError(f"{str(folder / CARD_FILE)!r} names no weights: it is the "
                                   "card of a screener that was never saved.")
-    tensors = read_weights(folder, card)
+    check_file(folder / card.weights["file"], card.weights["sha256"])
     try:
-        classifier = CXRClassifier.from_state({**card.network, "network": tensors["network"]},
-                                              device=device)
-    except ValueError as exc:
-        raise ScreenerFolderError(f"{str(Path(folder) / CARD_FILE)!r}: {exc}") from None
+        classifier = SavedClassifier.from_card(folder, card, device=device)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ScreenerFolderError(f"{str(folder / CARD_FILE)!r}: network.fitted lacks the "
+                                  f"classes or input shape ({exc}).") from None
+    if not _runs_on_its_int8_file(card, backend):
+        classifier.classifier_  # noqa: B018 - PyTorch will run it: read it now, errors now
     loader = ImageLoader(n_jobs=n_jobs, **{key: tuple(value) if isinstance(value, list) else value
                                            for key, value in card.loader.items()})
     guard = None
-    if "guard" in tensors:
+    state = read_guard_state(folder, card)
+    if state is None and card.guard:
+        raise ScreenerFolderError(
+            f"{str(folder / CARD_FILE)!r} describes an input guard, but the folder holds none: "
+            "it is incomplete. Restore it; a screener is never loaded without the guard its "
+            "card promises.")
+    if state is not None:
         try:
-            guard = InputGuard.from_state(tensors["guard"], FrozenEstimator(classifier))
+            guard = InputGuard.from_state(state, FrozenEstimator(classifier))
         except ValueError as exc:
-            path = Path(folder) / card.weights["file"]
+            path = folder / (card.guard or {}).get("file", card.weights["file"])
             raise ScreenerFolderError(f"{str(path)!r}: {exc}") from None
     pipeline = Pipeline([("imageloader", loader), ("cxrclassifier", classifier)])
     screener = Screener(FrozenEstimator(pipeline), threshold=card.threshold,
                         pos_label=card.pos_label, guard=guard, card=card, on_refusal=on_refusal,
                         backend=backend)
-    screener._folder = str(Path(folder).resolve())  # where backend files beside the weights are
+    screener._folder = str(folder)  # where backend files beside the weights are
     return screener
 
 

@@ -15,7 +15,6 @@ import html
 
 import numpy as np
 
-from ..explain import gradcam
 from ..metrics import format_screening_report
 from ._card import describe_site, describe_threshold
 from ._cells import ESCAPE_ERRORS
@@ -30,6 +29,7 @@ from ._population import population_notice
 from ._reading import read_film
 from ._report_refusals import not_screened_section
 from ._report_table import TABLE_END, score_texts, table_row, table_start
+from ._saved_classifier import built
 from ._worklist import count_statuses, positive_class, screening_parts
 
 DEFAULT_INTENDED_USE = (
@@ -262,7 +262,10 @@ def _heatmap_images(rows, screener, max_heatmaps):
     top = flagged[:max_heatmaps]
     if not top:
         return {}, ""
+    from ..explain import gradcam  # torch: only when heatmaps are drawn
+
     loader, classifier = screening_parts(screener)
+    classifier = built(classifier)
     if not hasattr(classifier, "module_"):
         return {}, ("No heatmaps: the model's classifier is not a CXRClassifier "
                     f"({type(classifier).__name__}).")

@@ -442,9 +442,10 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         """Write the screener to ``folder`` without pickling: card, weights, guard.
 
         The folder holds ``card.json`` (the :class:`ModelCard`, with the
-        sha256 of every file beside it) and ``weights.pt`` (half-precision
-        network and the guard's arrays, read back with
-        ``torch.load(weights_only=True)``). It is written to a temporary
+        sha256 of every file beside it), ``weights.pt`` (the half-precision
+        network, read back with ``torch.load(weights_only=True)``) and
+        ``guard.npz`` (the guard's arrays, read back with
+        ``numpy.load(allow_pickle=False)``). It is written to a temporary
         folder beside it and renamed when complete, so an interrupted save
         never leaves a folder that looks like a screener.
         :func:`skcxr.load_screener` reads it back.

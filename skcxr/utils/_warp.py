@@ -1,6 +1,8 @@
-"""The one image warp: training augmentation and test-time views both resample through it."""
+"""The one image warp: training augmentation and test-time views both resample through it.
 
-import torch.nn.functional as F
+torch is imported on first use: ``skcxr.utils`` is also what the input guard
+validates batches with, and screening with an ONNX backend needs no torch.
+"""
 
 
 def affine_warp(x, theta):
@@ -20,5 +22,7 @@ def affine_warp(x, theta):
         Bilinear samples; points outside the image repeat its border (a
         real film has no black margins or corners).
     """
+    import torch.nn.functional as F
+
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
