@@ -440,3 +440,21 @@ def test_auto_false_rejection_is_what_the_held_out_films_can_set(guard, films):
     large = InputGuard(guard.classifier, max_false_rejection="auto", random_state=0).fit(
         X, groups=groups)
     assert large.false_rejection_ == 0.01 or large.n_calibration_ < 99
+
+
+def test_grey_percentiles_of_uint8_films_are_numpys_to_the_bit():
+    # The blank-frame check counts grey levels instead of sorting pixels: it must decide
+    # exactly as np.percentile would, whatever the size, contrast or batch.
+    from skcxr.guard._image_checks import grey_percentiles
+
+    rng = np.random.default_rng(0)
+    for side in (1, 2, 7, 64, 128, 151):
+        for _ in range(20):
+            X = (rng.random((5, 1, side, side)) ** rng.uniform(0.2, 5)
+                 * rng.integers(1, 256)).astype(np.uint8)
+            expected = np.percentile(X.reshape(5, -1).astype(np.float32), [1, 99], axis=1)
+            np.testing.assert_array_equal(grey_percentiles(X, (1, 99)), expected)
+    colour = rng.integers(0, 256, (3, 3, 16, 16), dtype=np.uint8)  # the general path
+    np.testing.assert_array_equal(grey_percentiles(colour, (1, 99)),
+                                  np.percentile(colour.astype(np.float32).mean(axis=1)
+                                                .reshape(3, -1), [1, 99], axis=1))

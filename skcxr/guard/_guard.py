@@ -1,5 +1,6 @@
 """InputGuard: refuse images the classifier was not made for, with a reason."""
 
+import functools
 import warnings
 from contextlib import nullcontext
 from numbers import Integral, Real
@@ -9,7 +10,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, KFold, ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from .._compat import HasMethods, Interval, StrOptions, validate_estimator_params
 from ..utils import check_image_batch
@@ -276,8 +277,9 @@ class InputGuard(OutlierMixin, BaseEstimator):
                 f"The classifier gives {features.shape[1]} features per image but the guard "
                 f"was fitted on {self.n_features_in_}: it belongs to another classifier."
             )
-        z = (self._log_scores(features, thumbnails(X)) - self.score_median_) / self.score_scale_
-        return z.max(axis=1)
+        with _one_blas_thread():
+            logs = self._log_scores(features, thumbnails(X))
+        return ((logs - self.score_median_) / self.score_scale_).max(axis=1)
 
     def _named_refusals(self, X):
         """Refusals from the named checks, given the fitted threshold (None where none).
@@ -541,6 +543,23 @@ class InputGuard(OutlierMixin, BaseEstimator):
         guard.thumbnail_model_ = ThumbnailPCA.from_state(state, "thumbnail.")
         guard.layout_check_ = LayoutCheck.from_state(state, "layout.")
         return guard
+
+
+@functools.cache
+def _blas_controller():
+    return ThreadpoolController()  # finding the loaded BLAS libraries takes ~2 ms: once
+
+
+def _one_blas_thread():
+    """A context in which BLAS runs on one thread.
+
+    A batch's novelty is a few small products (64 x 512 by 512 x 512): one
+    thread does them in about 1.5 ms. Two wake OpenBLAS's workers, which
+    then spin against the network's and the decoding threads: on 2 cores
+    that made the guard cost +36% of a guarded ``predict_proba`` of the
+    test films instead of +13% (benchmarks/guard_cost.py).
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _accepted(refusals):
