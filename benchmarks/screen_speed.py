@@ -170,7 +170,7 @@ def report(times, versions, folders, label, memory, load_start, load_end, args):
         n, rss, rate = memory
         lines += ["", f"**Memory**: this commit screened {n:,} files (links to the test films) "
                   f"at {rate:.1f} files/s with a peak resident memory of {rss / 2**30:.2f} GiB "
-                  "(importing torch alone takes about 0.75 GiB)."]
+                  "(the int8 path imports no torch; PyTorch alone takes about 0.75 GiB)."]
     return "\n".join(lines) + "\n"
 
 
