@@ -242,3 +242,65 @@ def test_an_image_given_in_memory_gets_the_checks_a_file_gets(data_home):
         screener.predict_proba([grey, grey[:8, :8]])
     np.testing.assert_array_equal(screener.predict_proba([grey]),
                                   screener.predict_proba([Image.fromarray(grey)]))
+
+
+def write_code_running_pickle(path, marker):
+    """A pickle whose loading makes the folder ``marker``: proof that its code ran."""
+    import pickle
+
+    class MakesMarker:
+        def __reduce__(self):
+            return os.mkdir, (str(marker),)
+
+    path.write_bytes(pickle.dumps(MakesMarker()))
+
+
+# ------------ a file that looks like a pretrained name or "default" was unpickled
+@pytest.mark.parametrize("command", ["screen", "info"])
+@pytest.mark.parametrize("name", ["RESNET18-KERMANY-128", "default"])
+def test_a_file_named_like_a_pretrained_screener_is_ambiguous_and_never_unpickled(
+        command, name, tiny_screener, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write_code_running_pickle(tmp_path / name, tmp_path / "code_ran")
+    argv = ["screen", tiny_screener["paths"][0], "--model", name] if command == "screen" else [
+        "info", name]
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert f"{name!r} is ambiguous" in err and f"./{name} to mean that path" in err
+    assert not (tmp_path / "code_ran").exists()
+
+
+def test_a_pretrained_name_in_another_case_that_is_no_file_says_names_are_case_sensitive(
+        tiny_screener, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model",
+                          "RESNET18-KERMANY-128"], capsys)
+    assert status == 2
+    assert "did you mean 'resnet18-kermany-128'?" in err
+
+
+# ---------------- an ONNX or JSON file given as --model was unpickled as joblib
+@pytest.mark.parametrize("part, says", [
+    ("network.int8.onnx", "an ONNX file is a backend of a screener folder, not a screener"),
+    ("card.json", "give the folder that holds card.json")])
+def test_a_screener_folders_onnx_or_json_file_as_model_names_the_folder_without_unpickling(
+        part, says, tiny_screener, tmp_path, monkeypatch, capsys):
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+    if part.endswith(".onnx"):
+        (folder / part).write_bytes(b"\x08\x07\x12\x07pytorch")  # an ONNX file's first fields
+
+    def no_unpickling(*args, **kwargs):
+        raise AssertionError("a model part was unpickled")
+
+    monkeypatch.setattr(joblib, "load", no_unpickling)
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model", folder / part], capsys)
+    assert status == 2
+    assert says in err and f"(--model {str(folder)!r})" in err
+    assert "runs code" not in err
+
+
+def test_a_json_file_without_its_suffix_is_not_unpickled(tiny_screener, tmp_path, capsys):
+    model = tmp_path / "model"
+    model.write_text('{"name": "tiny"}')
+    status, _, err = run(["info", model], capsys)
+    assert status == 2 and "is a JSON file, not a model" in err
