@@ -304,3 +304,49 @@ def test_a_json_file_without_its_suffix_is_not_unpickled(tiny_screener, tmp_path
     model.write_text('{"name": "tiny"}')
     status, _, err = run(["info", model], capsys)
     assert status == 2 and "is a JSON file, not a model" in err
+
+
+# ----------- a rerun read its own worklist, inside the input folder, as a film
+def test_a_rerun_skips_and_counts_its_own_earlier_outputs_inside_the_input_folder(
+        tiny_screener, tmp_path, capsys):
+    folder = tmp_path / "films"
+    shutil.copytree(tiny_screener["films"], folder)
+    argv = ["screen", folder, "--model", tiny_screener["folder"], "--out", folder / "w.csv",
+            "--summary-json", folder / "s.json"]
+    assert run(argv, capsys)[0] == 0
+    first = (folder / "w.csv").read_text()
+    status, _, err = run(argv, capsys)
+    assert status == 0
+    assert (folder / "w.csv").read_text() == first  # the same rows: no row for the old outputs
+    assert f"{folder / 'w.csv'} skipped (this run's --out, left by an earlier run)" in err
+    summary = json.loads((folder / "s.json").read_text())
+    assert summary["counts"]["skipped"] == 2
+    assert summary["skipped_earlier_outputs"] == [str(folder / "s.json"), str(folder / "w.csv")]
+
+
+def test_a_film_at_the_output_path_inside_the_input_folder_is_still_refused(
+        tiny_screener, tmp_path, capsys, no_screening):
+    folder = tmp_path / "films"
+    shutil.copytree(tiny_screener["films"], folder)
+    film = folder / "NORMAL" / "00.png"
+    status, _, err = run(["screen", folder, "--model", tiny_screener["folder"], "--out", film],
+                         capsys)
+    assert status == 2 and "writing it would destroy the input" in err
+
+
+# --------------- calibrate --overwrite over the model's own folder destroyed it
+def test_calibrate_out_over_the_model_being_calibrated_is_a_usage_error_before_any_work(
+        tiny_screener, tmp_path, capsys, monkeypatch):
+    folder, before = copy_folder(tiny_screener, tmp_path)
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the model was calibrated before --out was checked")
+
+    monkeypatch.setattr("skcxr.site.calibrate_screener", no_work)
+    status, _, err = run(["calibrate", tiny_screener["films"], "--model", folder, "--out",
+                          folder, "--overwrite"], capsys)
+    assert status == 2
+    assert f"--out {str(folder)!r} is the model being calibrated" in err
+    assert "choose another folder" in err
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.iterdir()} == before

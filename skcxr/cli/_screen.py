@@ -29,6 +29,7 @@ from ._output import (
     check_distinct_outputs,
     check_not_inputs,
     check_output_path,
+    earlier_outputs,
     replaced_atomically,
 )
 
@@ -39,6 +40,7 @@ def run_screen(args):
     """``skcxr screen PATH...``; returns the exit status."""
     _check_options(args)
     files, n_skipped = _discover(args.paths)
+    files, args.earlier_outputs = earlier_outputs(_outputs(args), files, args.paths)
     # Locked after discovery, so that a lock file beside an output inside an input folder
     # is not counted as a skipped hidden file.
     with OutputLocks(_outputs(args), args.command_line):
@@ -71,6 +73,7 @@ def run_evaluate(args):
             f"({', '.join(map(str, classes))}); missing: {', '.join(missing)}."
         )
     files, n_skipped = _discover([args.data_dir])
+    files, args.earlier_outputs = earlier_outputs(_outputs(args), files, [args.data_dir])
     with OutputLocks(_outputs(args), args.command_line):
         check_not_inputs(_outputs(args), files)
         labels = folder_labels(files, args.data_dir, classes)
@@ -184,7 +187,8 @@ def _write_outputs(rows, model, args, n_skipped, *, with_labels, evaluation=None
         try:
             with replaced_atomically(args.report) as temporary:
                 write_report(temporary, rows, model.screener, model_name=model.name,
-                             threshold_note=model.threshold_note, n_skipped=n_skipped,
+                             threshold_note=model.threshold_note,
+                             n_skipped=n_skipped + len(args.earlier_outputs),
                              max_heatmaps=args.max_heatmaps, command=args.command_line,
                              evaluation=evaluation)
             written.append(f"the report was written to {args.report!r}")
@@ -227,7 +231,9 @@ def _summary(command, counts, n_skipped, model, seconds, args, notice=None):
     line = (
         f"skcxr {command}: {counts['files']} files: {counts['screened']} screened, "
         f"{counts['flagged']} flagged at threshold {threshold}, {counts['unsuitable']} "
-        f"unsuitable, {counts['error']} error; {n_skipped} skipped (hidden/system); "
+        f"unsuitable, {counts['error']} error; {n_skipped} skipped (hidden/system)"
+        + "".join(f", {path} skipped (this run's {option}, left by an earlier run)"
+                  for option, path in args.earlier_outputs) + "; "
         f"{seconds:.1f} s ({rate:.1f} files/s, {model.screener.backend_in_use})"
         + (f"; {', '.join(outputs)}" if outputs else "")
     )
@@ -240,7 +246,8 @@ def _summary(command, counts, n_skipped, model, seconds, args, notice=None):
     return line
 
 
-def _summary_record(command, rows, counts, n_skipped, model, seconds, notice, evaluation=None):
+def _summary_record(command, rows, counts, n_skipped, model, seconds, notice, evaluation=None,
+                    earlier=()):
     """What ``--summary-json`` writes: counts, threshold, model, refusal codes, notice, metrics."""
     from .. import __version__
 
@@ -252,7 +259,9 @@ def _summary_record(command, rows, counts, n_skipped, model, seconds, notice, ev
         "threshold": float(model.screener.decision_threshold),
         "backend": model.screener.backend_in_use,
         "threshold_note": model.threshold_note,
-        "counts": {**counts, "skipped": n_skipped},
+        # Earlier runs' outputs found among the inputs count as skipped too, and are named.
+        "counts": {**counts, "skipped": n_skipped + len(earlier)},
+        "skipped_earlier_outputs": [path for _, path in earlier],
         "refusal_codes": dict(sorted(Counter(r.code for r in rows if r.status != "screened")
                                      .items())),
         "population_notice": notice,
@@ -267,7 +276,7 @@ def _write_summary_json(args, rows, counts, n_skipped, model, seconds, notice, e
     if args.summary_json is None:
         return
     record = _summary_record(args.command, rows, counts, n_skipped, model, seconds, notice,
-                            evaluation)
+                             evaluation, args.earlier_outputs)
     try:
         with replaced_atomically(args.summary_json) as temporary:
             with open(temporary, "w", encoding="utf-8") as out:
