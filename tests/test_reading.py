@@ -216,6 +216,46 @@ def test_a_folder_that_cannot_be_listed_gets_a_row_not_silence(tmp_path):
 
 
 # ------------------------------------------------------------ limits before any pixel is decoded
+def test_a_file_in_a_folder_without_search_permission_is_permission_denied_not_missing(
+        tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    film = save(FILM, locked / "film.png")
+    os.chmod(locked, 0o600)  # its names can be listed, but no file in it can be opened
+    try:
+        if os.access(locked, os.X_OK):  # root: answer as the kernel answers any other user
+            stat, lstat, access = os.stat, os.lstat, os.access
+
+            def denied(call):
+                def checked(path, *args, **kwargs):
+                    if str(path).startswith(str(locked) + os.sep):
+                        raise PermissionError(13, "Permission denied", os.fspath(path))
+                    return call(path, *args, **kwargs)
+                return checked
+
+            monkeypatch.setattr(os, "stat", denied(stat))
+            monkeypatch.setattr(os, "lstat", denied(lstat))
+            monkeypatch.setattr(os, "access", lambda path, mode, **kw: os.fspath(path) != str(
+                locked) and access(path, mode, **kw))
+        files, _ = discover_files([film])
+        refusal = read_film(files[0], ImageLoader(size=8)).refusal
+    finally:
+        monkeypatch.undo()
+        os.chmod(locked, 0o755)
+    assert files == [film]  # a row of its own, not "No such file or folder"
+    assert refusal == Refusal("permission", "cannot open the file (permission denied: folder "
+                                            f"{str(locked)!r} cannot be searched)")
+
+
+def test_an_os_read_error_is_cannot_read_not_a_corrupt_image(tmp_path):
+    if not os.path.isfile("/proc/self/mem"):
+        pytest.skip("no /proc/self/mem here")
+    refusal = read_film("/proc/self/mem", ImageLoader(size=8)).refusal
+    assert refusal.code == "unreadable"
+    assert refusal.message.startswith("cannot read the file (") and "corrupt" not in (
+        refusal.message)
+
+
 def test_colour_check_never_decodes_an_image_above_max_pixels(tmp_path, decodes):
     """The guard's colour check once decoded whole images before max_pixels applied."""
     path = save(np.zeros((3000, 2000, 3), np.uint8), tmp_path / "bomb.png")  # 6 Mpx, a few kB

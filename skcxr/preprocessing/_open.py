@@ -96,11 +96,30 @@ def _stat_error(exc, path, what):
         return ItemError(f"Cannot read {what}: symbolic link loop.", code="link_loop",
                          reason="symbolic link loop")
     if isinstance(exc, PermissionError):
-        return ItemError(f"Cannot read {what}: permission denied.", code="permission",
-                         reason="cannot open the file (permission denied)")
+        folder = unsearchable_folder(path)
+        where = f": folder {folder!r} cannot be searched" if folder else ""
+        return ItemError(f"Cannot read {what}: permission denied{where}.", code="permission",
+                         reason=f"cannot open the file (permission denied{where})")
     message = exc.strerror or str(exc)
     return ItemError(f"Cannot read {what}: {message}.", code="unreadable",
                      reason=f"cannot open the file ({message})")
+
+
+def unsearchable_folder(path):
+    """The outermost folder above ``path`` without search (x) permission, or None.
+
+    Such a folder makes every file below it unreachable, even one whose own
+    mode allows reading: the folder, not the file, is what to fix.
+    """
+    folders = []
+    folder = os.path.dirname(os.path.abspath(path))
+    while folder not in folders:
+        folders.append(folder)
+        folder = os.path.dirname(folder)
+    for folder in reversed(folders):  # from the root down: the first one blocks the rest
+        if not os.access(folder, os.X_OK):
+            return folder
+    return None
 
 
 def _not_regular(mode, path, what):
