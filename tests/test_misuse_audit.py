@@ -350,3 +350,32 @@ def test_calibrate_out_over_the_model_being_calibrated_is_a_usage_error_before_a
     assert "choose another folder" in err
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
             for p in folder.iterdir()} == before
+
+
+# ------- pipes in a training folder were counted as films, then stopped it one per run
+@pytest.mark.parametrize("command", ["train", "calibrate"])
+def test_every_non_regular_entry_of_a_training_folder_is_named_in_one_error_before_any_work(
+        command, tiny_screener, tmp_path, capsys, monkeypatch):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    data = tmp_path / "site"
+    shutil.copytree(tiny_screener["films"], data)
+    os.mkfifo(data / "NORMAL" / "pipe.png")
+    os.mkfifo(data / "PNEUMONIA" / "pipe2")
+    (data / "PNEUMONIA" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the run started before the folder was checked")
+
+    monkeypatch.setattr("skcxr.fit_screener", no_work)
+    monkeypatch.setattr("skcxr.site.calibrate_screener", no_work)
+    model = ["--init"] if command == "train" else ["--model"]
+    status, _, err = run([command, data, *model, tiny_screener["folder"], "--out",
+                          tmp_path / "out"], capsys)
+    assert status == 2
+    assert "3 entries in the class folders" in err
+    for name, reason in [("NORMAL/pipe.png", "a named pipe (FIFO), never opened"),
+                         ("PNEUMONIA/pipe2", "a named pipe (FIFO), never opened"),
+                         ("PNEUMONIA/gone.png", "broken symbolic link")]:
+        assert f"{data / name} (" in err and reason in err
+    assert not (tmp_path / "out").exists()

@@ -97,9 +97,14 @@ def _check_out_is_not(out, kind, name, option, role):
     ``--overwrite`` would replace that screener while it is being read, and
     the original would be lost.
     """
-    from ._models import pretrained_registry
+    folder = name
+    if kind == "pretrained":
+        from ..pretrained._registry import pretrained_folder
 
-    folder = pretrained_registry().pretrained_folder(name) if kind == "pretrained" else name
+        try:
+            folder = pretrained_folder(name)
+        except ValueError:
+            return  # not a shipped folder (a registry standing in for the package's)
     try:
         same = os.path.samefile(out, folder)
     except OSError:
