@@ -335,15 +335,21 @@ def test_a_film_at_the_output_path_inside_the_input_folder_is_still_refused(
 
 
 # --------------- calibrate --overwrite over the model's own folder destroyed it
+@pytest.mark.parametrize("kind", ["folder", "pretrained"])
 def test_calibrate_out_over_the_model_being_calibrated_is_a_usage_error_before_any_work(
-        tiny_screener, tmp_path, capsys, monkeypatch):
+        kind, tiny_screener, tmp_path, capsys, monkeypatch):
     folder, before = copy_folder(tiny_screener, tmp_path)
+    model = folder
+    if kind == "pretrained":  # the shipped folder itself, named by its pretrained name
+        model = skcxr.list_pretrained()[0]
+        folder = skcxr.pretrained._registry.pretrained_folder(model)
+        before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
 
     def no_work(*args, **kwargs):
         raise AssertionError("the model was calibrated before --out was checked")
 
     monkeypatch.setattr("skcxr.site.calibrate_screener", no_work)
-    status, _, err = run(["calibrate", tiny_screener["films"], "--model", folder, "--out",
+    status, _, err = run(["calibrate", tiny_screener["films"], "--model", model, "--out",
                           folder, "--overwrite"], capsys)
     assert status == 2
     assert f"--out {str(folder)!r} is the model being calibrated" in err
