@@ -385,3 +385,28 @@ def test_every_non_regular_entry_of_a_training_folder_is_named_in_one_error_befo
                          ("PNEUMONIA/gone.png", "broken symbolic link")]:
         assert f"{data / name} (" in err and reason in err
     assert not (tmp_path / "out").exists()
+
+
+# ------------- a worklist to a full standard output said only "[Errno 28]"
+def test_a_worklist_to_a_full_standard_output_says_so_and_where_its_rows_went(
+        tiny_screener, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "TMPDIR": str(tmp_path)}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "skcxr", "screen", *tiny_screener["paths"][:3], "--model",
+             tiny_screener["folder"], "--out", "-"], stdout=full, stderr=subprocess.PIPE,
+            text=True, env=env, timeout=300)
+    assert done.returncode == 1
+    assert "Writing the worklist to standard output failed (ENOSPC: No space left on device)" \
+        in done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("error:") == 1
+    rescued = list(tmp_path.glob("skcxr-worklist-*.csv"))
+    assert len(rescued) == 1 and f"rows were saved to {str(rescued[0])!r}" in done.stderr
+    assert len(rescued[0].read_text().splitlines()) == 4  # the header and one row per film

@@ -170,8 +170,18 @@ def _write_outputs(rows, model, args, n_skipped, *, with_labels, evaluation=None
     written, failed = [], []
     if args.out not in (None, "-") or args.command == "screen":
         if args.out in (None, "-"):
-            write_worklist(rows, sys.stdout, with_labels=with_labels)
-            written.append("the worklist went to standard output")
+            try:
+                write_worklist(rows, sys.stdout, with_labels=with_labels)
+                sys.stdout.flush()  # a full disk (> /dev/full) fails here, not at exit
+                written.append("the worklist went to standard output")
+            except BrokenPipeError:
+                raise  # the reader left (| head): not an error of the run
+            except OSError as exc:
+                _drop_stdout()
+                failed.append(("writing the worklist to standard output", exc))
+                rescued = _rescue_worklist(rows, with_labels)
+                if rescued:
+                    written.append(f"its rows were saved to {rescued!r} instead")
         else:
             try:
                 with replaced_atomically(args.out) as temporary:
@@ -195,10 +205,31 @@ def _write_outputs(rows, model, args, n_skipped, *, with_labels, evaluation=None
         except Exception as exc:  # noqa: BLE001 - reported below, with what was written
             failed.append((f"the report {args.report!r}", exc))
     if failed:
-        what = "; ".join(f"{name} could not be written ({type(exc).__name__}: {exc})"
+        what = "; ".join(f"{name} could not be written ({_os_error(exc)})"
+                         if not name.startswith("writing") else f"{name} failed ({_os_error(exc)})"
                          for name, exc in failed)
         done = f" Every file was screened and {'; '.join(written)}." if written else ""
         raise OutputError(f"{what[0].upper()}{what[1:]}.{done}") from failed[0][1]
+
+
+def _os_error(exc):
+    """``ENOSPC: No space left on device`` for an OSError with an errno; else its type and text."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in errno.errorcode:
+        return f"{errno.errorcode[exc.errno]}: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _drop_stdout():
+    """Point standard output at the null device: the rows still buffered for it cannot be
+    written, and Python's flush at exit would fail on them again (a second message)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until the process ends
 
 
 def _rescue_worklist(rows, with_labels):
