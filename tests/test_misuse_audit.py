@@ -410,3 +410,34 @@ def test_a_worklist_to_a_full_standard_output_says_so_and_where_its_rows_went(
     rescued = list(tmp_path.glob("skcxr-worklist-*.csv"))
     assert len(rescued) == 1 and f"rows were saved to {str(rescued[0])!r}" in done.stderr
     assert len(rescued[0].read_text().splitlines()) == 4  # the header and one row per film
+
+
+# ------------- opset_version=1 gave a library traceback; the sidecar lacked the opset
+@pytest.mark.parametrize("opset", [1, 17, 99, 18.0, True, "18"])
+def test_an_unsupported_onnx_opset_is_a_value_error_naming_the_range_before_any_work(
+        opset, tiny_screener, tmp_path, monkeypatch):
+    from skcxr.backends import _export
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the export started before opset_version was checked")
+
+    monkeypatch.setattr(_export, "find_classifier", no_work)
+    with pytest.raises(ValueError, match=r"opset_version must be None \(the exporter's default\) "
+                                         r"or an integer from 18 to \d+; got "):
+        skcxr.export(tiny_screener["screener"], tmp_path / "net.onnx", format="onnx",
+                     opset_version=opset)
+    with pytest.raises(ValueError, match="opset_version applies to format='onnx' only"):
+        skcxr.export(tiny_screener["screener"], tmp_path / "net.pt", opset_version=18)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("opset", [None, 18])
+def test_the_export_sidecar_records_the_onnx_opset_written(opset, tiny_screener, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import onnx
+
+    path = tmp_path / "net.onnx"
+    metadata = skcxr.export(tiny_screener["screener"], path, format="onnx", opset_version=opset)
+    written = next(o.version for o in onnx.load(str(path)).opset_import if o.domain == "")
+    assert metadata["opset_version"] == written and (opset is None or written == opset)
+    assert json.loads((tmp_path / "net.onnx.json").read_text())["opset_version"] == written
