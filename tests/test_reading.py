@@ -382,3 +382,20 @@ def test_an_input_guard_checks_files_while_they_are_read():
     # A guard with file checks of its own is asked for them, as before.
     assert _reading_checks(OwnFileChecks(CXRClassifier("tiny"))) is None
 
+
+
+@pytest.mark.parametrize("bits", [8, 10, 12, 14, 16])
+def test_a_high_bit_film_converted_in_strips_gets_the_pixels_whole_float_scaling_gave(
+        bits, monkeypatch):
+    from skcxr.preprocessing import _convert
+
+    monkeypatch.setattr(_convert, "_STRIP_PIXELS", 7 * 31)  # several strips, the last short
+    values = RNG.integers(0, 2**bits, (53, 31)).astype(np.uint16)
+    values[0, 0], values[0, 1] = 2**bits - 1, 0
+    # What the conversion was before it went by strips and a table: float32 over the image.
+    expected = np.round(values.astype(np.float32) * (255 / (2**bits - 1))).astype(np.uint8)
+    for image in (Image.fromarray(values), Image.fromarray(values.astype(np.int32))):  # I;16, I
+        np.testing.assert_array_equal(np.asarray(_convert.to_8bit(image, "x")), expected)
+    np.testing.assert_array_equal(_convert.scale_high_bit(values, "x"), expected)
+    with pytest.raises(Exception, match=r"integer values in \[-1, "):
+        _convert.to_8bit(Image.fromarray(values.astype(np.int32) - 1), "x")
