@@ -233,7 +233,7 @@ def test_an_undecodable_jpeg_2000_dicom_gives_a_whole_reason_naming_syntax_and_d
 def test_pydicom_value_warnings_are_not_printed_without_the_file_name(tmp_path):
     import warnings
 
-    from skcxr.preprocessing._dicom import header_warnings
+    from skcxr.preprocessing import dicom_header_warnings
     from skcxr.screener._reading import read_film
 
     with warnings.catch_warnings():
@@ -249,7 +249,7 @@ def test_pydicom_value_warnings_are_not_printed_without_the_file_name(tmp_path):
     # Any other pydicom warning is passed on once, naming the file.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with header_warnings("file 'a.dcm'"):
+        with dicom_header_warnings("file 'a.dcm'"):
             for _ in range(2):
                 warnings.warn_explicit("Expected explicit VR, found implicit", UserWarning,
                                        os.path.join("x", "pydicom", "filereader.py"), 1)

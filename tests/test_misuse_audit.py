@@ -342,7 +342,7 @@ def test_calibrate_out_over_the_model_being_calibrated_is_a_usage_error_before_a
     model = folder
     if kind == "pretrained":  # the shipped folder itself, named by its pretrained name
         model = skcxr.list_pretrained()[0]
-        folder = skcxr.pretrained._registry.pretrained_folder(model)
+        folder = skcxr.pretrained.pretrained_folder(model)
         before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
 
     def no_work(*args, **kwargs):

@@ -164,7 +164,7 @@ def earlier_outputs(outputs, files, named):
     skipped : list of (option, path)
         The outputs left out.
     """
-    from ..preprocessing._open import sniff_format
+    from ..preprocessing import sniff_format
 
     existing = {}
     for option, path in outputs:

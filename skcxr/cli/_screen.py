@@ -205,8 +205,8 @@ def _write_outputs(rows, model, args, n_skipped, *, with_labels, evaluation=None
         except Exception as exc:  # noqa: BLE001 - reported below, with what was written
             failed.append((f"the report {args.report!r}", exc))
     if failed:
-        what = "; ".join(f"{name} could not be written ({_os_error(exc)})"
-                         if not name.startswith("writing") else f"{name} failed ({_os_error(exc)})"
+        what = "; ".join(f"{name} failed ({_os_error(exc)})" if name.startswith("writing")
+                         else f"{name} could not be written ({type(exc).__name__}: {exc})"
                          for name, exc in failed)
         done = f" Every file was screened and {'; '.join(written)}." if written else ""
         raise OutputError(f"{what[0].upper()}{what[1:]}.{done}") from failed[0][1]

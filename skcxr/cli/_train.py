@@ -99,7 +99,7 @@ def _check_out_is_not(out, kind, name, option, role):
     """
     folder = name
     if kind == "pretrained":
-        from ..pretrained._registry import pretrained_folder
+        from ..pretrained import pretrained_folder
 
         try:
             folder = pretrained_folder(name)

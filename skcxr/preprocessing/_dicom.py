@@ -83,7 +83,7 @@ def read_dicom_header(file, what, *, max_pixels, force=False):
     pydicom = import_pydicom(what)
     _check_deflated_size(file, what, max_pixels)
     try:
-        with header_warnings(what):
+        with dicom_header_warnings(what):
             ds = pydicom.dcmread(file, force=force)
             for _ in ds.iterall():
                 pass  # converts every element now, so that its warnings are caught here
@@ -114,7 +114,7 @@ def read_dicom_header(file, what, *, max_pixels, force=False):
 
 
 @contextmanager
-def header_warnings(what):
+def dicom_header_warnings(what):
     """Catch pydicom's warnings while a header is read; pass on the ones that matter, naming the file.
 
     pydicom checks each element's value against its VR as it converts it
@@ -124,6 +124,18 @@ def header_warnings(what):
     numeric image tags, which fail loudly when unusable, and text values
     (PatientID) are copied to the worklist as written. Any other pydicom
     warning is repeated once, with the file's name.
+
+    A context manager, around ``pydicom.dcmread`` and the first access to
+    the elements.
+
+    Parameters
+    ----------
+    what : str
+        How the repeated warning names the file (``"file 'a.dcm'"``).
+
+    Yields
+    ------
+    None
     """
     # catch_warnings swaps process-wide state: threads take turns, as for Pillow's header.
     with PILLOW_WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:

@@ -75,7 +75,24 @@ def open_regular_file(path, what):
 
 
 def check_regular_file(path, what):
-    """Raise :class:`ItemError` unless ``path`` leads to a regular file; opens nothing."""
+    """Raise :class:`ItemError` unless ``path`` leads to a regular file; opens nothing.
+
+    Only ``stat`` looks at it: a pipe is never opened (it would block).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The entry to look at (a link is followed).
+    what : str
+        How the message names the file (``"file 'a.png'"``).
+
+    Raises
+    ------
+    ItemError
+        With code ``missing``, ``broken_link``, ``link_loop``,
+        ``not_regular_file`` or ``permission``, and the reason a worklist
+        row gives.
+    """
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:

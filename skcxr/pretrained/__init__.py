@@ -5,6 +5,14 @@ and recipe, the screening threshold and how it was chosen, validation and
 test metrics with confidence intervals, known limitations.
 """
 
-from ._registry import get_card, get_weights, list_pretrained, load_pretrained, unreadable_entries
+from ._registry import (
+    get_card,
+    get_weights,
+    list_pretrained,
+    load_pretrained,
+    pretrained_folder,
+    unreadable_entries,
+)
 
-__all__ = ["get_card", "get_weights", "list_pretrained", "load_pretrained", "unreadable_entries"]
+__all__ = ["get_card", "get_weights", "list_pretrained", "load_pretrained", "pretrained_folder",
+           "unreadable_entries"]

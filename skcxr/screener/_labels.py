@@ -93,8 +93,7 @@ def _check_all_regular(files, root, shown=20):
     block), so that a training run stops once with the whole list instead
     of once per entry, after counting each as a film.
     """
-    from ..preprocessing._errors import ItemError
-    from ..preprocessing._open import check_regular_file
+    from ..preprocessing import ItemError, check_regular_file
 
     bad = []
     for f in files:
