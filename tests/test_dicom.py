@@ -188,3 +188,70 @@ def test_missing_pydicom_gives_an_install_hint(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pydicom", None)
     with pytest.raises(ImportError, match=r"pip install 'skcxr\[dicom\]'"):
         ImageLoader(size=8).transform([path])
+
+
+def test_a_structured_report_says_it_has_no_pixel_data_not_a_missing_attribute(tmp_path):
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    from skcxr.screener._reading import read_film
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"  # Basic Text SR Storage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, generate_uid()
+    ds.Modality = "SR"
+    ds.save_as(tmp_path / "report.dcm", enforce_file_format=True)
+    refusal = read_film(str(tmp_path / "report.dcm"), ImageLoader(size=8)).refusal
+    assert refusal.code == "unsupported_dicom"
+    assert refusal.message == ("DICOM has no pixel data (SOP class Basic Text SR Storage, "
+                               "Modality SR): not an image")
+
+
+def test_an_undecodable_jpeg_2000_dicom_gives_a_whole_reason_naming_syntax_and_decoders(
+        tmp_path):
+    from pydicom.pixels import get_decoder
+    from pydicom.uid import JPEG2000Lossless
+
+    from skcxr.screener._reading import read_film
+
+    decoder = get_decoder(JPEG2000Lossless)
+    if not decoder.is_available or not decoder.missing_dependencies:
+        pytest.skip("needs one JPEG 2000 decoder installed here and another missing")
+    path = write_dicom(tmp_path / "j2k.dcm", RAMP, syntax=JPEG2000Lossless)  # junk fragment
+    message = read_film(path, ImageLoader(size=8)).refusal.message
+    assert message.startswith("DICOM compressed as JPEG 2000 Image Compression (Lossless Only) "
+                              "could not be decoded (")
+    assert "all available plugins:)" not in message and " object at 0x" not in message
+    assert "need a decoder that is not installed (pip install pylibjpeg pylibjpeg-openjpeg" in (
+        message)
+
+
+def test_pydicom_value_warnings_are_not_printed_without_the_file_name(tmp_path):
+    import warnings
+
+    from skcxr.preprocessing import dicom_header_warnings
+    from skcxr.screener._reading import read_film
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom warns that these values are not valid DICOM
+        path = write_dicom(tmp_path / "long_id.dcm", RAMP, PatientID="P" * 80,
+                           StudyDate="2020-01-01")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        film = read_film(path, ImageLoader(size=8))
+    # Dropped: a text value's format changes nothing read from the film.
+    assert [str(w.message) for w in caught] == []
+    assert film.refusal is None and film.dicom[0] == "P" * 80
+    # Any other pydicom warning is passed on once, naming the file.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with dicom_header_warnings("file 'a.dcm'"):
+            for _ in range(2):
+                warnings.warn_explicit("Expected explicit VR, found implicit", UserWarning,
+                                       os.path.join("x", "pydicom", "filereader.py"), 1)
+    assert [str(w.message) for w in caught] == [
+        "file 'a.dcm': Expected explicit VR, found implicit"]

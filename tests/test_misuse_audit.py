@@ -309,3 +309,202 @@ def test_info_checks_every_file_against_the_card(tmp_path, capsys):
     status, out, err = run(["info", str(folder)], capsys)
     assert status != 0 and "  network.int8.onnx: DAMAGED" in out
     assert "network.int8.onnx' has sha256" in err and "do not match the card" in err
+
+
+def write_code_running_pickle(path, marker):
+    """A pickle whose loading makes the folder ``marker``: proof that its code ran."""
+    import pickle
+
+    class MakesMarker:
+        def __reduce__(self):
+            return os.mkdir, (str(marker),)
+
+    path.write_bytes(pickle.dumps(MakesMarker()))
+
+
+# ------------ a file that looks like a pretrained name or "default" was unpickled
+@pytest.mark.parametrize("command", ["screen", "info"])
+@pytest.mark.parametrize("name", ["RESNET18-KERMANY-128", "default"])
+def test_a_file_named_like_a_pretrained_screener_is_ambiguous_and_never_unpickled(
+        command, name, tiny_screener, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write_code_running_pickle(tmp_path / name, tmp_path / "code_ran")
+    argv = ["screen", tiny_screener["paths"][0], "--model", name] if command == "screen" else [
+        "info", name]
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert f"{name!r} is ambiguous" in err and f"./{name} to mean that path" in err
+    assert not (tmp_path / "code_ran").exists()
+
+
+def test_a_pretrained_name_in_another_case_that_is_no_file_says_names_are_case_sensitive(
+        tiny_screener, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model",
+                          "RESNET18-KERMANY-128"], capsys)
+    assert status == 2
+    assert "did you mean 'resnet18-kermany-128'?" in err
+
+
+# ---------------- an ONNX or JSON file given as --model was unpickled as joblib
+@pytest.mark.parametrize("part, says", [
+    ("network.int8.onnx", "an ONNX file is a backend of a screener folder, not a screener"),
+    ("card.json", "give the folder that holds card.json")])
+def test_a_screener_folders_onnx_or_json_file_as_model_names_the_folder_without_unpickling(
+        part, says, tiny_screener, tmp_path, monkeypatch, capsys):
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+    if part.endswith(".onnx"):
+        (folder / part).write_bytes(b"\x08\x07\x12\x07pytorch")  # an ONNX file's first fields
+
+    def no_unpickling(*args, **kwargs):
+        raise AssertionError("a model part was unpickled")
+
+    monkeypatch.setattr(joblib, "load", no_unpickling)
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model", folder / part], capsys)
+    assert status == 2
+    assert says in err and f"(--model {str(folder)!r})" in err
+    assert "runs code" not in err
+
+
+def test_a_json_file_without_its_suffix_is_not_unpickled(tiny_screener, tmp_path, capsys):
+    model = tmp_path / "model"
+    model.write_text('{"name": "tiny"}')
+    status, _, err = run(["info", model], capsys)
+    assert status == 2 and "is a JSON file, not a model" in err
+
+
+# ----------- a rerun read its own worklist, inside the input folder, as a film
+def test_a_rerun_skips_and_counts_its_own_earlier_outputs_inside_the_input_folder(
+        tiny_screener, tmp_path, capsys):
+    folder = tmp_path / "films"
+    shutil.copytree(tiny_screener["films"], folder)
+    argv = ["screen", folder, "--model", tiny_screener["folder"], "--out", folder / "w.csv",
+            "--summary-json", folder / "s.json"]
+    assert run(argv, capsys)[0] == 0
+    first = (folder / "w.csv").read_text()
+    status, _, err = run(argv, capsys)
+    assert status == 0
+    assert (folder / "w.csv").read_text() == first  # the same rows: no row for the old outputs
+    assert f"{folder / 'w.csv'} skipped (this run's --out, left by an earlier run)" in err
+    summary = json.loads((folder / "s.json").read_text())
+    assert summary["counts"]["skipped"] == 2
+    assert summary["skipped_earlier_outputs"] == [str(folder / "s.json"), str(folder / "w.csv")]
+
+
+def test_a_film_at_the_output_path_inside_the_input_folder_is_still_refused(
+        tiny_screener, tmp_path, capsys, no_screening):
+    folder = tmp_path / "films"
+    shutil.copytree(tiny_screener["films"], folder)
+    film = folder / "NORMAL" / "00.png"
+    status, _, err = run(["screen", folder, "--model", tiny_screener["folder"], "--out", film],
+                         capsys)
+    assert status == 2 and "writing it would destroy the input" in err
+
+
+# --------------- calibrate --overwrite over the model's own folder destroyed it
+@pytest.mark.parametrize("kind", ["folder", "pretrained"])
+def test_calibrate_out_over_the_model_being_calibrated_is_a_usage_error_before_any_work(
+        kind, tiny_screener, tmp_path, capsys, monkeypatch):
+    folder, before = copy_folder(tiny_screener, tmp_path)
+    model = folder
+    if kind == "pretrained":  # the shipped folder itself, named by its pretrained name
+        model = skcxr.list_pretrained()[0]
+        folder = skcxr.pretrained.pretrained_folder(model)
+        before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the model was calibrated before --out was checked")
+
+    monkeypatch.setattr("skcxr.site.calibrate_screener", no_work)
+    status, _, err = run(["calibrate", tiny_screener["films"], "--model", model, "--out",
+                          folder, "--overwrite"], capsys)
+    assert status == 2
+    assert f"--out {str(folder)!r} is the model being calibrated" in err
+    assert "choose another folder" in err
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.iterdir()} == before
+
+
+# ------- pipes in a training folder were counted as films, then stopped it one per run
+@pytest.mark.parametrize("command", ["train", "calibrate"])
+def test_every_non_regular_entry_of_a_training_folder_is_named_in_one_error_before_any_work(
+        command, tiny_screener, tmp_path, capsys, monkeypatch):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    data = tmp_path / "site"
+    shutil.copytree(tiny_screener["films"], data)
+    os.mkfifo(data / "NORMAL" / "pipe.png")
+    os.mkfifo(data / "PNEUMONIA" / "pipe2")
+    (data / "PNEUMONIA" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the run started before the folder was checked")
+
+    monkeypatch.setattr("skcxr.fit_screener", no_work)
+    monkeypatch.setattr("skcxr.site.calibrate_screener", no_work)
+    model = ["--init"] if command == "train" else ["--model"]
+    status, _, err = run([command, data, *model, tiny_screener["folder"], "--out",
+                          tmp_path / "out"], capsys)
+    assert status == 2
+    assert "3 entries in the class folders" in err
+    for name, reason in [("NORMAL/pipe.png", "a named pipe (FIFO), never opened"),
+                         ("PNEUMONIA/pipe2", "a named pipe (FIFO), never opened"),
+                         ("PNEUMONIA/gone.png", "broken symbolic link")]:
+        assert f"{data / name} (" in err and reason in err
+    assert not (tmp_path / "out").exists()
+
+
+# ------------- a worklist to a full standard output said only "[Errno 28]"
+def test_a_worklist_to_a_full_standard_output_says_so_and_where_its_rows_went(
+        tiny_screener, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "TMPDIR": str(tmp_path)}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "skcxr", "screen", *tiny_screener["paths"][:3], "--model",
+             tiny_screener["folder"], "--out", "-"], stdout=full, stderr=subprocess.PIPE,
+            text=True, env=env, timeout=300)
+    assert done.returncode == 1
+    assert "Writing the worklist to standard output failed (ENOSPC: No space left on device)" \
+        in done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("error:") == 1
+    rescued = list(tmp_path.glob("skcxr-worklist-*.csv"))
+    assert len(rescued) == 1 and f"rows were saved to {str(rescued[0])!r}" in done.stderr
+    assert len(rescued[0].read_text().splitlines()) == 4  # the header and one row per film
+
+
+# ------------- opset_version=1 gave a library traceback; the sidecar lacked the opset
+@pytest.mark.parametrize("opset", [1, 17, 99, 18.0, True, "18"])
+def test_an_unsupported_onnx_opset_is_a_value_error_naming_the_range_before_any_work(
+        opset, tiny_screener, tmp_path, monkeypatch):
+    from skcxr.backends import _export
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the export started before opset_version was checked")
+
+    monkeypatch.setattr(_export, "find_classifier", no_work)
+    with pytest.raises(ValueError, match=r"opset_version must be None \(the exporter's default\) "
+                                         r"or an integer from 18 to \d+; got "):
+        skcxr.export(tiny_screener["screener"], tmp_path / "net.onnx", format="onnx",
+                     opset_version=opset)
+    with pytest.raises(ValueError, match="opset_version applies to format='onnx' only"):
+        skcxr.export(tiny_screener["screener"], tmp_path / "net.pt", opset_version=18)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("opset", [None, 18])
+def test_the_export_sidecar_records_the_onnx_opset_written(opset, tiny_screener, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import onnx
+
+    path = tmp_path / "net.onnx"
+    metadata = skcxr.export(tiny_screener["screener"], path, format="onnx", opset_version=opset)
+    written = next(o.version for o in onnx.load(str(path)).opset_import if o.domain == "")
+    assert metadata["opset_version"] == written and (opset is None or written == opset)
+    assert json.loads((tmp_path / "net.onnx.json").read_text())["opset_version"] == written

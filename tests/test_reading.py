@@ -216,6 +216,46 @@ def test_a_folder_that_cannot_be_listed_gets_a_row_not_silence(tmp_path):
 
 
 # ------------------------------------------------------------ limits before any pixel is decoded
+def test_a_file_in_a_folder_without_search_permission_is_permission_denied_not_missing(
+        tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    film = save(FILM, locked / "film.png")
+    os.chmod(locked, 0o600)  # its names can be listed, but no file in it can be opened
+    try:
+        if os.access(locked, os.X_OK):  # root: answer as the kernel answers any other user
+            stat, lstat, access = os.stat, os.lstat, os.access
+
+            def denied(call):
+                def checked(path, *args, **kwargs):
+                    if str(path).startswith(str(locked) + os.sep):
+                        raise PermissionError(13, "Permission denied", os.fspath(path))
+                    return call(path, *args, **kwargs)
+                return checked
+
+            monkeypatch.setattr(os, "stat", denied(stat))
+            monkeypatch.setattr(os, "lstat", denied(lstat))
+            monkeypatch.setattr(os, "access", lambda path, mode, **kw: os.fspath(path) != str(
+                locked) and access(path, mode, **kw))
+        files, _ = discover_files([film])
+        refusal = read_film(files[0], ImageLoader(size=8)).refusal
+    finally:
+        monkeypatch.undo()
+        os.chmod(locked, 0o755)
+    assert files == [film]  # a row of its own, not "No such file or folder"
+    assert refusal == Refusal("permission", "cannot open the file (permission denied: folder "
+                                            f"{str(locked)!r} cannot be searched)")
+
+
+def test_an_os_read_error_is_cannot_read_not_a_corrupt_image(tmp_path):
+    if not os.path.isfile("/proc/self/mem"):
+        pytest.skip("no /proc/self/mem here")
+    refusal = read_film("/proc/self/mem", ImageLoader(size=8)).refusal
+    assert refusal.code == "unreadable"
+    assert refusal.message.startswith("cannot read the file (") and "corrupt" not in (
+        refusal.message)
+
+
 def test_colour_check_never_decodes_an_image_above_max_pixels(tmp_path, decodes):
     """The guard's colour check once decoded whole images before max_pixels applied."""
     path = save(np.zeros((3000, 2000, 3), np.uint8), tmp_path / "bomb.png")  # 6 Mpx, a few kB
@@ -342,3 +382,20 @@ def test_an_input_guard_checks_files_while_they_are_read():
     # A guard with file checks of its own is asked for them, as before.
     assert _reading_checks(OwnFileChecks(CXRClassifier("tiny"))) is None
 
+
+
+@pytest.mark.parametrize("bits", [8, 10, 12, 14, 16])
+def test_a_high_bit_film_converted_in_strips_gets_the_pixels_whole_float_scaling_gave(
+        bits, monkeypatch):
+    from skcxr.preprocessing import _convert
+
+    monkeypatch.setattr(_convert, "_STRIP_PIXELS", 7 * 31)  # several strips, the last short
+    values = RNG.integers(0, 2**bits, (53, 31)).astype(np.uint16)
+    values[0, 0], values[0, 1] = 2**bits - 1, 0
+    # What the conversion was before it went by strips and a table: float32 over the image.
+    expected = np.round(values.astype(np.float32) * (255 / (2**bits - 1))).astype(np.uint8)
+    for image in (Image.fromarray(values), Image.fromarray(values.astype(np.int32))):  # I;16, I
+        np.testing.assert_array_equal(np.asarray(_convert.to_8bit(image, "x")), expected)
+    np.testing.assert_array_equal(_convert.scale_high_bit(values, "x"), expected)
+    with pytest.raises(Exception, match=r"integer values in \[-1, "):
+        _convert.to_8bit(Image.fromarray(values.astype(np.int32) - 1), "x")

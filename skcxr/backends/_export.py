@@ -8,7 +8,13 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._onnx_export import NetworkWithFeatures, export_onnx, written_only_if_verified
+from ._onnx_export import (
+    NetworkWithFeatures,
+    check_opset,
+    export_onnx,
+    written_only_if_verified,
+    written_opset,
+)
 from ._reference import check_reference, default_reference, find_classifier
 from ._verify import verify_backend
 
@@ -58,7 +64,9 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=N
         in skcxr's data home, else eight random textures (never a flat
         frame: per-image normalisation magnifies rounding on one).
     opset_version : int, default=None
-        ONNX opset (``format="onnx"`` only); None takes the exporter's default.
+        ONNX opset (``format="onnx"`` only), from 18 to the installed
+        exporter's maximum; None takes the exporter's default. The opset
+        written is recorded in ``<path>.json``.
     overwrite : bool, default=False
         Replace an existing file at ``path`` or ``<path>.json``. Without it
         an existing file is an error (before any work), so that an export
@@ -79,6 +87,10 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=N
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}; got {format!r}.")
+    if opset_version is not None and format != "onnx":
+        raise ValueError(f"opset_version applies to format='onnx' only; got "
+                         f"opset_version={opset_version!r} with format={format!r}.")
+    check_opset(opset_version)
     _check_targets(Path(path), overwrite)
     classifier, threshold, pos_label = find_classifier(model)
     check_is_fitted(classifier)
@@ -88,8 +100,10 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=N
         reference = check_reference(classifier, reference)
         description = f"{len(reference)} reference film{'s' * (len(reference) != 1)} given to export"
     path = Path(path)
+    opset = None
     if format == "onnx":
         check = export_onnx(model, path, reference=reference, opset_version=opset_version)
+        opset = written_opset(path)  # what the file holds, the exporter's default included
     else:
         check = _export_torch(classifier, path, reference, format)
     from .. import __version__
@@ -103,6 +117,7 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=N
         classes=[c.item() if isinstance(c, np.generic) else c for c in classifier.classes_],
         normalization=classifier.normalization, threshold=threshold, pos_label=pos_label,
         skcxr_version=__version__, torch_version=torch.__version__,
+        **({"opset_version": opset} if opset is not None else {}),
         verification=dict(reference=description, n_images=check.n_images,
                           max_abs_proba_difference=check.max_abs_proba_difference,
                           max_abs_logit_difference=check.max_abs_logit_difference,

@@ -8,6 +8,7 @@ the normalisations computed inside the graph (per-image standardisation,
 histogram equalisation, dataset statistics).
 """
 
+import numbers
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,6 +72,40 @@ class NetworkWithFeatures(nn.Module):
         return (logits, features) if self.features else logits
 
 
+def opset_range():
+    """``(lowest, highest)`` ONNX opset the installed exporter writes as asked.
+
+    Below torchlib's own opset (18) the exporter converts the graph down and,
+    where that fails, silently keeps 18; above the exporter's maximum it fails
+    deep in its own code.
+    """
+    try:
+        from torch.onnx._constants import ONNX_MAX_OPSET
+        from torch.onnx._internal.exporter._constants import TORCHLIB_OPSET
+    except ImportError:  # private names: a torch that moved them keeps today's range
+        return 18, 23
+    return TORCHLIB_OPSET, ONNX_MAX_OPSET
+
+
+def check_opset(opset_version):
+    """Raise ValueError, before any work, for an ``opset_version`` the exporter cannot honour."""
+    if opset_version is None:
+        return
+    low, high = opset_range()
+    if (isinstance(opset_version, bool) or not isinstance(opset_version, numbers.Integral)
+            or not low <= opset_version <= high):
+        raise ValueError(f"opset_version must be None (the exporter's default) or an integer "
+                         f"from {low} to {high}; got {opset_version!r}.")
+
+
+def written_opset(path):
+    """The default-domain opset recorded in the ONNX file at ``path``."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return next(int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
 def export_onnx(classifier, path, *, features=True, reference=None, opset_version=None):
     """Write a fitted network as an ONNX file, verified against PyTorch.
 
@@ -97,13 +132,15 @@ def export_onnx(classifier, path, *, features=True, reference=None, opset_versio
         set is in skcxr's data home, else random textures (never a flat
         frame: see :mod:`skcxr.backends._reference`).
     opset_version : int, default=None
-        ONNX opset; None takes the exporter's default.
+        ONNX opset, from 18 to the exporter's maximum (:func:`opset_range`);
+        None takes the exporter's default.
 
     Returns
     -------
     check : BackendCheck
         The verification that passed.
     """
+    check_opset(opset_version)
     import_onnxruntime()  # fail before the export when the verification cannot run
     model = classifier
     classifier, _, _ = find_classifier(model)

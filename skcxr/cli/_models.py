@@ -3,11 +3,14 @@
 * A pretrained name (``skcxr info`` lists them) is only ever a pretrained
   screener, even when a file of that name lies in the current folder: the
   default of every command is a name, so a stray file can never stand in
-  for it. Write ``./NAME`` for such a file.
+  for it. Write ``./NAME`` for such a file. A bare name that is a path here
+  but spells a pretrained name in another case (or is ``default``) is
+  ambiguous, and an error: nothing is loaded.
 * Anything else must be a path that exists: a folder written by ``skcxr
   train`` / ``Screener.save`` (tensors and JSON: no code runs), or a joblib
   file, accepted because it was named and loaded with a one-line warning
-  that it runs code.
+  that it runs code. A part of a screener folder (an ONNX or a JSON file)
+  is refused before anything is unpickled, naming the folder to give.
 """
 
 import os
@@ -66,16 +69,61 @@ def resolve(spec, *, what="--model"):
     if text in names:  # a bare pretrained name is never looked up on disk
         return "pretrained", text
     path = Path(text)
+    look_alike, name = _look_alike(text, names)
+    if look_alike and _is_bare(text) and os.path.lexists(path):
+        # A stray RESNET18-KERMANY-128 or default here must not stand in for a name.
+        option = f"{what} " if what.startswith("-") else ""
+        raise UsageError(
+            f"{what} {text!r} is ambiguous: it is a path in the current folder and looks like "
+            f"{look_alike}. Nothing was loaded; write {option}{os.path.join('.', text)} to mean "
+            "that path" + (f", or {option}{name} for the pretrained screener." if name else "."))
     if path.is_dir():
         if not (path / "card.json").is_file():
             raise UsageError(f"{what} {text!r} is a folder but not a saved screener (it holds no "
                              "card.json; 'skcxr train --out DIR' and Screener.save write one).")
         return "folder", text
     if path.is_file():
+        _refuse_a_screeners_part(path, text, what)
         return "joblib", text
     known = ", ".join(names) if names else "none in this installation"
+    hint = f" Names are case-sensitive: did you mean {name!r}?" if name else ""
     raise UsageError(f"{what} {text!r} is neither a pretrained screener (pretrained: {known}) "
-                     "nor an existing screener folder or model file.")
+                     f"nor an existing screener folder or model file.{hint}")
+
+
+def _look_alike(text, names):
+    """``(what text would be mistaken for, the pretrained name or None)``; ``(None, None)``.
+
+    A pretrained name spelt in another case, or ``default``.
+    """
+    name = {n.casefold(): n for n in names}.get(text.casefold())
+    if name:
+        return f"the pretrained screener {name!r}", name
+    if text.casefold() == "default":
+        return "a request for the default screener (leave the option out for that)", None
+    return None, None
+
+
+def _is_bare(text):
+    """True for a name without a folder part (``./NAME`` is an explicit path)."""
+    return not any(sep and sep in text for sep in (os.sep, os.altsep))
+
+
+def _refuse_a_screeners_part(path, text, what):
+    """Refuse, before unpickling, a file that is part of a screener folder rather than a model file."""
+    folder = path.parent if (path.parent / "card.json").is_file() else None
+    give = f" ({what} {str(folder)!r})" if folder is not None else ""
+    if path.suffix.lower() == ".onnx":
+        raise UsageError(f"{what} {text!r} is an ONNX file: an ONNX file is a backend of a "
+                         f"screener folder, not a screener; give the folder{give}.")
+    try:
+        with open(path, "rb") as file:
+            head = file.read(64).lstrip()
+    except OSError:
+        head = b""  # loading it will say why it cannot be read
+    if path.suffix.lower() == ".json" or head.startswith(b"{"):
+        raise UsageError(f"{what} {text!r} is a JSON file, not a model: give the folder that "
+                         f"holds card.json{give}.")
 
 
 def load_screener_spec(spec, *, what="--model", device="auto", backend="auto"):

@@ -137,6 +137,65 @@ def check_not_inputs(outputs, files, *, model=None):
             )
 
 
+def earlier_outputs(outputs, files, named):
+    """Split off the found files that are this run's outputs left by an earlier run.
+
+    ``skcxr screen d --out d/worklist.csv`` run twice finds the first run's
+    worklist in ``d``: it is no film, and this run replaces it. Such a file
+    is left out of the screen (and counted by the caller) when it was found
+    in a folder, not named in ``named`` (the PATH arguments), and holds text
+    or nothing, as a worklist, a report or a summary does. A film at an
+    output path is kept, so that :func:`check_not_inputs` refuses to write
+    over it.
+
+    Parameters
+    ----------
+    outputs : list of (option, path)
+        This run's output files.
+    files : list of str
+        The files found to screen.
+    named : list of str
+        The PATH arguments.
+
+    Returns
+    -------
+    files : list of str
+        ``files`` without the earlier outputs.
+    skipped : list of (option, path)
+        The outputs left out.
+    """
+    from ..preprocessing import sniff_format
+
+    existing = {}
+    for option, path in outputs:
+        with contextlib.suppress(OSError):
+            existing[_inode(path)] = (option, path)
+    if not existing:
+        return files, []
+    explicit = set()
+    for path in named:
+        with contextlib.suppress(OSError):
+            explicit.add(_inode(path))
+    kept, skipped = [], []
+    for file in files:
+        try:
+            key = _inode(file)
+            earlier = (key in existing and key not in explicit
+                       and sniff_format(file) in ("text file", "empty file"))
+        except OSError:
+            earlier = False  # an unreadable input gets its error row
+        if earlier:
+            skipped.append(existing[key])
+        else:
+            kept.append(file)
+    return kept, skipped
+
+
+def _inode(path):
+    info = os.stat(path)
+    return info.st_dev, info.st_ino
+
+
 def _file_key(path):
     try:
         info = os.stat(path)

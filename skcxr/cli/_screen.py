@@ -29,6 +29,7 @@ from ._output import (
     check_distinct_outputs,
     check_not_inputs,
     check_output_path,
+    earlier_outputs,
     replaced_atomically,
 )
 
@@ -39,6 +40,7 @@ def run_screen(args):
     """``skcxr screen PATH...``; returns the exit status."""
     _check_options(args)
     files, n_skipped = _discover(args.paths)
+    files, args.earlier_outputs = earlier_outputs(_outputs(args), files, args.paths)
     # Locked after discovery, so that a lock file beside an output inside an input folder
     # is not counted as a skipped hidden file.
     with OutputLocks(_outputs(args), args.command_line):
@@ -71,6 +73,7 @@ def run_evaluate(args):
             f"({', '.join(map(str, classes))}); missing: {', '.join(missing)}."
         )
     files, n_skipped = _discover([args.data_dir])
+    files, args.earlier_outputs = earlier_outputs(_outputs(args), files, [args.data_dir])
     with OutputLocks(_outputs(args), args.command_line):
         check_not_inputs(_outputs(args), files)
         labels = folder_labels(files, args.data_dir, classes)
@@ -167,8 +170,18 @@ def _write_outputs(rows, model, args, n_skipped, *, with_labels, evaluation=None
     written, failed = [], []
     if args.out not in (None, "-") or args.command == "screen":
         if args.out in (None, "-"):
-            write_worklist(rows, sys.stdout, with_labels=with_labels)
-            written.append("the worklist went to standard output")
+            try:
+                write_worklist(rows, sys.stdout, with_labels=with_labels)
+                sys.stdout.flush()  # a full disk (> /dev/full) fails here, not at exit
+                written.append("the worklist went to standard output")
+            except BrokenPipeError:
+                raise  # the reader left (| head): not an error of the run
+            except OSError as exc:
+                _drop_stdout()
+                failed.append(("writing the worklist to standard output", exc))
+                rescued = _rescue_worklist(rows, with_labels)
+                if rescued:
+                    written.append(f"its rows were saved to {rescued!r} instead")
         else:
             try:
                 with replaced_atomically(args.out) as temporary:
@@ -184,17 +197,39 @@ def _write_outputs(rows, model, args, n_skipped, *, with_labels, evaluation=None
         try:
             with replaced_atomically(args.report) as temporary:
                 write_report(temporary, rows, model.screener, model_name=model.name,
-                             threshold_note=model.threshold_note, n_skipped=n_skipped,
+                             threshold_note=model.threshold_note,
+                             n_skipped=n_skipped + len(args.earlier_outputs),
                              max_heatmaps=args.max_heatmaps, command=args.command_line,
                              evaluation=evaluation)
             written.append(f"the report was written to {args.report!r}")
         except Exception as exc:  # noqa: BLE001 - reported below, with what was written
             failed.append((f"the report {args.report!r}", exc))
     if failed:
-        what = "; ".join(f"{name} could not be written ({type(exc).__name__}: {exc})"
+        what = "; ".join(f"{name} failed ({_os_error(exc)})" if name.startswith("writing")
+                         else f"{name} could not be written ({type(exc).__name__}: {exc})"
                          for name, exc in failed)
         done = f" Every file was screened and {'; '.join(written)}." if written else ""
         raise OutputError(f"{what[0].upper()}{what[1:]}.{done}") from failed[0][1]
+
+
+def _os_error(exc):
+    """``ENOSPC: No space left on device`` for an OSError with an errno; else its type and text."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in errno.errorcode:
+        return f"{errno.errorcode[exc.errno]}: {exc.strerror or exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _drop_stdout():
+    """Point standard output at the null device: the rows still buffered for it cannot be
+    written, and Python's flush at exit would fail on them again (a second message)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until the process ends
 
 
 def _rescue_worklist(rows, with_labels):
@@ -227,7 +262,9 @@ def _summary(command, counts, n_skipped, model, seconds, args, notice=None):
     line = (
         f"skcxr {command}: {counts['files']} files: {counts['screened']} screened, "
         f"{counts['flagged']} flagged at threshold {threshold}, {counts['unsuitable']} "
-        f"unsuitable, {counts['error']} error; {n_skipped} skipped (hidden/system); "
+        f"unsuitable, {counts['error']} error; {n_skipped} skipped (hidden/system)"
+        + "".join(f", {path} skipped (this run's {option}, left by an earlier run)"
+                  for option, path in args.earlier_outputs) + "; "
         f"{seconds:.1f} s ({rate:.1f} files/s, {model.screener.backend_in_use})"
         + (f"; {', '.join(outputs)}" if outputs else "")
     )
@@ -240,7 +277,8 @@ def _summary(command, counts, n_skipped, model, seconds, args, notice=None):
     return line
 
 
-def _summary_record(command, rows, counts, n_skipped, model, seconds, notice, evaluation=None):
+def _summary_record(command, rows, counts, n_skipped, model, seconds, notice, evaluation=None,
+                    earlier=()):
     """What ``--summary-json`` writes: counts, threshold, model, refusal codes, notice, metrics."""
     from .. import __version__
 
@@ -252,7 +290,9 @@ def _summary_record(command, rows, counts, n_skipped, model, seconds, notice, ev
         "threshold": float(model.screener.decision_threshold),
         "backend": model.screener.backend_in_use,
         "threshold_note": model.threshold_note,
-        "counts": {**counts, "skipped": n_skipped},
+        # Earlier runs' outputs found among the inputs count as skipped too, and are named.
+        "counts": {**counts, "skipped": n_skipped + len(earlier)},
+        "skipped_earlier_outputs": [path for _, path in earlier],
         "refusal_codes": dict(sorted(Counter(r.code for r in rows if r.status != "screened")
                                      .items())),
         "population_notice": notice,
@@ -267,7 +307,7 @@ def _write_summary_json(args, rows, counts, n_skipped, model, seconds, notice, e
     if args.summary_json is None:
         return
     record = _summary_record(args.command, rows, counts, n_skipped, model, seconds, notice,
-                            evaluation)
+                             evaluation, args.earlier_outputs)
     try:
         with replaced_atomically(args.summary_json) as temporary:
             with open(temporary, "w", encoding="utf-8") as out:

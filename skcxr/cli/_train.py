@@ -1,5 +1,6 @@
 """``skcxr train`` and ``skcxr calibrate``: a site's folder of films to a screener folder."""
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ def run_train(args):
         if kind == "joblib":
             raise UsageError(f"--init {args.init!r} is a file: --init takes a pretrained name or "
                              "a screener folder (no pickles).")
+        _check_out_is_not(out, kind, init, "--init", "the screener being fine-tuned")
     folder = _folder(args.data_dir)
     _say("train", f"{len(folder.files)} films in 2 classes: " + ", ".join(
         f"{c} {n}" for c, n in folder.counts().items()) + f"; {len(set(folder.groups))} patients")
@@ -58,6 +60,7 @@ def run_calibrate(args):
     if kind == "joblib":
         raise UsageError(f"--model {name!r} is a file: calibrate takes a pretrained name or a "
                          "screener folder (no pickles).")
+    _check_out_is_not(out, kind, name, "--model", "the model being calibrated")
     folder = _folder(args.data_dir)
     _say("calibrate", f"{len(folder.files)} films: " + ", ".join(
         f"{c} {n}" for c, n in folder.counts().items()) + f"; {len(set(folder.groups))} patients")
@@ -86,6 +89,29 @@ def _check_out(args):
             "; pass --overwrite to replace that screener." if (out / "card.json").is_file()
             else " and is not a screener folder; choose a new name."))
     return out
+
+
+def _check_out_is_not(out, kind, name, option, role):
+    """Fail before any work when --out is the folder of the screener the run starts from.
+
+    ``--overwrite`` would replace that screener while it is being read, and
+    the original would be lost.
+    """
+    folder = name
+    if kind == "pretrained":
+        from ..pretrained import pretrained_folder
+
+        try:
+            folder = pretrained_folder(name)
+        except ValueError:
+            return  # not a shipped folder (a registry standing in for the package's)
+    try:
+        same = os.path.samefile(out, folder)
+    except OSError:
+        return  # --out does not exist yet: it is a new folder
+    if same:
+        raise UsageError(f"--out {str(out)!r} is {role} ({option} {name!r}); choose another "
+                         "folder.")
 
 
 def _folder(data_dir):

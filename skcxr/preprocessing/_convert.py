@@ -86,13 +86,26 @@ def array_to_image(array, what):
     return Image.fromarray(np.ascontiguousarray(array))
 
 
+# Rows converted at a time from a high-bit PIL image: a strip costs a few MB, where a
+# whole 9000x9000 16-bit film as one array cost about 1 GB (a copy and float temporaries).
+_STRIP_PIXELS = 1 << 20
+
+
 def to_8bit(image, what):
     """Map 16-bit, 32-bit integer and float images to 8 bits."""
     if image.mode not in _HIGH_BIT_MODES:
         return image
     if image.mode == "F":
         return array_to_image(np.asarray(image, dtype=np.float32), what)
-    return Image.fromarray(scale_high_bit(np.asarray(image), what))
+    low, high = image.getextrema()  # no copy of the pixels
+    table = _scale_table(low, high, what)
+    width, height = image.size
+    out = np.empty((height, width), dtype=np.uint8)
+    rows = max(1, _STRIP_PIXELS // width)
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        out[top:bottom] = table[np.asarray(image.crop((0, top, width, bottom)))]
+    return Image.fromarray(out)
 
 
 def scale_high_bit(array, what):
@@ -102,13 +115,22 @@ def scale_high_bit(array, what):
     X-rays); the smallest depth that holds the maximum keeps the full
     grey range without stretching each image's own contrast.
     """
-    low, high = int(array.min()), int(array.max())
+    return _scale_table(int(array.min()), int(array.max()), what)[array]
+
+
+def _scale_table(low, high, what):
+    """The 8-bit value of each integer 0..65535 at the bit depth ``high`` needs, as a table.
+
+    A lookup gives exactly what scaling each pixel in float32 and rounding
+    gave, without a float copy of the image.
+    """
+    low, high = int(low), int(high)
     if low < 0 or high > 65535:
         raise ItemError(
             f"{what} has integer values in [{low}, {high}]; expected 0 to 65535.",
             code="unreadable", reason=f"integer values in [{low}, {high}], outside 0 to 65535")
     bits = next(b for b in (8, 10, 12, 14, 16) if high < 2**b)
-    scaled = array.astype(np.float32) * (255 / (2**bits - 1))
+    scaled = np.arange(2**bits, dtype=np.float32) * (255 / (2**bits - 1))
     return np.round(scaled).astype(np.uint8)
 
 

@@ -20,16 +20,19 @@ compression can be decoded here) before any pixel is decoded. pydicom is
 imported only when a DICOM file is met.
 """
 
+import os
 import re
 import struct
+import warnings
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ._errors import ItemError
-from ._pillow import check_pixels, multi_frame_error
+from ._pillow import PILLOW_WARNINGS_LOCK, check_pixels, multi_frame_error
 
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
 DICOM_FIELDS = ("PatientID", "StudyInstanceUID", "AccessionNumber")
@@ -80,18 +83,24 @@ def read_dicom_header(file, what, *, max_pixels, force=False):
     pydicom = import_pydicom(what)
     _check_deflated_size(file, what, max_pixels)
     try:
-        ds = pydicom.dcmread(file, force=force)
+        with dicom_header_warnings(what):
+            ds = pydicom.dcmread(file, force=force)
+            for _ in ds.iterall():
+                pass  # converts every element now, so that its warnings are caught here
+        # A DICOM object (it names its class or modality, or an image size) without pixels;
+        # a file with none of these is garbage, read as unreadable below.
+        if "PixelData" not in ds and any(tag in ds for tag in ("SOPClassUID", "Modality", "Rows")):
+            raise _no_pixel_data(ds, what)
         size = (int(ds.Columns), int(ds.Rows))
         frames = int(ds.get("NumberOfFrames", 1) or 1)
+    except ItemError:
+        raise
     except Exception as exc:  # pydicom raises many types for bad files
         raise ItemError(f"Cannot read {what}: not a readable DICOM image ({exc}).",
                         code="unreadable", reason=f"unreadable DICOM ({_first_line(exc)})") from exc
     check_pixels(size, what, max_pixels)
     if frames != 1:
         raise multi_frame_error(what, frames, "frames", "multi-frame DICOM")
-    if "PixelData" not in ds:
-        raise ItemError(f"Cannot read {what}: a DICOM file without pixel data.",
-                        code="unsupported_dicom", reason="DICOM without pixel data")
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip()
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     if photometric not in GREY or samples != 1:
@@ -102,6 +111,49 @@ def read_dicom_header(file, what, *, max_pixels, force=False):
             reason=f"DICOM is not one grayscale frame ({photometric}, {samples} samples per pixel)")
     _check_decoder(ds, what)
     return ds
+
+
+@contextmanager
+def dicom_header_warnings(what):
+    """Catch pydicom's warnings while a header is read; pass on the ones that matter, naming the file.
+
+    pydicom checks each element's value against its VR as it converts it
+    ("The value length (80) exceeds the maximum length of 64 allowed for VR
+    LO", "Invalid value for VR DA"), warning without the file's name, and
+    again at each later access. These are dropped: the film is read from
+    numeric image tags, which fail loudly when unusable, and text values
+    (PatientID) are copied to the worklist as written. Any other pydicom
+    warning is repeated once, with the file's name.
+
+    A context manager, around ``pydicom.dcmread`` and the first access to
+    the elements.
+
+    Parameters
+    ----------
+    what : str
+        How the repeated warning names the file (``"file 'a.dcm'"``).
+
+    Yields
+    ------
+    None
+    """
+    # catch_warnings swaps process-wide state: threads take turns, as for Pillow's header.
+    with PILLOW_WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    kept = []
+    for warning in caught:
+        if not _is_pydicom(warning.filename):
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)  # another thread's: not ours to judge
+        elif Path(warning.filename).name != "valuerep.py" and str(warning.message) not in kept:
+            kept.append(str(warning.message))
+    if kept:
+        warnings.warn(f"{what}: {'; '.join(kept)}", UserWarning, stacklevel=3)
+
+
+def _is_pydicom(filename):
+    return f"{os.sep}pydicom{os.sep}" in filename
 
 
 DEFLATED = "1.2.840.10008.1.2.1.99"  # Deflated Explicit VR Little Endian
@@ -171,6 +223,17 @@ def _deflated_offset(file):
     return offset if syntax == DEFLATED else None
 
 
+def _no_pixel_data(ds, what):
+    """The refusal of a DICOM object that holds no image: a structured report, a dose sheet."""
+    sop = ds.get("SOPClassUID")
+    kind = ", ".join(part for part in (
+        f"SOP class {getattr(sop, 'name', sop)}" if sop else "",
+        f"Modality {str(ds.get('Modality', '')).strip()}" if ds.get("Modality") else "") if part)
+    reason = f"has no pixel data{f' ({kind})' if kind else ''}: not an image"
+    return ItemError(f"Cannot read {what}: a DICOM file that {reason}.",
+                     code="unsupported_dicom", reason=f"DICOM {reason}")
+
+
 def _check_decoder(ds, what):
     """Refuse, before decoding, compressed pixel data that no installed plugin can decode."""
     syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
@@ -235,7 +298,8 @@ def decode_dicom(ds, what, *, voi_lut=False):
         if "less than expected" in text or "truncated" in text.lower():
             code, reason = "truncated", "truncated DICOM (less pixel data than the header says)"
         else:
-            code, reason = "unreadable", f"unreadable DICOM pixel data ({_first_line(exc)})"
+            code, reason = "unreadable", (_undecoded(ds, exc)
+                                          or f"unreadable DICOM pixel data ({_first_line(exc)})")
         raise ItemError(f"Cannot read {what}: not a readable DICOM image ({exc}).",
                         code=code, reason=reason) from exc
     if raw.ndim != 2:
@@ -251,6 +315,31 @@ def decode_dicom(ds, what, *, voi_lut=False):
     if str(ds.PhotometricInterpretation).strip() == "MONOCHROME1":
         scaled = 1 - scaled
     return Image.fromarray(np.round(scaled * 255).astype(np.uint8)), note
+
+
+def _undecoded(ds, exc):
+    """Why compressed pixel data failed to decode, as one whole sentence; None if not compressed.
+
+    pydicom's message is a header line ("Unable to decode as exceptions were
+    raised by all available plugins:") and a line per plugin: the plugins'
+    reasons are kept, with what else could decode the syntax.
+    """
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if syntax is None or not syntax.is_compressed:
+        return None
+    from pydicom.pixels import get_decoder
+
+    try:
+        missing = get_decoder(syntax).missing_dependencies
+    except NotImplementedError:
+        missing = []
+    header, *plugins = [line.strip() for line in str(exc).strip().splitlines()] or [""]
+    failures = "; ".join(line for line in plugins if line) or header
+    failures = re.sub(r" ?<[^<>]* object at 0x[0-9a-f]+>", "", failures)  # addresses say nothing
+    hint = install_hint(missing)
+    other = (f"; the data may be damaged, or need a decoder that is not installed ({hint})"
+             if hint else "; the data may be damaged")
+    return f"DICOM compressed as {syntax.name} could not be decoded ({failures}){other}"
 
 
 def _to_unit_range(raw, ds, voi_lut):

@@ -75,7 +75,24 @@ def open_regular_file(path, what):
 
 
 def check_regular_file(path, what):
-    """Raise :class:`ItemError` unless ``path`` leads to a regular file; opens nothing."""
+    """Raise :class:`ItemError` unless ``path`` leads to a regular file; opens nothing.
+
+    Only ``stat`` looks at it: a pipe is never opened (it would block).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The entry to look at (a link is followed).
+    what : str
+        How the message names the file (``"file 'a.png'"``).
+
+    Raises
+    ------
+    ItemError
+        With code ``missing``, ``broken_link``, ``link_loop``,
+        ``not_regular_file`` or ``permission``, and the reason a worklist
+        row gives.
+    """
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:
@@ -96,11 +113,30 @@ def _stat_error(exc, path, what):
         return ItemError(f"Cannot read {what}: symbolic link loop.", code="link_loop",
                          reason="symbolic link loop")
     if isinstance(exc, PermissionError):
-        return ItemError(f"Cannot read {what}: permission denied.", code="permission",
-                         reason="cannot open the file (permission denied)")
+        folder = unsearchable_folder(path)
+        where = f": folder {folder!r} cannot be searched" if folder else ""
+        return ItemError(f"Cannot read {what}: permission denied{where}.", code="permission",
+                         reason=f"cannot open the file (permission denied{where})")
     message = exc.strerror or str(exc)
     return ItemError(f"Cannot read {what}: {message}.", code="unreadable",
                      reason=f"cannot open the file ({message})")
+
+
+def unsearchable_folder(path):
+    """The outermost folder above ``path`` without search (x) permission, or None.
+
+    Such a folder makes every file below it unreachable, even one whose own
+    mode allows reading: the folder, not the file, is what to fix.
+    """
+    folders = []
+    folder = os.path.dirname(os.path.abspath(path))
+    while folder not in folders:
+        folders.append(folder)
+        folder = os.path.dirname(folder)
+    for folder in reversed(folders):  # from the root down: the first one blocks the rest
+        if not os.access(folder, os.X_OK):
+            return folder
+    return None
 
 
 def _not_regular(mode, path, what):

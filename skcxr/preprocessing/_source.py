@@ -239,6 +239,13 @@ def read_error(exc, what, kind):
     if isinstance(exc, PermissionError):
         return ItemError(f"Cannot read {what}: permission denied.", code="permission",
                          reason="cannot open the file (permission denied)")
+    if isinstance(exc, OSError) and exc.errno is not None:
+        # The operating system failed the read (EIO from /proc/self/mem, a failing disk):
+        # the file could not be read, which says nothing about its image. Pillow's own
+        # decoding errors are OSErrors without an errno.
+        message = exc.strerror or str(exc)
+        return ItemError(f"Cannot read {what}: the read failed ({message}).", code="unreadable",
+                         reason=f"cannot read the file ({message})")
     text = f"{exc} {exc.__cause__ or ''}".lower()
     name = kind if kind in IMAGE_FORMATS else "image"
     if "truncated" in text:

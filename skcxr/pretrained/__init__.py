@@ -10,9 +10,10 @@ from ._registry import (
     get_weights,
     list_pretrained,
     load_pretrained,
+    pretrained_folder,
     unreadable_entries,
     verify_files,
 )
 
-__all__ = ["get_card", "get_weights", "list_pretrained", "load_pretrained", "unreadable_entries",
-           "verify_files"]
+__all__ = ["get_card", "get_weights", "list_pretrained", "load_pretrained", "pretrained_folder",
+           "unreadable_entries", "verify_files"]

@@ -54,7 +54,7 @@ def discover_files(paths):
         gets its row).
     """
     paths = [os.fspath(p) for p in paths]
-    missing = [p for p in paths if not os.path.lexists(p)]
+    missing = [p for p in paths if not _may_exist(p)]
     if missing:
         raise FileNotFoundError(
             f"No such file or folder: {', '.join(repr(p) for p in missing)}."
@@ -75,6 +75,22 @@ def discover_files(paths):
                 seen.add(key)
                 files.append(file)
     return files, n_skipped
+
+
+def _may_exist(path):
+    """False only when ``path`` surely does not exist.
+
+    ``os.path.lexists`` is False for a file inside a folder without search
+    permission too: such a file gets its row ("permission denied, folder
+    ... cannot be searched"), not "no such file".
+    """
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _walk(folder):

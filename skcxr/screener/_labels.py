@@ -86,6 +86,29 @@ def patient_groups(files, root=""):
     return np.asarray(groups, dtype=str), n_named
 
 
+def _check_all_regular(files, root, shown=20):
+    """One ValueError naming every entry that is no readable file (a pipe, a broken link, ...).
+
+    Found up front from ``stat`` alone (nothing is opened: a pipe would
+    block), so that a training run stops once with the whole list instead
+    of once per entry, after counting each as a film.
+    """
+    from ..preprocessing import ItemError, check_regular_file
+
+    bad = []
+    for f in files:
+        try:
+            check_regular_file(f, repr(f))
+        except ItemError as exc:
+            bad.append(f"{f} ({exc.reason})")
+    if bad:
+        more = f"; and {len(bad) - shown} more" if len(bad) > shown else ""
+        raise ValueError(
+            f"{len(bad)} entries in the class folders of {str(root)!r} are not files that can "
+            f"be read as films: {'; '.join(bad[:shown])}{more}. Remove them or move them out "
+            "of the class folders; no film was read.")
+
+
 @dataclass
 class LabelledFolder:
     """The films of a folder with one sub-folder per class."""
@@ -126,7 +149,9 @@ def labelled_folder(root, classes=None):
     Raises
     ------
     ValueError
-        When ``root`` is not a folder, or the class folders are not the expected ones.
+        When ``root`` is not a folder, the class folders are not the expected
+        ones, or entries in them are no regular files (pipes, sockets,
+        devices, broken or looping links, links to folders): all named at once.
     """
     from ._files import discover_files
 
@@ -151,6 +176,7 @@ def labelled_folder(root, classes=None):
     inside = [i for i, label in enumerate(labels) if label is not None]
     n_outside = len(files) - len(inside)
     files = [files[i] for i in inside]
+    _check_all_regular(files, root)
     groups, n_named = patient_groups(files, str(root))
     return LabelledFolder(files=files, labels=np.asarray([labels[i] for i in inside], dtype=object),
                           groups=groups, classes=classes, n_named=n_named, n_skipped=n_skipped,

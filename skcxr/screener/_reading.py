@@ -18,7 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..guard import Refusal
-from ..preprocessing import DICOM_FIELDS, ItemError, decode_source, image_to_array, open_source, sniff_format
+from ..preprocessing import (
+    DICOM_FIELDS,
+    ItemError,
+    decode_source,
+    dicom_header_warnings,
+    image_to_array,
+    open_source,
+    sniff_format,
+)
 
 __all__ = ["DICOM_FIELDS", "Film", "dicom_identifiers", "read_film"]
 
@@ -116,7 +124,8 @@ def dicom_identifiers(path):
         meta = pydicom.filereader.read_file_meta_info(path)
         if str(meta.get("TransferSyntaxUID", "")) == "1.2.840.10008.1.2.1.99":
             return ("",) * len(DICOM_FIELDS)
-        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=list(DICOM_FIELDS))
+        with dicom_header_warnings(f"file {os.fspath(path)!r}"):
+            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=list(DICOM_FIELDS))
+            return tuple(str(ds.get(name, "") or "") for name in DICOM_FIELDS)
     except Exception:  # noqa: BLE001 - pydicom raises many types; decoding names the problem
         return ("",) * len(DICOM_FIELDS)
-    return tuple(str(ds.get(name, "") or "") for name in DICOM_FIELDS)
