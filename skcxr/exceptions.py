@@ -1,6 +1,7 @@
 """Warnings and errors of skcxr."""
 
-__all__ = ["InconsistentSkcxrVersionWarning", "RefusedFilmError", "RefusedFilmWarning"]
+__all__ = ["InconsistentSkcxrVersionWarning", "RefusedFilmError", "RefusedFilmWarning",
+           "SmallSiteWarning"]
 
 _LISTED = 20  # refused films named in a message; the rest are counted
 
@@ -113,3 +114,13 @@ class InconsistentSkcxrVersionWarning(UserWarning):
             f"skcxr {self.current_version}: it may not work as it did. Refit it, or load it "
             f"with skcxr {self.original_version}."
         )
+
+
+class SmallSiteWarning(UserWarning):
+    """:func:`skcxr.fit_screener` on fewer films than training was measured to help with.
+
+    On the site-adaptation benchmark (``benchmarks/site_adaptation.py``),
+    training on 200 films or fewer ranked a site's held-out films worse than
+    the shipped weights, and about 500 films ranked them better. Compare the
+    result with threshold-only calibration (``skcxr calibrate``).
+    """
