@@ -110,8 +110,10 @@ def test_export_replaces_no_file_unless_asked(fitted, tmp_path):
     os.mkfifo(tmp_path / "pipe")
     with pytest.raises(ValueError, match="pipe': it exists and is not a regular file"):
         export(clf, tmp_path / "pipe", reference=X[:2], overwrite=True)
-    with pytest.raises(FileNotFoundError, match="the folder .*missing' does not exist"):
+    with pytest.raises(FileNotFoundError, match="missing' does not exist"):
         export(clf, tmp_path / "missing" / "net.pt", reference=X[:2])
+    with pytest.raises(FileNotFoundError, match="film.jpeg' is a file, not a folder"):
+        export(clf, film / "net.pt", reference=X[:2])  # audit: it said "does not exist"
     assert film.read_bytes() == b"a film" and (tmp_path / "card.json").read_text() == "{}"
     assert sorted(os.listdir(tmp_path)) == ["card.json", "film.jpeg", "pipe"]
     with warnings.catch_warnings():

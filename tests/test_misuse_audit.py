@@ -508,3 +508,43 @@ def test_the_export_sidecar_records_the_onnx_opset_written(opset, tiny_screener,
     written = next(o.version for o in onnx.load(str(path)).opset_import if o.domain == "")
     assert metadata["opset_version"] == written and (opset is None or written == opset)
     assert json.loads((tmp_path / "net.onnx.json").read_text())["opset_version"] == written
+
+
+def _rewrite_guard(folder, change):
+    """Apply ``change`` to the folder's guard.npz arrays and record its new sha256 on the card."""
+    path = folder / "guard.npz"
+    with np.load(path) as arrays:
+        state = dict(arrays)
+    change(state)
+    with open(path, "wb") as f:
+        np.savez(f, **state)
+    card = json.loads((folder / "card.json").read_text())
+    card["guard"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "card.json").write_text(json.dumps(card))
+
+
+@pytest.mark.parametrize("change, says", [
+    (lambda state: state.pop("features.mean"), "lacks features.mean"),
+    (lambda state: state.update({"features.mean": np.zeros(10)}),
+     r"features.mean has shape \(10,\), not \(512,\)"),
+])
+def test_a_guard_state_missing_or_misshapen_is_named_on_loading(tmp_path, change, says):
+    """Audit: a missing key said only 'features.mean'; a wrong shape failed mid-screen with
+    numpy's broadcasting error and no file named."""
+    from skcxr.pretrained import _registry
+
+    folder = tmp_path / "shipped"
+    shutil.copytree(_registry.pretrained_folder(skcxr.list_pretrained()[0]), folder)
+    _rewrite_guard(folder, change)
+    with pytest.raises(ScreenerFolderError, match=f"guard.npz'.*{says}"):
+        load_screener(folder)
+
+
+def test_a_card_whose_loader_size_is_not_a_size_names_the_card(tiny_screener, tmp_path):
+    """Audit: loader.size "big" failed in ImageLoader's parameter check, the card not named."""
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+    card = json.loads((folder / "card.json").read_text())
+    card["loader"]["size"] = "big"
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ScreenerFolderError, match="card.json.*loader.size must be a positive int"):
+        load_screener(folder)

@@ -201,6 +201,21 @@ def test_relative_paths_starting_like_a_formula_get_a_quote(tmp_path):
     assert back[0][1] == "0.500000"  # the score is a number, left as it is
 
 
+def test_terminal_controls_in_a_name_are_escaped_not_obeyed(tmp_path):
+    """Audit: a name holding ESC [1A ESC [2K, in a worklist printed to a terminal, erased the
+    row above it."""
+    names = ["a\x1b[1A\x1b[2Kfake.jpeg", "b\x9b2J.png", "c\x07bell.png", "lit\\x1b.png",
+             "tab\tkept.png"]
+    out = io.StringIO()
+    write_worklist([WorklistRow(i, name, "screened", 0.5, True) for i, name in enumerate(names)],
+                   out)
+    text = out.getvalue()
+    assert not any(ch in text for ch in "\x1b\x9b\x07")
+    assert "a\\x1b[1A\\x1b[2Kfake.jpeg" in text and "b\\u009b2J.png" in text
+    back = list(csv.reader(io.StringIO(text, newline="")))[1:]
+    assert [decode_worklist_cell(row[0]) for row in back] == names
+
+
 # ------------------------------------------------- 4. work lost at the end
 @pytest.fixture
 def unwritable_folder(tmp_path):

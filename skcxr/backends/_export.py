@@ -130,8 +130,8 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=N
 def _check_targets(path, overwrite):
     """Refuse, before any work, an export that would replace what it should not."""
     if not path.parent.is_dir():
-        raise FileNotFoundError(f"Cannot export to {str(path)!r}: the folder "
-                                f"{str(path.parent)!r} does not exist.")
+        what = ("is a file, not a folder" if path.parent.exists() else "does not exist")
+        raise FileNotFoundError(f"Cannot export to {str(path)!r}: {str(path.parent)!r} {what}.")
     for target in (path, Path(f"{path}.json")):
         if not os.path.lexists(target):
             continue

@@ -17,7 +17,7 @@ from ..utils import check_image_batch
 from ._file_checks import file_refusals
 from ._image_checks import LayoutCheck, corrected, frame_refusals
 from ._refusals import Refusal, distinct_numbers, messages
-from ._scores import FeatureGaussian, ThumbnailPCA, thumbnails
+from ._scores import THUMBNAIL_SIDE, FeatureGaussian, ThumbnailPCA, thumbnails
 
 STATE_FORMAT = "skcxr.InputGuard/1"
 SCORE_NAMES = ("features", "thumbnail")
@@ -509,6 +509,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         if state.get("format") != STATE_FORMAT:
             raise ValueError(f"Not an input guard state: format {state.get('format')!r}, "
                              f"expected {STATE_FORMAT!r}.")
+        _check_state(state)
         # A NaN limit or score scale compares False everywhere: the guard would refuse nothing.
         damaged = sorted(key for key, value in state.items()
                          if (isinstance(value, np.ndarray) and value.dtype.kind == "f"
@@ -560,6 +561,42 @@ def _one_blas_thread():
     test films instead of +13% (benchmarks/guard_cost.py).
     """
     return _blas_controller().limit(limits=1, user_api="blas")
+
+
+_SCALARS = ("max_false_rejection", "calibration_size", "n_components", "threshold",
+            "n_features_in", "calibration_rejection", "n_calibration",
+            "thumbnail.noise_variance", "layout.low_correlation")
+
+
+def _check_state(state):
+    """A ValueError naming what a guard state lacks, or which array has the wrong shape.
+
+    Without it a damaged state fails later, mid-screen, with numpy's
+    broadcasting error and no file named.
+    """
+    pixels = THUMBNAIL_SIDE ** 2
+    arrays = ("input_shape", "score_median", "score_scale", "features.mean", "features.precision",
+              "thumbnail.mean", "thumbnail.components", "thumbnail.variance", "layout.template",
+              "layout.margins")
+    missing = [key for key in (*_SCALARS, *arrays) if key not in state]
+    if missing:
+        raise ValueError(f"The input guard's state lacks {', '.join(missing)}: it is damaged or "
+                         "was written by another tool.")
+    n_features = int(state["n_features_in"])
+    n_components = int(np.size(state["thumbnail.variance"]))
+    expected = {"input_shape": (3,), "score_median": (2,), "score_scale": (2,),
+                "features.mean": (n_features,), "features.precision": (n_features, n_features),
+                "thumbnail.mean": (pixels,), "thumbnail.components": (n_components, pixels),
+                "thumbnail.variance": (n_components,), "layout.template": (pixels,),
+                "layout.margins": np.shape(state["layout.margins"])}
+    for key in _SCALARS:
+        expected[key] = ()
+    wrong = [f"{key} has shape {np.shape(state[key])}, not {shape}"
+             for key, shape in expected.items() if np.shape(state[key]) != shape]
+    if wrong:
+        raise ValueError(f"The input guard's state is inconsistent ({'; '.join(wrong[:3])}; "
+                         f"{n_features} features and {n_components} thumbnail components): it is "
+                         "damaged or was written by another tool.")
 
 
 def _accepted(refusals):

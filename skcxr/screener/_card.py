@@ -261,6 +261,15 @@ class ModelCard:
         _expect(isinstance(point["threshold"], (int, float)) and 0 <= point["threshold"] <= 1,
                 f"operating_point.threshold must be a number in [0, 1]; got {point['threshold']!r}")
         _expect(not self.loader or "size" in self.loader, "loader needs 'size'")
+        if self.loader:  # what rebuilds the ImageLoader: checked here, so the error names the card
+            size = self.loader["size"]
+            sides = size if isinstance(size, list) and len(size) == 2 else [size]
+            _expect(all(isinstance(side, int) and not isinstance(side, bool) and side > 0
+                        for side in sides),
+                    f"loader.size must be a positive int or a pair of them; got {size!r}")
+            for key, kind in (("resize_mode", str), ("grayscale", bool), ("dtype", str)):
+                _expect(key not in self.loader or isinstance(self.loader[key], kind),
+                        f"loader.{key} must be a {kind.__name__}; got {self.loader.get(key)!r}")
         _expect(not self.network or isinstance(self.network.get("format"), str),
                 "network needs its 'format'")
         if self.weights:  # {} until saved

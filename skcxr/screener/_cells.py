@@ -2,10 +2,14 @@
 
 Two transformations, each undone by :func:`decode_worklist_cell`:
 
-* **Undecodable bytes.** On POSIX a file name is bytes; Python shows a byte
-  that is not UTF-8 as a lone surrogate (``os.fsdecode``), which no UTF-8
-  file can hold. In a text that holds one, every such byte is written
-  ``\\xHH`` and every backslash ``\\x5c``. A text without one is written as it
+* **Undecodable bytes and terminal controls.** On POSIX a file name is
+  bytes; Python shows a byte that is not UTF-8 as a lone surrogate
+  (``os.fsdecode``), which no UTF-8 file can hold. A name may also hold
+  control characters (ESC, CSI...) that a terminal showing the worklist
+  would obey: a row could erase the row above it. In a text that holds
+  either, every such byte is written ``\\xHH`` (a C1 control ``\\u00HH``),
+  and every backslash ``\\x5c``; tab, line feed and carriage return are left
+  to the CSV's quoting. A text without one is written as it
   is, unless it already contains something that reads as such an escape
   (``\\xHH``, or ``\\u`` and a surrogate's four hex digits): then it is escaped
   the same way, so that decoding never changes a name it should not. Windows
@@ -24,15 +28,17 @@ import re
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # What decoding reads as an escape: a byte, or (from Windows) a lone UTF-16 surrogate.
-_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\u([dD][89a-fA-F][0-9a-fA-F]{2})")
+_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\u([dD][89a-fA-F][0-9a-fA-F]{2}|00[89][0-9a-fA-F])")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# C0 and C1 controls but tab, line feed and carriage return (the CSV quotes those).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _NEUTRALISED = re.compile("'+[=+\\-@\t\r]")
 _NEEDS_QUOTE = re.compile("'*[=+\\-@\t\r]")
 
 
 def escape_undecodable(text):
-    """``text`` with undecodable bytes as ``\\xHH`` (and then ``\\`` as ``\\x5c``); valid UTF-8."""
-    if not (_SURROGATE.search(text) or _ESCAPE.search(text)):
+    """``text`` with undecodable bytes and control characters escaped (``\\`` as ``\\x5c``); valid UTF-8."""
+    if not (_SURROGATE.search(text) or _CONTROL.search(text) or _ESCAPE.search(text)):
         return text
     return "".join(_escape_char(ch) for ch in text)
 
@@ -43,8 +49,10 @@ def _escape_char(ch):
         return "\\x5c"
     if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for byte code - 0xDC00
         return f"\\x{code - 0xDC00:02x}"
-    if 0xD800 <= code <= 0xDFFF:
+    if 0xD800 <= code <= 0xDFFF or 0x80 <= code <= 0x9F:
         return f"\\u{code:04x}"
+    if _CONTROL.match(ch):
+        return f"\\x{code:02x}"
     return ch
 
 
@@ -76,7 +84,8 @@ def decode_worklist_cell(cell):
     Undoes what ``skcxr screen`` does to keep the CSV valid UTF-8 and safe in
     a spreadsheet: removes the ``'`` put before a text starting with ``=``,
     ``+``, ``-``, ``@``, tab or carriage return, and turns ``\\xHH`` escapes
-    back into the bytes of a file name that is not UTF-8. ``open(decoded)``
+    back into the bytes of a file name that is not UTF-8 (or into the
+    control characters it holds). ``open(decoded)``
     then opens the file the row is about.
 
     Parameters
