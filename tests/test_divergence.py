@@ -165,3 +165,15 @@ def test_module_is_in_eval_mode_whenever_no_fit_runs(blobs):
         failed.fit(X, y)
     assert in_eval_mode(failed), "after a failed fit"
     assert np.isfinite(refit.predict_proba(X)).all()
+
+
+def test_one_step_too_large_is_an_error_even_when_the_loss_looked_finite():
+    """Audit: `skcxr train --lr 1e4 --epochs 1` on one batch logged a finite loss; the network
+    then scored every film NaN, and the error came later, from the guard's fit."""
+    X, y, _ = make_blob_images(n=24, size=32, seed=0)
+    clf = CXRClassifier.from_preset("compact", lr=1e4, max_epochs=1, batch_size=64,
+                                    validation_fraction=None, random_state=0)
+    with pytest.raises(ValueError, match="outputs are not finite on its own training images"):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict_proba(X[:2])

@@ -410,6 +410,7 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
             with self._seeded(torch_seed):
                 super().fit(X, y_encoded, **fit_params)
             self._check_finite_weights()
+            self._check_finite_outputs(X)
         except BaseException:
             # A fit that failed leaves no model that looks fitted.
             self.__dict__.pop("classes_", None)
@@ -444,6 +445,16 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
                 f"Training left non-finite weights (lr={self.lr!r} is likely too high for this "
                 "optimiser); the model is not fitted."
             )
+
+    def _check_finite_outputs(self, X, n_images=16):
+        # Finite weights can still be so large that activations overflow: a loss that looked
+        # finite (one batch at lr=1e4) and a network that scores every film NaN.
+        features, proba = self.embed(X[:n_images], return_proba=True)
+        if not (np.isfinite(features).all() and np.isfinite(proba).all()):
+            raise ValueError(
+                f"Training left a network whose outputs are not finite on its own training "
+                f"images (lr={self.lr!r} is likely too high for this optimiser: its weights grew "
+                "until the activations overflowed); the model is not fitted.")
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs, continuing from the current weights.
