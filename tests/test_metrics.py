@@ -46,7 +46,7 @@ def test_string_labels():
     names = np.array(["NORMAL", "PNEUMONIA"])
     y, p = names[Y_TRUE], names[Y_PRED]
     assert specificity_score(y, p, pos_label="PNEUMONIA") == 0.75
-    with pytest.raises(ValueError, match="pos_label=1 is not one of"):
+    with pytest.raises(ValueError, match="pos_label is required: the labels"):
         sensitivity_score(y, p)
 
 
@@ -200,8 +200,10 @@ def test_pos_label_not_among_the_labels_is_an_error(call, pos_label):
 def test_pos_label_of_the_wrong_kind_with_one_label_present():
     # A test set of NORMAL films only: PNEUMONIA may be absent, but 1 is no label at all.
     normal = np.array(["NORMAL"] * 4)
-    with pytest.raises(ValueError, match="pos_label=1 cannot be a label here: the labels are str"):
+    with pytest.raises(ValueError, match="pos_label is required: the labels \\['NORMAL'\\]"):
         screening_report(normal, [0.1, 0.2, 0.3, 0.9], n_bootstraps=0)
+    with pytest.raises(ValueError, match="pos_label=1 cannot be a label here: the labels are str"):
+        screening_report(normal, [0.1, 0.2, 0.3, 0.9], pos_label=1, n_bootstraps=0)
     # The right pos_label on one class: no report of NaNs, a clear error (below).
     with pytest.raises(ValueError, match="y_true holds only 'NORMAL'"):
         screening_report(normal, [0.1, 0.2, 0.3, 0.9], pos_label="PNEUMONIA", n_bootstraps=0)
@@ -219,7 +221,7 @@ def test_scorers_check_pos_label_when_scoring():
     for scorer in [get_screening_scorer("sensitivity"), make_screening_scorer(0.9),
                    get_screening_scorer("specificity_at_sensitivity_95")]:
         # scikit-learn's scorer or our metric refuses it, whichever looks first.
-        with pytest.raises(ValueError, match="pos_label=1 is not"):
+        with pytest.raises(ValueError, match="pos_label is required|pos_label=1 is not"):
             scorer(model, X, y)
 
 
@@ -411,3 +413,20 @@ def test_a_degenerate_bootstrap_gets_an_exact_interval_not_a_point():
                             threshold=0.5, n_bootstraps=200, random_state=0)
     assert "no interval: every resample gave the same value" in text
     assert "[1.000, 1.000]" not in text
+
+
+@pytest.mark.parametrize("call", [
+    lambda y, s: screening_report(y, s, n_bootstraps=0),
+    lambda y, s: sensitivity_score(y, np.where(s >= 0.5, 2, 1)),
+    lambda y, s: select_threshold(y, s),
+])
+def test_labels_other_than_0_1_need_pos_label(call):
+    """Audit: labels 1/2 without pos_label were scored with 1 as the diseased class, so a
+    site coding 1 = normal, 2 = pneumonia read the healthy class's numbers."""
+    y, score = np.array([1, 2] * 4), np.linspace(0.1, 0.9, 8)
+    with pytest.raises(ValueError, match=r"pos_label is required: the labels \[1, 2\]"):
+        call(y, score)
+    # 0/1 and -1/1 imply 1, as scikit-learn's roc_curve has it.
+    for labels in ([0, 1], [-1, 1], [False, True]):
+        y01 = np.array(labels * 4)
+        assert screening_report(y01, score, n_bootstraps=0, output_dict=True)["pos_label"] == 1

@@ -4,6 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -24,14 +25,14 @@ CURVES = [plot_roc, plot_precision_recall, plot_confusion_matrix, plot_reliabili
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
-    matplotlib.pyplot.close("all")
+    plt.close("all")
 
 
 @pytest.mark.parametrize("plot", CURVES)
 @pytest.mark.parametrize(
     "y_true, score, kwargs, message",
     [
-        (Y, SCORE, {}, "pos_label=1 is not one of the labels"),  # string labels, default pos_label
+        (Y, SCORE, {}, "pos_label is required"),  # string labels, pos_label left out
         (Y, SCORE, {"pos_label": "Pneumonia"}, "pos_label='Pneumonia' is not one of"),
         ([], [], {"pos_label": "PNEUMONIA"}, "y_true is empty"),
         (Y, SCORE[:4], {"pos_label": "PNEUMONIA"}, "equal length"),

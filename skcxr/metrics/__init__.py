@@ -1,6 +1,6 @@
 """Screening metrics, operating points, reports and scorers."""
 
-from ._checks import check_labels, check_scores
+from ._checks import check_labels, check_scores, resolve_pos_label
 from ._clinical import (
     binary_counts,
     npv_score,
@@ -26,6 +26,7 @@ __all__ = [
     "npv_score",
     "positives_needed",
     "ppv_score",
+    "resolve_pos_label",
     "screening_objective",
     "screening_report",
     "screening_scorers",

@@ -13,7 +13,7 @@ from .._compat import Interval, Options, StrOptions
 
 # Constraints for scikit-learn's ``validate_params`` (the decorator
 # sklearn.metrics uses on its own public functions).
-POS_LABEL = [numbers.Real, str, "boolean"]
+POS_LABEL = [numbers.Real, str, "boolean", None]
 ZERO_DIVISION = [Options(numbers.Real, {0.0, 1.0}), "nan", StrOptions({"warn"})]
 FINITE = Interval(numbers.Real, None, None, closed="neither")
 
@@ -33,6 +33,51 @@ def check_fraction(value, name, *, include_one=True):
                 f"pass {value / 100:g}.")
     interval = "(0, 1]" if include_one else "(0, 1)"
     raise ValueError(f"{name} must be a number in {interval}; got {value!r}.{hint}")
+
+
+def resolve_pos_label(y_true, pos_label):
+    """``pos_label``, or for None the 1 that labels 0/1, -1/1 or False/True imply.
+
+    As scikit-learn's ``roc_curve``: with any other labels (1/2, "NORMAL" /
+    "PNEUMONIA") which one is diseased cannot be assumed. Taking 1 there
+    would compute every metric for the healthy class (a user coding 1 =
+    normal, 2 = pneumonia would read the specificity as the sensitivity),
+    so it is an error that asks for ``pos_label``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    pos_label : int, float, bool, str or None
+        The diseased class, or None.
+
+    Returns
+    -------
+    pos_label : int, float, bool or str
+        ``pos_label`` itself, or 1.
+
+    Raises
+    ------
+    ValueError
+        For ``pos_label=None`` with labels other than 0/1, -1/1 or False/True.
+    """
+    if pos_label is not None:
+        return pos_label
+    try:
+        present = np.unique(np.asarray(y_true).ravel())
+    except TypeError:
+        return 1  # labels of mixed types: check_labels names that problem
+    if present.dtype.kind == "f" and np.isnan(present).any() or len(present) > 2:
+        return 1  # check_labels names the NaN, or the labels that are not binary
+    values = present.tolist()
+    if all(not isinstance(v, str) for v in values) and (set(values) <= {0, 1}
+                                                        or set(values) <= {-1, 1}):
+        return 1
+    likely = next((v for v in values if str(v).strip().upper() == "PNEUMONIA"), "PNEUMONIA")
+    raise ValueError(
+        f"pos_label is required: the labels {values[:10]} are not 0/1, -1/1 or False/True, so "
+        f"which one is the diseased class cannot be assumed. Pass pos_label={likely!r} (or "
+        "your diseased class).")
 
 
 def _unique_labels(y, name):

@@ -1,14 +1,15 @@
 """Screening metrics with clinical names, as scikit-learn metric functions.
 
-Each takes ``(y_true, y_pred, *, pos_label=1, zero_division="warn")``.
+Each takes ``(y_true, y_pred, *, pos_label=None, zero_division="warn")``.
 When a metric's denominator is empty (no diseased case for sensitivity, no
 healthy one for specificity, no positive call for PPV, no negative call for
 NPV) it is undefined: scikit-learn's ``UndefinedMetricWarning`` is raised
 and ``zero_division`` is returned (0.0 under ``"warn"``, as in
 :func:`sklearn.metrics.recall_score`; it may also be 0.0, 1.0 or ``np.nan``,
-which propagates). ``pos_label`` must name one of the labels, as in
-scikit-learn: ``pos_label=1`` with ``"NORMAL"``/``"PNEUMONIA"`` labels is a
-``ValueError``, never a silent sensitivity of 0.
+which propagates). ``pos_label`` must name one of the labels; left out, it
+is 1 for labels 0/1, -1/1 or False/True and must be given for any others
+(``"NORMAL"``/``"PNEUMONIA"``, 1/2): a ``ValueError``, never a silent
+sensitivity of 0 or the healthy class's numbers.
 """
 
 import warnings
@@ -17,7 +18,14 @@ import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
 
 from .._compat import validate_params
-from ._checks import POS_LABEL, ZERO_DIVISION, check_both_classes, check_fraction, check_labels
+from ._checks import (
+    POS_LABEL,
+    ZERO_DIVISION,
+    check_both_classes,
+    check_fraction,
+    check_labels,
+    resolve_pos_label,
+)
 
 
 def weighted_counts(true_pos, pred_pos, weights=None):
@@ -55,17 +63,18 @@ _METRIC_PARAMS = {**_LABEL_PARAMS, "zero_division": ZERO_DIVISION}
 
 
 @validate_params(_LABEL_PARAMS, prefer_skip_nested_validation=True)
-def binary_counts(y_true, y_pred, *, pos_label=1):
+def binary_counts(y_true, y_pred, *, pos_label=None):
     """Return ``(tp, fp, tn, fn)`` for a binary problem.
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted labels, at most two distinct values together.
-    pos_label : int, float, bool or str, default=1
-        The diseased class. It must be one of the labels when both occur;
-        when only one label occurs it must at least be of the same kind
-        (string or number).
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class. It must be one of the labels when both occur; when
+        only one label occurs it must at least be of the same kind (string or
+        number). None means 1, for labels 0/1, -1/1 or False/True only (as
+        scikit-learn's ``roc_curve``); other labels must name it.
 
     Returns
     -------
@@ -77,6 +86,7 @@ def binary_counts(y_true, y_pred, *, pos_label=1):
     >>> binary_counts([0, 1, 1, 0], [1, 1, 0, 0])
     (1, 1, 1, 1)
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     y_true, y_pred = check_labels(y_true, pos_label, y_pred=y_pred)
     return weighted_counts(y_true == pos_label, y_pred == pos_label)
 
@@ -94,7 +104,7 @@ def _ratio(numerator, denominator, zero_division, name, empty):
 
 
 @validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
-def sensitivity_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
+def sensitivity_score(y_true, y_pred, *, pos_label=None, zero_division="warn"):
     """Sensitivity (recall, true positive rate): TP / (TP + FN).
 
     The share of diseased cases the screen flags; what it must not miss.
@@ -103,8 +113,9 @@ def sensitivity_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted labels.
-    pos_label : int, float, bool or str, default=1
-        The diseased class.
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class. None means 1, for labels 0/1, -1/1 or False/True
+        only (as scikit-learn's ``roc_curve``); other labels must name it.
     zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
         What to return when the denominator is 0 (``"warn"``: 0.0 with an
         ``UndefinedMetricWarning``).
@@ -119,12 +130,13 @@ def sensitivity_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
     >>> sensitivity_score([1, 1, 1, 0], [1, 1, 0, 0])
     0.666...
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     tp, fp, tn, fn = binary_counts(y_true, y_pred, pos_label=pos_label)
     return _ratio(tp, tp + fn, zero_division, "Sensitivity", "y_true has no positive case")
 
 
 @validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
-def specificity_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
+def specificity_score(y_true, y_pred, *, pos_label=None, zero_division="warn"):
     """Specificity (true negative rate): TN / (TN + FP).
 
     The share of healthy cases the screen leaves alone.
@@ -133,8 +145,9 @@ def specificity_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted labels.
-    pos_label : int, float, bool or str, default=1
-        The diseased class.
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class. None means 1, for labels 0/1, -1/1 or False/True
+        only (as scikit-learn's ``roc_curve``); other labels must name it.
     zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
         What to return when the denominator is 0 (``"warn"``: 0.0 with an
         ``UndefinedMetricWarning``).
@@ -149,20 +162,22 @@ def specificity_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
     >>> specificity_score(["N", "N", "P", "N"], ["N", "P", "P", "N"], pos_label="P")
     0.666...
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     tp, fp, tn, fn = binary_counts(y_true, y_pred, pos_label=pos_label)
     return _ratio(tn, tn + fp, zero_division, "Specificity", "y_true has no negative case")
 
 
 @validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
-def ppv_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
+def ppv_score(y_true, y_pred, *, pos_label=None, zero_division="warn"):
     """Positive predictive value (precision): TP / (TP + FP).
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted labels.
-    pos_label : int, float, bool or str, default=1
-        The diseased class.
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class. None means 1, for labels 0/1, -1/1 or False/True
+        only (as scikit-learn's ``roc_curve``); other labels must name it.
     zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
         What to return when the denominator is 0 (``"warn"``: 0.0 with an
         ``UndefinedMetricWarning``).
@@ -172,20 +187,22 @@ def ppv_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
     score : float
         The share of positive predictions that are positive cases.
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     tp, fp, tn, fn = binary_counts(y_true, y_pred, pos_label=pos_label)
     return _ratio(tp, tp + fp, zero_division, "PPV", "no case was predicted positive")
 
 
 @validate_params(_METRIC_PARAMS, prefer_skip_nested_validation=True)
-def npv_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
+def npv_score(y_true, y_pred, *, pos_label=None, zero_division="warn"):
     """Negative predictive value: TN / (TN + FN).
 
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples,)
         True and predicted labels.
-    pos_label : int, float, bool or str, default=1
-        The diseased class.
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class. None means 1, for labels 0/1, -1/1 or False/True
+        only (as scikit-learn's ``roc_curve``); other labels must name it.
     zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
         What to return when the denominator is 0 (``"warn"``: 0.0 with an
         ``UndefinedMetricWarning``).
@@ -195,12 +212,13 @@ def npv_score(y_true, y_pred, *, pos_label=1, zero_division="warn"):
     score : float
         The share of negative predictions that are negative cases.
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     tp, fp, tn, fn = binary_counts(y_true, y_pred, pos_label=pos_label)
     return _ratio(tn, tn + fn, zero_division, "NPV", "no case was predicted negative")
 
 
 @validate_params(_LABEL_PARAMS, prefer_skip_nested_validation=True)
-def screening_objective(y_true, y_pred, *, min_sensitivity=0.95, pos_label=1):
+def screening_objective(y_true, y_pred, *, min_sensitivity=0.95, pos_label=None):
     """Specificity when sensitivity reaches ``min_sensitivity``, else a penalty.
 
     For threshold tuning: a threshold that meets the sensitivity target
@@ -216,8 +234,9 @@ def screening_objective(y_true, y_pred, *, min_sensitivity=0.95, pos_label=1):
         True and predicted labels; ``y_true`` must hold both classes.
     min_sensitivity : float, default=0.95
         The sensitivity target, in (0, 1].
-    pos_label : int, float, bool or str, default=1
-        The diseased class.
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class. None means 1, for labels 0/1, -1/1 or False/True
+        only (as scikit-learn's ``roc_curve``); other labels must name it.
 
     Returns
     -------
@@ -232,6 +251,7 @@ def screening_objective(y_true, y_pred, *, min_sensitivity=0.95, pos_label=1):
     >>> screening_objective([1, 1, 0, 0], [1, 0, 0, 0], min_sensitivity=0.9)
     -0.5
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     min_sensitivity = check_fraction(min_sensitivity, "min_sensitivity")
     tp, fp, tn, fn = binary_counts(y_true, y_pred, pos_label=pos_label)
     # Before: 1.0 (the best score) for a y_true of one class, silently.

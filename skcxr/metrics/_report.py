@@ -15,6 +15,7 @@ from ._checks import (
     check_labels,
     check_probabilities,
     check_scores,
+    resolve_pos_label,
 )
 from ._clinical import screening_rates, weighted_counts
 
@@ -65,7 +66,7 @@ def screening_report(
     y_score,
     *,
     threshold=0.5,
-    pos_label=1,
+    pos_label=None,
     groups=None,
     n_bootstraps=1000,
     confidence=0.95,
@@ -88,9 +89,11 @@ def screening_report(
         A case is called positive when its score is at least this. Choose
         it on validation data (:func:`select_threshold`), not on these labels.
         In [0, 1] for probabilities.
-    pos_label : int, float, bool or str, default=1
+    pos_label : int, float, bool, str or None, default=None
         The diseased class. It must be one of the labels of ``y_true``
-        (``"PNEUMONIA"`` for string labels); otherwise a ``ValueError``.
+        (``"PNEUMONIA"`` for string labels); otherwise a ``ValueError``. None
+        means 1, for labels 0/1, -1/1 or False/True only (as scikit-learn's
+        ``roc_curve``); other labels must name it.
     groups : array-like of shape (n_samples,), default=None
         Patient ids. Resampling then draws patients, not images, so that
         several films of one patient do not narrow the intervals falsely.
@@ -123,6 +126,7 @@ def screening_report(
     >>> report["sensitivity"]["value"], report["specificity"]["value"]
     (1.0, 0.5)
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     confidence = check_fraction(confidence, "confidence", include_one=False)
     y_true = check_labels(y_true, pos_label)
     y_score = check_scores(y_score, y_true)

@@ -27,7 +27,7 @@ _SCREENING_NAMES = [*_LABEL_METRICS, "specificity_at_sensitivity_<percent>"]
 
 
 @validate_params({"pos_label": POS_LABEL}, prefer_skip_nested_validation=True)
-def make_screening_scorer(min_sensitivity=0.95, *, pos_label=1):
+def make_screening_scorer(min_sensitivity=0.95, *, pos_label=None):
     """Scorer maximised by the most specific threshold with enough sensitivity.
 
     Wraps :func:`screening_objective` for
@@ -37,8 +37,10 @@ def make_screening_scorer(min_sensitivity=0.95, *, pos_label=1):
     ----------
     min_sensitivity : float, default=0.95
         The sensitivity target, a fraction in (0, 1] (0.95, not 95).
-    pos_label : int, float, bool or str, default=1
-        The diseased class (``"PNEUMONIA"`` for string labels).
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class (``"PNEUMONIA"`` for string labels). None means 1,
+        for labels 0/1, -1/1 or False/True only (as scikit-learn's
+        ``roc_curve``); other labels must name it.
 
     Returns
     -------
@@ -56,7 +58,7 @@ def make_screening_scorer(min_sensitivity=0.95, *, pos_label=1):
 
 
 @validate_params({"pos_label": POS_LABEL}, prefer_skip_nested_validation=True)
-def get_screening_scorer(scoring, *, pos_label=1):
+def get_screening_scorer(scoring, *, pos_label=None):
     """A scorer by name: skcxr's screening scorers and all of scikit-learn's.
 
     A superset of :func:`sklearn.metrics.get_scorer`: the screening names
@@ -71,11 +73,13 @@ def get_screening_scorer(scoring, *, pos_label=1):
     ----------
     scoring : str, callable or None
         Scorer name, or what :func:`sklearn.metrics.get_scorer` accepts.
-    pos_label : int, float, bool or str, default=1
-        The diseased class, for the screening names. scikit-learn's own
-        scorers choose their positive class themselves, so for them any
-        other value than the default 1 is a ``ValueError`` rather than
-        silently ignored (build them with :func:`sklearn.metrics.make_scorer`).
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class, for the screening names. scikit-learn's own scorers
+        choose their positive class themselves, so for them any other value
+        than None or 1 is a ``ValueError`` rather than silently ignored
+        (build them with :func:`sklearn.metrics.make_scorer`). None means 1,
+        for labels 0/1, -1/1 or False/True only (as scikit-learn's
+        ``roc_curve``); other labels must name it.
 
     Returns
     -------
@@ -104,7 +108,7 @@ def get_screening_scorer(scoring, *, pos_label=1):
             specificity_at_sensitivity, response_method="predict_proba",
             min_sensitivity=percent / 100, pos_label=pos_label,
         )
-    if pos_label != 1:
+    if pos_label not in (None, 1):
         raise ValueError(
             f"pos_label={pos_label!r} applies only to skcxr's screening scorers "
             f"{_SCREENING_NAMES}; scikit-learn's scorer {scoring!r} chooses its positive "
@@ -121,13 +125,15 @@ def get_screening_scorer(scoring, *, pos_label=1):
 
 
 @validate_params({"pos_label": POS_LABEL}, prefer_skip_nested_validation=True)
-def screening_scorers(*, pos_label=1, min_sensitivity=0.95):
+def screening_scorers(*, pos_label=None, min_sensitivity=0.95):
     """A dict of scorers for multi-metric search: AUC and the clinical metrics.
 
     Parameters
     ----------
-    pos_label : int, float, bool or str, default=1
-        The diseased class (``"PNEUMONIA"`` for string labels).
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class (``"PNEUMONIA"`` for string labels). None means 1,
+        for labels 0/1, -1/1 or False/True only (as scikit-learn's
+        ``roc_curve``); other labels must name it.
     min_sensitivity : float, default=0.95
         Target of the ``"specificity_at_sensitivity_<percent>"`` entry, a
         fraction in (0, 1].

@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.metrics import roc_curve
 
 from .._compat import Interval, RealNotInt, validate_params
-from ._checks import POS_LABEL, check_fraction, check_labels, check_scores
+from ._checks import POS_LABEL, check_fraction, check_labels, check_scores, resolve_pos_label
 from ._guarantee import guaranteed_operating_point
 
 _PARAMS = {"y_true": ["array-like"], "y_score": ["array-like"], "pos_label": POS_LABEL}
@@ -41,7 +41,7 @@ def _operating_point(y_true, y_score, min_sensitivity, pos_label):
 
 @validate_params({**_PARAMS, "confidence": [Interval(RealNotInt, 0, 1, closed="neither"), None]},
                  prefer_skip_nested_validation=True)
-def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1, confidence=None):
+def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=None, confidence=None):
     """Highest threshold whose sensitivity on these scores is at least the target.
 
     Among thresholds meeting the sensitivity target it is the one with the
@@ -64,8 +64,10 @@ def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1, conf
         Score or probability of the positive class.
     min_sensitivity : float, default=0.95
         The sensitivity target, a fraction in (0, 1] (0.95, not 95).
-    pos_label : int, float, bool or str, default=1
-        The diseased class; it must be one of the labels of ``y_true``.
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class; it must be one of the labels of ``y_true``. None
+        means 1, for labels 0/1, -1/1 or False/True only (as scikit-learn's
+        ``roc_curve``); other labels must name it.
     confidence : float in (0, 1) or None, default=None
         Confidence of the lower bound that must reach the target (e.g. 0.95);
         None compares the observed sensitivity with the target.
@@ -87,6 +89,7 @@ def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1, conf
     >>> select_threshold([0, 0, 1, 1, 1], [0.1, 0.6, 0.4, 0.8, 0.9], min_sensitivity=1.0)
     0.4
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     if confidence is not None:
         return guaranteed_threshold(y_true, y_score, min_sensitivity=min_sensitivity,
                                     confidence=confidence, pos_label=pos_label)["threshold"]
@@ -96,7 +99,7 @@ def select_threshold(y_true, y_score, *, min_sensitivity=0.95, pos_label=1, conf
 
 @validate_params({**_PARAMS, "confidence": [Interval(RealNotInt, 0, 1, closed="neither")]},
                  prefer_skip_nested_validation=True)
-def guaranteed_threshold(y_true, y_score, *, min_sensitivity=0.97, confidence=0.95, pos_label=1):
+def guaranteed_threshold(y_true, y_score, *, min_sensitivity=0.97, confidence=0.95, pos_label=None):
     """The highest threshold whose lower confidence bound for sensitivity reaches the target, and its numbers.
 
     Parameters
@@ -109,8 +112,10 @@ def guaranteed_threshold(y_true, y_score, *, min_sensitivity=0.97, confidence=0.
         The sensitivity the lower bound must reach.
     confidence : float, default=0.95
         One-sided confidence of the Clopper-Pearson bound.
-    pos_label : int, float, bool or str, default=1
-        The diseased class; it must be one of the labels of ``y_true``.
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class; it must be one of the labels of ``y_true``. None
+        means 1, for labels 0/1, -1/1 or False/True only (as scikit-learn's
+        ``roc_curve``); other labels must name it.
 
     Returns
     -------
@@ -130,6 +135,7 @@ def guaranteed_threshold(y_true, y_score, *, min_sensitivity=0.97, confidence=0.
     >>> point["threshold"], round(point["sensitivity_lower_bound"], 3)
     (0.9, 0.975)
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     min_sensitivity = check_fraction(min_sensitivity, "min_sensitivity")
     fpr, _, _ = _roc(y_true, y_score, pos_label)  # checks labels, scores and both classes
     true_pos = np.asarray(check_labels(y_true, pos_label)) == pos_label
@@ -146,7 +152,7 @@ def guaranteed_threshold(y_true, y_score, *, min_sensitivity=0.97, confidence=0.
 
 
 @validate_params(_PARAMS, prefer_skip_nested_validation=True)
-def specificity_at_sensitivity(y_true, y_score, *, min_sensitivity=0.95, pos_label=1):
+def specificity_at_sensitivity(y_true, y_score, *, min_sensitivity=0.95, pos_label=None):
     """Best specificity reachable with sensitivity at least ``min_sensitivity``.
 
     A threshold-free summary of a score for model selection: the
@@ -160,8 +166,10 @@ def specificity_at_sensitivity(y_true, y_score, *, min_sensitivity=0.95, pos_lab
         Score or probability of the positive class.
     min_sensitivity : float, default=0.95
         The sensitivity target, a fraction in (0, 1].
-    pos_label : int, float, bool or str, default=1
-        The diseased class; it must be one of the labels of ``y_true``.
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class; it must be one of the labels of ``y_true``. None
+        means 1, for labels 0/1, -1/1 or False/True only (as scikit-learn's
+        ``roc_curve``); other labels must name it.
 
     Returns
     -------
@@ -173,5 +181,6 @@ def specificity_at_sensitivity(y_true, y_score, *, min_sensitivity=0.95, pos_lab
     >>> specificity_at_sensitivity([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], min_sensitivity=1.0)
     0.5
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     fpr, _ = _operating_point(y_true, y_score, min_sensitivity, pos_label)
     return float(1 - fpr)

@@ -10,7 +10,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from .._compat import StrictInterval, validate_params
-from ..metrics import binary_counts, check_labels, check_scores
+from ..metrics import binary_counts, check_labels, check_scores, resolve_pos_label
 
 # Constraints for scikit-learn's ``validate_params``: a wrong argument is an
 # error naming it and the function before anything is drawn.
@@ -63,7 +63,7 @@ def _rate(numerator, denominator):
 
 
 @validate_params(_CURVE_PARAMS, prefer_skip_nested_validation=True)
-def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None):
+def plot_roc(y_true, y_score, *, threshold=None, pos_label=None, name=None, ax=None):
     """ROC curve (:class:`~sklearn.metrics.RocCurveDisplay`), operating point marked.
 
     Parameters
@@ -75,8 +75,10 @@ def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None
     threshold : float, default=None
         Operating point to mark (a case is positive when its score is at
         least this); must be finite.
-    pos_label : int, float, bool or str, default=1
-        The diseased class; it must be one of the labels of ``y_true``.
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class; it must be one of the labels of ``y_true``. None
+        means 1, for labels 0/1, -1/1 or False/True only (as scikit-learn's
+        ``roc_curve``); other labels must name it.
     name : str, default=None
         Legend name of the curve.
     ax : matplotlib Axes, default=None
@@ -87,6 +89,7 @@ def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None
     display : sklearn.metrics.RocCurveDisplay
         Its ``ax_`` and ``figure_`` hold the plot.
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     _pyplot()
     from sklearn.metrics import RocCurveDisplay
 
@@ -102,7 +105,7 @@ def plot_roc(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None
 
 
 @validate_params(_CURVE_PARAMS, prefer_skip_nested_validation=True)
-def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=None, ax=None):
+def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=None, name=None, ax=None):
     """Precision-recall curve (:class:`~sklearn.metrics.PrecisionRecallDisplay`), operating point.
 
     Parameters
@@ -114,8 +117,10 @@ def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=
     threshold : float, default=None
         Operating point to mark (a case is positive when its score is at
         least this); must be finite.
-    pos_label : int, float, bool or str, default=1
-        The diseased class; it must be one of the labels of ``y_true``.
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class; it must be one of the labels of ``y_true``. None
+        means 1, for labels 0/1, -1/1 or False/True only (as scikit-learn's
+        ``roc_curve``); other labels must name it.
     name : str, default=None
         Legend name of the curve.
     ax : matplotlib Axes, default=None
@@ -126,6 +131,7 @@ def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=
     display : sklearn.metrics.PrecisionRecallDisplay
         Its ``ax_`` and ``figure_`` hold the plot.
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     _pyplot()
     from sklearn.metrics import PrecisionRecallDisplay
 
@@ -141,7 +147,7 @@ def plot_precision_recall(y_true, y_score, *, threshold=None, pos_label=1, name=
 
 
 @validate_params({**_CURVE_PARAMS, "threshold": [FINITE]}, prefer_skip_nested_validation=True)
-def plot_confusion_matrix(y_true, y_score, *, threshold=0.5, pos_label=1, ax=None):
+def plot_confusion_matrix(y_true, y_score, *, threshold=0.5, pos_label=None, ax=None):
     """Confusion matrix at ``threshold`` (:class:`~sklearn.metrics.ConfusionMatrixDisplay`).
 
     Parameters
@@ -152,8 +158,10 @@ def plot_confusion_matrix(y_true, y_score, *, threshold=0.5, pos_label=1, ax=Non
         Finite scores or probabilities of the positive class.
     threshold : float, default=0.5
         A case is called positive when its score is at least this.
-    pos_label : int, float, bool or str, default=1
-        The diseased class; with both classes in ``y_true`` it must be one of them.
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class; with both classes in ``y_true`` it must be one of
+        them. None means 1, for labels 0/1, -1/1 or False/True only (as
+        scikit-learn's ``roc_curve``); other labels must name it.
     ax : matplotlib Axes, default=None
         Where to draw; a new figure (constrained layout) when ``None``.
 
@@ -162,6 +170,7 @@ def plot_confusion_matrix(y_true, y_score, *, threshold=0.5, pos_label=1, ax=Non
     display : sklearn.metrics.ConfusionMatrixDisplay
         Its ``ax_`` and ``figure_`` hold the plot.
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     _pyplot()
     from sklearn.metrics import ConfusionMatrixDisplay
 
@@ -178,7 +187,7 @@ def plot_confusion_matrix(y_true, y_score, *, threshold=0.5, pos_label=1, ax=Non
 
 @validate_params({"y_true": ["array-like"], "y_prob": ["array-like"], "n_bins": [POSITIVE_INT],
                   "name": [str, None], "ax": "no_validation"}, prefer_skip_nested_validation=True)
-def plot_reliability(y_true, y_prob, *, n_bins=10, pos_label=1, name=None, ax=None):
+def plot_reliability(y_true, y_prob, *, n_bins=10, pos_label=None, name=None, ax=None):
     """Reliability diagram (:class:`~sklearn.calibration.CalibrationDisplay`).
 
     Parameters
@@ -189,8 +198,10 @@ def plot_reliability(y_true, y_prob, *, n_bins=10, pos_label=1, name=None, ax=No
         Probabilities of the positive class, in [0, 1].
     n_bins : int, default=10
         Number of probability bins, at least 1.
-    pos_label : int, float, bool or str, default=1
-        The diseased class; with both classes in ``y_true`` it must be one of them.
+    pos_label : int, float, bool, str or None, default=None
+        The diseased class; with both classes in ``y_true`` it must be one of
+        them. None means 1, for labels 0/1, -1/1 or False/True only (as
+        scikit-learn's ``roc_curve``); other labels must name it.
     name : str, default=None
         Legend name of the curve.
     ax : matplotlib Axes, default=None
@@ -202,6 +213,7 @@ def plot_reliability(y_true, y_prob, *, n_bins=10, pos_label=1, name=None, ax=No
     display : sklearn.calibration.CalibrationDisplay
         Its ``ax_`` and ``figure_`` hold the plot.
     """
+    pos_label = resolve_pos_label(y_true, pos_label)
     _pyplot()
     from sklearn.calibration import CalibrationDisplay
 
