@@ -627,3 +627,29 @@ def test_a_card_json_that_is_no_file_says_the_screener_folder_is_damaged(
     assert status == 2
     assert f"its card.json is {says}, not a file: the screener folder is damaged" in err
     assert "holds no card.json" not in err
+
+
+# ---- 4h: calibrate --out inside a class folder wrote the screener among the films
+@pytest.mark.parametrize("command", ["train", "calibrate"])
+@pytest.mark.parametrize("out", ["NORMAL/new", "new", ".", "link/new"])
+def test_a_screener_written_inside_its_training_folder_is_refused_before_any_work(
+        command, out, tiny_screener, tmp_path, capsys, monkeypatch):
+    data = tmp_path / "site"
+    shutil.copytree(tiny_screener["films"], data)
+    (tmp_path / "link").symlink_to(data / "PNEUMONIA")
+    out = tmp_path / "link" / "new" if out.startswith("link") else data / out
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before --out was checked")
+
+    monkeypatch.setattr("skcxr.site.calibrate_screener", no_work)
+    monkeypatch.setattr("skcxr.fit_screener", no_work)
+    monkeypatch.setattr("skcxr.screener.labelled_folder", no_work)
+    argv = [command, data, "--out", out] + (["--model", tiny_screener["folder"]]
+                                            if command == "calibrate" else [])
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert f"--out {str(out)!r} is {'DATA_DIR' if out == data / '.' else 'inside DATA_DIR'}" in err
+    assert "would be read as films by the next run on that folder" in err
+    assert sorted(p.name for p in data.iterdir()) == ["NORMAL", "PNEUMONIA"]
+    assert not (tmp_path / "link" / "new").exists()
