@@ -653,3 +653,41 @@ def test_a_screener_written_inside_its_training_folder_is_refused_before_any_wor
     assert "would be read as films by the next run on that folder" in err
     assert sorted(p.name for p in data.iterdir()) == ["NORMAL", "PNEUMONIA"]
     assert not (tmp_path / "link" / "new").exists()
+
+
+# ---- 11g: --summary-json - and --report - wrote files named "-" in the current folder
+def test_summary_json_dash_goes_to_standard_output_when_the_worklist_has_a_file(
+        tiny_screener, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(["screen", tiny_screener["films"], "--model", tiny_screener["folder"],
+                            "--out", "w.csv", "--summary-json", "-"], capsys)
+    assert status == 0, err
+    assert json.loads(out)["counts"]["files"] == 40
+    assert "summary to standard output" in err
+    assert sorted(os.listdir(tmp_path)) == ["w.csv"]  # no file named "-"
+
+
+@pytest.mark.parametrize("command, argv, says", [
+    ("screen", ["--out", "w.csv", "--report", "-"], "--report -: the report is a file"),
+    ("screen", ["--summary-json", "-"], "--summary-json - and the worklist cannot both go to "
+                                        "standard output"),
+    ("screen", ["--out", "-", "--summary-json", "-"], "cannot both go to standard output"),
+    ("evaluate", ["--summary-json", "-"], "--summary-json -: standard output carries the "
+                                          "evaluation report"),
+    ("evaluate", ["--out", "-"], "--out -: standard output carries the evaluation report"),
+])
+def test_a_dash_that_cannot_mean_standard_output_is_a_usage_error_before_screening(
+        command, argv, says, tiny_screener, tmp_path, monkeypatch, capsys, no_screening):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run([command, tiny_screener["films"], "--model", tiny_screener["folder"],
+                            *argv], capsys)
+    assert status == 2 and says in err and out == ""
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_help_says_what_a_dash_means_for_the_summary_and_the_report(capsys):
+    with pytest.raises(SystemExit):
+        main(["screen", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "'-' writes it to standard output when --out names a file" in help_text
+    assert "HTML report to this file, never standard output" in help_text
