@@ -4,6 +4,7 @@ import datetime
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import stat
 
@@ -548,3 +549,185 @@ def test_a_card_whose_loader_size_is_not_a_size_names_the_card(tiny_screener, tm
     (folder / "card.json").write_text(json.dumps(card))
     with pytest.raises(ScreenerFolderError, match="card.json.*loader.size must be a positive int"):
         load_screener(folder)
+
+
+# ============ third audit (issue 19): weak messages and behaviours made precise
+
+@pytest.fixture
+def no_unpickling(monkeypatch):
+    """Fails the test if anything is unpickled (the refusal must come first)."""
+    import pickle
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a file was unpickled")
+
+    monkeypatch.setattr(joblib, "load", refuse)
+    monkeypatch.setattr(pickle, "load", refuse)
+
+
+# ---- 1j: a screener folder's weights.pt / guard.npz were unpickled as joblib files
+@pytest.mark.parametrize("part", ["weights.pt", "guard.npz"])
+def test_a_screener_folders_weights_or_guard_as_model_names_the_folder_without_unpickling(
+        part, tiny_screener, tmp_path, capsys, no_unpickling):
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+    if not (folder / part).exists():  # the tiny screener has no guard: any file there counts
+        (folder / part).write_bytes(b"PK\x03\x04 a zip archive")
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model", folder / part], capsys)
+    assert status == 2
+    assert (f"is a file of the screener folder {str(folder)!r}: give the folder "
+            f"(--model {str(folder)!r})") in err
+    assert "runs code" not in err
+
+
+@pytest.mark.parametrize("save", ["torch", "numpy"])
+def test_a_torch_or_numpy_archive_as_model_is_refused_without_unpickling(
+        save, tmp_path, capsys, no_unpickling, tiny_screener):
+    path = tmp_path / "archive"
+    if save == "torch":
+        torch.save({"w": torch.zeros(2)}, path)
+    else:
+        with open(path, "wb") as file:
+            np.savez(file, w=np.zeros(2))
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model", path], capsys)
+    assert status == 2 and "is a torch/numpy archive (a zip file" in err and "not a model" in err
+    assert "runs code" not in err
+
+
+# ---- 1k: 'Resnet18-Kermany-128 ' (a trailing space) slipped past the ambiguity check
+@pytest.mark.parametrize("name", ["Resnet18-Kermany-128 ", " resnet18-kermany-128",
+                                  "resnet18-kermany-128\u200b",  # a zero-width space
+                                  "DEFAULT\t"])
+def test_a_pickle_named_like_a_pretrained_name_with_spaces_around_it_is_never_unpickled(
+        name, tiny_screener, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    write_code_running_pickle(tmp_path / name, tmp_path / "code_ran")
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model", name], capsys)
+    assert status == 2
+    assert f"{name!r} is ambiguous" in err and "Nothing was loaded" in err
+    assert f"--model {shlex.quote('./' + name)} to mean that path" in err
+    assert not (tmp_path / "code_ran").exists()
+
+
+def test_a_pretrained_name_with_a_space_that_is_no_file_says_names_are_exact(
+        tiny_screener, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model",
+                          "resnet18-kermany-128 "], capsys)
+    assert status == 2 and "Names are matched exactly" in err
+    assert "did you mean 'resnet18-kermany-128'?" in err
+
+
+# ---- 1m: info's messages spoke of --model and "leave the option out", which info has not
+def test_info_messages_name_its_positional_argument_not_an_option(tiny_screener, tmp_path,
+                                                                  monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(["info", tiny_screener["file"]], capsys)
+    assert status == 0 and f"NAME {tiny_screener['file']!r} is a joblib file" in err
+    write_code_running_pickle(tmp_path / "default", tmp_path / "code_ran")
+    status, _, err = run(["info", "default"], capsys)
+    assert status == 2 and "NAME 'default' is ambiguous" in err
+    assert "write ./default to mean that path" in err
+    assert "--model" not in err and "the option" not in err
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model", "default"], capsys)
+    assert status == 2 and "(leave --model out for that)" in err
+    assert not (tmp_path / "code_ran").exists()
+
+
+# ---- 1n: an empty or cut-off joblib file said only "EOFError"
+@pytest.mark.parametrize("cut", [0, 2, "half"])
+def test_an_empty_or_cut_off_joblib_file_says_so_with_its_size(cut, tiny_screener, tmp_path,
+                                                              capsys):
+    whole = open(tiny_screener["file"], "rb").read()
+    size = len(whole) // 2 if cut == "half" else cut
+    model = tmp_path / "x.joblib"
+    model.write_bytes(whole[:size])
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model", model], capsys)
+    assert status == 2
+    assert (f"{str(model)!r} is not a complete joblib file ({size} bytes): it is empty or was "
+            "cut off") in err
+    assert "EOFError" not in err
+
+
+# ---- 10p: a card.json that is a folder or a pipe was called "no card.json"
+@pytest.mark.parametrize("kind, says", [("folder", "a folder"), ("fifo", "a named pipe (FIFO)")])
+@pytest.mark.parametrize("command", ["screen", "info"])
+def test_a_card_json_that_is_no_file_says_the_screener_folder_is_damaged(
+        kind, says, command, tiny_screener, tmp_path, capsys):
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+    (folder / "card.json").unlink()
+    if kind == "folder":
+        (folder / "card.json").mkdir()
+    elif hasattr(os, "mkfifo"):
+        os.mkfifo(folder / "card.json")
+    else:
+        pytest.skip("no named pipes on this system")
+    argv = (["screen", tiny_screener["paths"][0], "--model", folder] if command == "screen"
+            else ["info", folder])
+    status, _, err = run(argv, capsys)  # a pipe is never opened: this would block otherwise
+    assert status == 2
+    assert f"its card.json is {says}, not a file: the screener folder is damaged" in err
+    assert "holds no card.json" not in err
+
+
+# ---- 4h: calibrate --out inside a class folder wrote the screener among the films
+@pytest.mark.parametrize("command", ["train", "calibrate"])
+@pytest.mark.parametrize("out", ["NORMAL/new", "new", ".", "link/new"])
+def test_a_screener_written_inside_its_training_folder_is_refused_before_any_work(
+        command, out, tiny_screener, tmp_path, capsys, monkeypatch):
+    data = tmp_path / "site"
+    shutil.copytree(tiny_screener["films"], data)
+    (tmp_path / "link").symlink_to(data / "PNEUMONIA")
+    out = tmp_path / "link" / "new" if out.startswith("link") else data / out
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before --out was checked")
+
+    monkeypatch.setattr("skcxr.site.calibrate_screener", no_work)
+    monkeypatch.setattr("skcxr.fit_screener", no_work)
+    monkeypatch.setattr("skcxr.screener.labelled_folder", no_work)
+    argv = [command, data, "--out", out] + (["--model", tiny_screener["folder"]]
+                                            if command == "calibrate" else [])
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert f"--out {str(out)!r} is {'DATA_DIR' if out == data / '.' else 'inside DATA_DIR'}" in err
+    assert "would be read as films by the next run on that folder" in err
+    assert sorted(p.name for p in data.iterdir()) == ["NORMAL", "PNEUMONIA"]
+    assert not (tmp_path / "link" / "new").exists()
+
+
+# ---- 11g: --summary-json - and --report - wrote files named "-" in the current folder
+def test_summary_json_dash_goes_to_standard_output_when_the_worklist_has_a_file(
+        tiny_screener, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(["screen", tiny_screener["films"], "--model", tiny_screener["folder"],
+                            "--out", "w.csv", "--summary-json", "-"], capsys)
+    assert status == 0, err
+    assert json.loads(out)["counts"]["files"] == 40
+    assert "summary to standard output" in err
+    assert sorted(os.listdir(tmp_path)) == ["w.csv"]  # no file named "-"
+
+
+@pytest.mark.parametrize("command, argv, says", [
+    ("screen", ["--out", "w.csv", "--report", "-"], "--report -: the report is a file"),
+    ("screen", ["--summary-json", "-"], "--summary-json - and the worklist cannot both go to "
+                                        "standard output"),
+    ("screen", ["--out", "-", "--summary-json", "-"], "cannot both go to standard output"),
+    ("evaluate", ["--summary-json", "-"], "--summary-json -: standard output carries the "
+                                          "evaluation report"),
+    ("evaluate", ["--out", "-"], "--out -: standard output carries the evaluation report"),
+])
+def test_a_dash_that_cannot_mean_standard_output_is_a_usage_error_before_screening(
+        command, argv, says, tiny_screener, tmp_path, monkeypatch, capsys, no_screening):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run([command, tiny_screener["films"], "--model", tiny_screener["folder"],
+                            *argv], capsys)
+    assert status == 2 and says in err and out == ""
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_help_says_what_a_dash_means_for_the_summary_and_the_report(capsys):
+    with pytest.raises(SystemExit):
+        main(["screen", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "'-' writes it to standard output when --out names a file" in help_text
+    assert "HTML report to this file, never standard output" in help_text

@@ -42,7 +42,7 @@ def run_info(args):
             # back to PyTorch. Either way the folder is not what its card says.
             raise UsageError("files that do not match the card: " + " ".join(problems))
         return 0
-    screener = _models.load_model(name).screener  # a joblib file the user named
+    screener = _models.load_model(name, what="NAME").screener  # a joblib file the user named
     if screener.card is None:
         print(f"{name}: a model without a card (threshold {screener.decision_threshold:.4g}).")
         return 0

@@ -167,7 +167,8 @@ def build_parser():
                         help="take true labels from folder names (NORMAL/, PNEUMONIA/): adds "
                              "a true_label column and, with --report, curves and metrics")
     _add_run_options(screen)
-    _add_summary_option(screen, "")
+    _add_summary_option(screen, "", stdout="; '-' writes it to standard output when --out names "
+                        "a file")
 
     train = commands.add_parser(
         "train", help="make a screener from a site's labelled films (fine-tune or from scratch)",
@@ -229,12 +230,14 @@ def build_parser():
                           help="folder with one sub-folder per class of the model")
     _add_model_options(evaluate)
     evaluate.add_argument("--out", metavar="CSV", default=None,
-                          help="also write the worklist here")
+                          help="also write the worklist here (a file: standard output "
+                               "carries the printed report)")
     evaluate.add_argument("--bootstraps", type=int, default=1000, metavar="N",
                           help="bootstrap resamples of patients for the confidence intervals "
                                "(default: %(default)s)")
     _add_run_options(evaluate)
-    _add_summary_option(evaluate, ", the metrics at both thresholds")
+    _add_summary_option(evaluate, ", the metrics at both thresholds",
+                        stdout=" (a file: standard output carries the printed report)")
 
     info = commands.add_parser(
         "info", help="list pretrained screeners, or print a model's card",
@@ -284,8 +287,9 @@ def _add_model_options(parser):
 
 def _add_run_options(parser):
     parser.add_argument("--report", metavar="HTML", default=None,
-                        help="also write a self-contained HTML report (films and heatmaps "
-                             "of the top flagged films; curves when labels are known)")
+                        help="also write a self-contained HTML report to this file, never "
+                             "standard output (films and heatmaps of the top flagged films; "
+                             "curves when labels are known)")
     parser.add_argument("--max-heatmaps", type=int, default=50, metavar="N",
                         help="HiResCAM heatmaps in the report for at most N flagged films, the "
                              "top ones (default: %(default)s)")
@@ -296,7 +300,7 @@ def _add_run_options(parser):
                              "batch (default: %(default)s)")
 
 
-def _add_summary_option(parser, metrics):
+def _add_summary_option(parser, metrics, stdout):
     from ..screener import UNLIKE_TRAINING_NOTICE_SHARE
 
     share = f"{UNLIKE_TRAINING_NOTICE_SHARE:.0%}".replace("%", "%%")  # argparse formats help
@@ -304,7 +308,8 @@ def _add_summary_option(parser, metrics):
                         help="also write the summary here as JSON, for pipelines: model, "
                              "threshold, counts, refusals by reason code" + metrics + ", and the "
                              "out-of-population notice (null unless more than " + share + " of "
-                             "the readable films were refused as unlike the training films)")
+                             "the readable films were refused as unlike the training films)"
+                             + stdout)
 
 
 def main(argv=None):

@@ -9,12 +9,18 @@
 * Anything else must be a path that exists: a folder written by ``skcxr
   train`` / ``Screener.save`` (tensors and JSON: no code runs), or a joblib
   file, accepted because it was named and loaded with a one-line warning
-  that it runs code. A part of a screener folder (an ONNX or a JSON file)
-  is refused before anything is unpickled, naming the folder to give.
+  that it runs code. A file of a screener folder (its weights, guard, an
+  ONNX or a JSON file), a torch or numpy archive and an empty file are
+  refused before anything is unpickled, naming the folder to give.
+* Messages name the value as the command takes it: ``--model X``,
+  ``--init X``, or the positional ``NAME`` of ``skcxr info``.
 """
 
 import os
+import pickle
+import shlex
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +60,11 @@ class Model:
 
 
 def resolve(spec, *, what="--model"):
-    """``("pretrained", name)``, ``("folder", path)`` or ``("joblib", path)`` for a model spec."""
+    """``("pretrained", name)``, ``("folder", path)`` or ``("joblib", path)`` for a model spec.
+
+    ``what`` is how the command takes the value: an option (``--model``,
+    ``--init``) or a positional argument (``NAME``); messages use it.
+    """
     names = list_pretrained()
     if spec is None:
         if not names:
@@ -69,39 +79,59 @@ def resolve(spec, *, what="--model"):
     if text in names:  # a bare pretrained name is never looked up on disk
         return "pretrained", text
     path = Path(text)
-    look_alike, name = _look_alike(text, names)
+    look_alike, name = _look_alike(text, names, what)
     if look_alike and _is_bare(text) and os.path.lexists(path):
-        # A stray RESNET18-KERMANY-128 or default here must not stand in for a name.
-        option = f"{what} " if what.startswith("-") else ""
+        # A stray RESNET18-KERMANY-128, 'resnet18-kermany-128 ' or default here must not
+        # stand in for a name.
+        option = f"{what} " if _is_option(what) else ""
         raise UsageError(
             f"{what} {text!r} is ambiguous: it is a path in the current folder and looks like "
-            f"{look_alike}. Nothing was loaded; write {option}{os.path.join('.', text)} to mean "
-            "that path" + (f", or {option}{name} for the pretrained screener." if name else "."))
+            f"{look_alike}. Nothing was loaded; write {option}{shlex.quote(os.path.join('.', text))} "
+            "to mean that path" + (f", or {option}{name} for the pretrained screener." if name else "."))
     if path.is_dir():
-        if not (path / "card.json").is_file():
-            raise UsageError(f"{what} {text!r} is a folder but not a saved screener (it holds no "
-                             "card.json; 'skcxr train --out DIR' and Screener.save write one).")
+        _check_screener_folder(path, text, what)
         return "folder", text
     if path.is_file():
-        _refuse_a_screeners_part(path, text, what)
+        _refuse_what_is_no_model_file(path, text, what)
         return "joblib", text
     known = ", ".join(names) if names else "none in this installation"
-    hint = f" Names are case-sensitive: did you mean {name!r}?" if name else ""
+    hint = ""
+    if name and text.casefold() == name.casefold():
+        hint = f" Names are case-sensitive: did you mean {name!r}?"
+    elif name:
+        hint = f" Names are matched exactly (case, spaces and all): did you mean {name!r}?"
     raise UsageError(f"{what} {text!r} is neither a pretrained screener (pretrained: {known}) "
                      f"nor an existing screener folder or model file.{hint}")
 
 
-def _look_alike(text, names):
-    """``(what text would be mistaken for, the pretrained name or None)``; ``(None, None)``.
+def _is_option(what):
+    return what.startswith("-")
 
-    A pretrained name spelt in another case, or ``default``.
+
+def _comparable(text):
+    """``text`` as a reader sees it: compatibility forms unified, invisible format characters
+    (zero-width spaces) dropped, surrounding white space stripped, case folded."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip().casefold()
+
+
+def _look_alike(text, names, what="--model"):
+    """``(what text would be mistaken for, the pretrained name to suggest or None)``; or
+    ``(None, None)``.
+
+    A pretrained name spelt in another case or with spaces around it, or ``default``.
     """
-    name = {n.casefold(): n for n in names}.get(text.casefold())
+    seen = _comparable(text)
+    name = {_comparable(n): n for n in names}.get(seen)
     if name:
         return f"the pretrained screener {name!r}", name
-    if text.casefold() == "default":
-        return "a request for the default screener (leave the option out for that)", None
-    return None, None
+    if seen != "default":
+        return None, None
+    if what == "--init":
+        return "a request for a default (leave --init out to train from scratch)", None
+    if _is_option(what):
+        return f"a request for the default screener (leave {what} out for that)", None
+    return "a request for the default screener", (names[0] if names else None)
 
 
 def _is_bare(text):
@@ -109,21 +139,81 @@ def _is_bare(text):
     return not any(sep and sep in text for sep in (os.sep, os.altsep))
 
 
-def _refuse_a_screeners_part(path, text, what):
-    """Refuse, before unpickling, a file that is part of a screener folder rather than a model file."""
-    folder = path.parent if (path.parent / "card.json").is_file() else None
-    give = f" ({what} {str(folder)!r})" if folder is not None else ""
+def _not_a_file(path):
+    """What ``path`` is when it exists but is no regular file ("a folder", "a named pipe"...)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return "a broken link" if os.path.islink(path) else None
+    for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return kind
+    return None
+
+
+def _check_screener_folder(path, text, what):
+    """A usage error for a folder whose card.json is missing or no file (never opened then:
+    reading a named pipe would block)."""
+    card = path / "card.json"
+    if not os.path.lexists(card):
+        raise UsageError(f"{what} {text!r} is a folder but not a saved screener (it holds no "
+                         "card.json; 'skcxr train --out DIR' and Screener.save write one).")
+    kind = _not_a_file(card)
+    if kind is not None:
+        raise UsageError(f"{what} {text!r}: its card.json is {kind}, not a file: the screener "
+                         "folder is damaged (save the screener again, or restore the folder).")
+
+
+def _refuse_what_is_no_model_file(path, text, what):
+    """Refuse, before unpickling, a file that cannot be a joblib model file.
+
+    A file of a screener folder (weights.pt, guard.npz, ONNX, card.json),
+    a zip archive (torch.save and numpy .npz write one: joblib would read it
+    as a pickle and fail obscurely), a numpy .npy array, a JSON file, an
+    empty file.
+    """
+    folder = path.parent if os.path.lexists(path.parent / "card.json") else None
+    give = f" ({what} {str(folder)!r})" if folder is not None and _is_option(what) else (
+        f" ({str(folder)!r})" if folder is not None else "")
     if path.suffix.lower() == ".onnx":
         raise UsageError(f"{what} {text!r} is an ONNX file: an ONNX file is a backend of a "
                          f"screener folder, not a screener; give the folder{give}.")
     try:
         with open(path, "rb") as file:
-            head = file.read(64).lstrip()
+            head = file.read(64)
+        size = path.stat().st_size
     except OSError:
-        head = b""  # loading it will say why it cannot be read
-    if path.suffix.lower() == ".json" or head.startswith(b"{"):
+        head, size = b"", None  # loading it will say why it cannot be read
+    if path.suffix.lower() == ".json" or head.lstrip().startswith(b"{"):
         raise UsageError(f"{what} {text!r} is a JSON file, not a model: give the folder that "
                          f"holds card.json{give}.")
+    if folder is not None:
+        raise UsageError(f"{what} {text!r} is a file of the screener folder {str(folder)!r}: "
+                         f"give the folder{give}.")
+    if head.startswith(b"PK\x03\x04"):
+        raise UsageError(f"{what} {text!r} is a torch/numpy archive (a zip file: torch.save, "
+                         "numpy.savez), not a model: give a screener folder or a joblib file.")
+    if head.startswith(b"\x93NUMPY"):
+        raise UsageError(f"{what} {text!r} is a numpy array file (.npy), not a model.")
+    if size == 0:
+        raise UsageError(f"{what} " + _cut_off(text, size))
+
+
+def _cut_off(text, size):
+    return f"{text!r} is not a complete joblib file ({size} bytes): it is empty or was cut off."
+
+
+def _is_cut_off(exc):
+    """True for what unpickling a truncated file raises (plain or compressed joblib)."""
+    if isinstance(exc, EOFError):
+        return True
+    if isinstance(exc, pickle.UnpicklingError):
+        return "exhausted" in str(exc) or "truncated" in str(exc)
+    return isinstance(exc, ValueError) and str(exc).startswith("EOF:")
 
 
 def load_screener_spec(spec, *, what="--model", device="auto", backend="auto"):
@@ -146,12 +236,14 @@ def load_screener_spec(spec, *, what="--model", device="auto", backend="auto"):
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - damaged files fail in many ways; name the file
+        if kind == "joblib" and _is_cut_off(exc):
+            raise UsageError(f"{what} " + _cut_off(name, os.path.getsize(name))) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UsageError(f"cannot load the model {name!r}: {first}") from None
     return loaded, kind, name
 
 
-def load_model(spec, threshold="screening", *, backend="auto", device="auto"):
+def load_model(spec, threshold="screening", *, backend="auto", device="auto", what="--model"):
     """Load the model ``--model`` names and apply ``--threshold``.
 
     Parameters
@@ -166,12 +258,16 @@ def load_model(spec, threshold="screening", *, backend="auto", device="auto"):
     backend : str, default="auto"
         What runs the network (``Screener(backend=...)``).
     device : str, default="auto"
+    what : str, default="--model"
+        How the command takes ``spec`` (``--model``, or ``NAME`` for
+        ``skcxr info``): messages name it so.
 
     Returns
     -------
     model : Model
     """
-    loaded, kind, name = load_screener_spec(spec, device=device, backend=backend)
+    loaded, kind, name = load_screener_spec(spec, what=what, device=device,
+                                        backend=backend)
     screener, has_threshold = _as_screener(loaded, name)
     screener.set_params(backend=backend)
     files = _model_files(screener, kind, name)

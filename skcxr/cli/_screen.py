@@ -100,18 +100,42 @@ def _check_options(args):
         raise UsageError(f"--max-heatmaps must be 0 or more; got {args.max_heatmaps}.")
     if getattr(args, "bootstraps", 0) < 0:  # evaluate: found after the screen otherwise
         raise UsageError(f"--bootstraps must be 0 or more; got {args.bootstraps}.")
+    _check_standard_output(args)
     outputs = _outputs(args)
     for option, path in outputs:
         check_output_path(option, path)
     check_distinct_outputs(outputs)
-    if args.command == "screen" and args.out in (None, "-") and sys.stdout is None:
-        raise UsageError("Standard output is closed, and the worklist goes there without --out: "
-                         "pass --out FILE.")
     if args.report:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
             raise UsageError("--report needs matplotlib: pip install 'skcxr[plot]'.") from None
+
+
+def _check_standard_output(args):
+    """``-`` means standard output where one thing can go there, and is a usage error elsewhere
+    (it was written as a file named ``-``).
+
+    screen: the worklist (without --out, or --out -), or else the summary
+    JSON (--summary-json -). evaluate: its printed report, always. The HTML
+    report is never written there: it is a file (--report -).
+    """
+    if args.report == "-":
+        raise UsageError("--report -: the report is a file (an HTML page with its images); give a "
+                         "file name, e.g. --report report.html.")
+    worklist_to_stdout = args.command == "screen" and args.out in (None, "-")
+    if args.command == "evaluate":
+        for option, value in (("--out", args.out), ("--summary-json", args.summary_json)):
+            if value == "-":
+                raise UsageError(f"{option} -: standard output carries the evaluation report "
+                                 f"that evaluate prints; give a file name for {option}.")
+    elif args.summary_json == "-" and worklist_to_stdout:
+        raise UsageError("--summary-json - and the worklist cannot both go to standard output: "
+                         "give --out FILE for the worklist, or a file name for --summary-json.")
+    if (worklist_to_stdout or args.summary_json == "-") and sys.stdout is None:
+        what = ("the worklist goes there without --out: pass --out FILE" if worklist_to_stdout
+                else "--summary-json - writes there: give a file name")
+        raise UsageError(f"Standard output is closed, and {what}.")
 
 
 def _outputs(args):
@@ -259,6 +283,8 @@ def _summary(command, counts, n_skipped, model, seconds, args, notice=None):
     outputs = [f"{name} {path}" for name, path in (("worklist", args.out), ("report", args.report),
                                                    ("summary", args.summary_json))
                if path not in (None, "-")]
+    if args.summary_json == "-":
+        outputs.append("summary to standard output")
     line = (
         f"skcxr {command}: {counts['files']} files: {counts['screened']} screened, "
         f"{counts['flagged']} flagged at threshold {threshold}, {counts['unsuitable']} "
@@ -308,6 +334,18 @@ def _write_summary_json(args, rows, counts, n_skipped, model, seconds, notice, e
         return
     record = _summary_record(args.command, rows, counts, n_skipped, model, seconds, notice,
                              evaluation, args.earlier_outputs)
+    if args.summary_json == "-":  # the worklist went to --out: standard output is the summary's
+        try:
+            sys.stdout.write(json.dumps(record, indent=2, default=_json_number) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # the reader left (| head): not an error of the run
+        except OSError as exc:
+            _drop_stdout()
+            raise OutputError(
+                f"Writing the summary to standard output failed ({_os_error(exc)}). Every file "
+                "was screened; the worklist and report were written as asked.") from exc
+        return
     try:
         with replaced_atomically(args.summary_json) as temporary:
             with open(temporary, "w", encoding="utf-8") as out:

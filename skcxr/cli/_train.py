@@ -84,11 +84,30 @@ def _check_out(args):
                          f"{out.with_suffix('')}.")
     if not out.parent.is_dir():
         raise UsageError(f"--out {args.out!r}: folder {str(out.parent)!r} does not exist.")
+    _check_out_outside(out, args)
     if out.exists() and not (args.overwrite and (out / "card.json").is_file()):
         raise UsageError(f"--out {args.out!r} exists" + (
             "; pass --overwrite to replace that screener." if (out / "card.json").is_file()
             else " and is not a screener folder; choose a new name."))
     return out
+
+
+def _check_out_outside(out, args):
+    """Fail before any work on an --out inside DATA_DIR.
+
+    Every file below DATA_DIR's class folders is read as a film: the next
+    train or calibrate on that folder would read the new screener's
+    card.json and weights as films and stop (or, directly in DATA_DIR,
+    ignore them with a note: still not where a screener belongs).
+    """
+    data = os.path.realpath(args.data_dir)
+    # --out need not exist yet: its folder is resolved (links followed), then its name added.
+    target = os.path.join(os.path.realpath(out.parent), out.name)
+    if os.path.commonpath([data, target]) == data:
+        where = "is DATA_DIR" if target == data else "is inside DATA_DIR"
+        raise UsageError(f"--out {args.out!r} {where} {args.data_dir!r}: the "
+                         "screener's files would be read as films by the next run on that "
+                         "folder. Write it outside DATA_DIR.")
 
 
 def _check_out_is_not(out, kind, name, option, role):
