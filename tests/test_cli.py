@@ -146,7 +146,8 @@ def test_usage_errors_exit_2(case, tiny_screener, tmp_path, capsys, no_pretraine
     status, out, err = run(["screen", *argv], capsys)
     assert status == 2 and out == ""
     message = {"missing path": "nope", "missing model": "neither a pretrained screener",
-               "bad model file": "cannot load the model", "no pretrained": "--model DIR",
+               "bad model file": "is not a joblib file: it holds a text file",
+               "no pretrained": "--model DIR",
                "bad threshold": "between 0 and 1", "out folder missing": "does not exist",
                "bad batch size": "--batch-size"}[case]
     assert message in err

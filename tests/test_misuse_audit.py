@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import tiny_card
+from PIL import Image
 
 import skcxr
 from skcxr.cli import main
@@ -731,3 +732,55 @@ def test_the_help_says_what_a_dash_means_for_the_summary_and_the_report(capsys):
     help_text = " ".join(capsys.readouterr().out.split())
     assert "'-' writes it to standard output when --out names a file" in help_text
     assert "HTML report to this file, never standard output" in help_text
+
+
+# ---------------- audit verification: what was named as a model but is no joblib file
+@pytest.mark.parametrize("name, content, says", [
+    ("evil.pt", None, "named as a PyTorch file, not a joblib file: skcxr never unpickles it"),
+    ("evil.npz", None, "named as a numpy file"),
+    ("film.joblib", "jpeg", "is not a joblib file: it holds an image (JPEG)"),
+    ("nl.joblib", b"\n\n", "is not a joblib file: it holds a text file"),
+])
+def test_what_is_named_as_a_model_but_is_no_joblib_file_is_never_unpickled(
+        tmp_path, capsys, monkeypatch, name, content, says):
+    """Verification audit: a pickle named evil.pt ran its code after the joblib warning; a
+    film or a text file as --model failed with '255' or '10'."""
+    import pickle
+
+    marker = tmp_path / "ran"
+
+    class MakesMarker:
+        def __reduce__(self):
+            return os.mkdir, (str(marker),)
+
+    path = tmp_path / name
+    if content is None:
+        path.write_bytes(pickle.dumps(MakesMarker()))
+    elif content == "jpeg":
+        Image.new("L", (8, 8)).save(path, format="JPEG")
+    else:
+        path.write_bytes(content)
+    film = tmp_path / "film.png"
+    Image.new("L", (64, 64), 128).save(film)
+    status, _, err = run(["screen", str(film), "--model", str(path)], capsys)
+    assert status == 2 and says in err and "runs code" not in err
+    assert not marker.exists()
+
+
+def test_a_learning_rate_beyond_float32_is_a_parameter_error_not_a_traceback(capsys, tmp_path):
+    """Verification audit: --lr 1e39 crashed inside torch (value cannot be converted to float)."""
+    (tmp_path / "site").mkdir()
+    status, _, err = run(["train", str(tmp_path / "site"), "--out", str(tmp_path / "o"), "--lr",
+                          "1e39"], capsys)
+    assert status == 2 and "--lr must be positive and at most 3.4e+38" in err
+    with pytest.raises(ValueError, match="'lr' parameter of CXRClassifier"):
+        skcxr.CXRClassifier(lr=1e39).fit(np.zeros((4, 1, 32, 32), dtype=np.uint8), [0, 1, 0, 1])
+
+
+def test_a_card_json_that_is_a_fifo_is_refused_not_read(tiny_screener, tmp_path):
+    """Verification audit: load_screener on a folder whose card.json is a FIFO hung."""
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+    (folder / "card.json").unlink()
+    os.mkfifo(folder / "card.json")
+    with pytest.raises(ScreenerFolderError, match="card.json' is not a regular file"):
+        load_screener(folder)

@@ -191,7 +191,7 @@ def test_relative_paths_starting_like_a_formula_get_a_quote(tmp_path):
         "'=1+2.png,0.500000,true,screened,,,",
         "'-x.png,,,error,'=cmd|' /C calc'!A0,unreadable,",
         "''@x.png,0.250000,false,screened,,,'@label",
-        '"a\rb.png","0.125000","false","screened","","","\'-"',
+        "a\\x0db.png,0.125000,false,screened,,,'-",
         "'\tt.png,0.000000,false,screened,,,PNEUMONIA",
         "",
     ]
@@ -205,12 +205,12 @@ def test_terminal_controls_in_a_name_are_escaped_not_obeyed(tmp_path):
     """Audit: a name holding ESC [1A ESC [2K, in a worklist printed to a terminal, erased the
     row above it."""
     names = ["a\x1b[1A\x1b[2Kfake.jpeg", "b\x9b2J.png", "c\x07bell.png", "lit\\x1b.png",
-             "tab\tkept.png"]
+             "tab\tkept.png", "CR\rover.jpeg", "\u202eRTL.jpeg"]
     out = io.StringIO()
     write_worklist([WorklistRow(i, name, "screened", 0.5, True) for i, name in enumerate(names)],
                    out)
     text = out.getvalue()
-    assert not any(ch in text for ch in "\x1b\x9b\x07")
+    assert not any(ch in text for ch in "\x1b\x9b\x07\r\u202e")
     assert "a\\x1b[1A\\x1b[2Kfake.jpeg" in text and "b\\u009b2J.png" in text
     back = list(csv.reader(io.StringIO(text, newline="")))[1:]
     assert [decode_worklist_cell(row[0]) for row in back] == names

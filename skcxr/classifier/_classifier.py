@@ -171,7 +171,8 @@ class CXRClassifier(VersionedPickleMixin, NeuralNetClassifier):
         "module": [str, callable, torch.nn.Module],
         "criterion": [callable],
         "optimizer": [callable],
-        "lr": [Interval(Real, 0, None, closed="neither")],
+        # The optimiser keeps lr in float32: a larger one fails inside torch with a traceback.
+        "lr": [Interval(Real, 0, float(np.finfo(np.float32).max), closed="right")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
         "class_weight": [StrOptions({"balanced"}), dict, None],

@@ -201,6 +201,31 @@ def _refuse_what_is_no_model_file(path, text, what):
         raise UsageError(f"{what} {text!r} is a numpy array file (.npy), not a model.")
     if size == 0:
         raise UsageError(f"{what} " + _cut_off(text, size))
+    if path.suffix.lower() in NOT_JOBLIB_SUFFIXES:
+        # model.pt names weights, not a pickle: never unpickle what claims to be something else.
+        raise UsageError(f"{what} {text!r} is named as a {NOT_JOBLIB_SUFFIXES[path.suffix.lower()]} "
+                         "file, not a joblib file: skcxr never unpickles it. Give a screener "
+                         "folder (its weights are read without running code), or a joblib file.")
+    if head and not head.startswith(JOBLIB_STARTS):
+        from ..preprocessing import sniff_format
+
+        kind = sniff_format(path)
+        found = (f"an image ({kind})" if kind not in ("text file", "unknown content")
+                 else f"a {kind}" if kind == "text file" else f"unknown content (it starts with "
+                 f"the bytes {head[:4].hex()})")
+        raise UsageError(f"{what} {text!r} is not a joblib file: it holds {found}. Give a "
+                         "screener folder, a pretrained name or a joblib file.")
+
+
+# How the files joblib.dump writes begin: a pickle of protocol 2 or later, or one of its
+# compressors (joblib/compressor.py: zlib, gzip, bz2, lzma, xz, lz4; "ZF" the old zlib).
+JOBLIB_STARTS = (b"\x80", b"ZF", b"\x78", b"\x1f\x8b", b"BZh", b"]\x00\x00", b"\xfd7zXZ",
+                 b"\x04\x22\x4d\x18")
+NOT_JOBLIB_SUFFIXES = {
+    ".pt": "PyTorch", ".pth": "PyTorch", ".ckpt": "checkpoint", ".safetensors": "safetensors",
+    ".npz": "numpy", ".npy": "numpy", ".h5": "HDF5", ".hdf5": "HDF5", ".tflite": "TensorFlow Lite",
+    ".pb": "TensorFlow",
+}
 
 
 def _cut_off(text, size):

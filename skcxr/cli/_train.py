@@ -8,6 +8,8 @@ from pathlib import Path
 from ._errors import UsageError
 from ._models import resolve
 
+FLOAT32_MAX = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max, without numpy
+
 
 def run_train(args):
     """``skcxr train DATA_DIR --out DIR [--init NAME|DIR]``; returns the exit status."""
@@ -22,8 +24,9 @@ def run_train(args):
         raise UsageError(f"--size must be at least 32 pixels; got {args.size}.")
     if args.epochs is not None and args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1; got {args.epochs}.")
-    if args.lr is not None and not args.lr > 0:
-        raise UsageError(f"--lr must be positive; got {args.lr}.")
+    if args.lr is not None and not 0 < args.lr <= FLOAT32_MAX:
+        raise UsageError(f"--lr must be positive and at most {FLOAT32_MAX:.3g} (the optimiser "
+                         f"works in float32); got {args.lr}.")
     init = None
     if args.init is not None:
         kind, init = resolve(args.init, what="--init")  # a pretrained name or a screener folder

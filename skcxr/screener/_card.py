@@ -213,6 +213,9 @@ class ModelCard:
             The validated card.
         """
         path = Path(path)
+        if path.exists() and not path.is_file():  # a FIFO would block the read forever
+            raise CardError(f"The model card {str(path)!r} is not a regular file: the screener "
+                            "folder is damaged.")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -5,11 +5,13 @@ Two transformations, each undone by :func:`decode_worklist_cell`:
 * **Undecodable bytes and terminal controls.** On POSIX a file name is
   bytes; Python shows a byte that is not UTF-8 as a lone surrogate
   (``os.fsdecode``), which no UTF-8 file can hold. A name may also hold
-  control characters (ESC, CSI...) that a terminal showing the worklist
-  would obey: a row could erase the row above it. In a text that holds
-  either, every such byte is written ``\\xHH`` (a C1 control ``\\u00HH``),
-  and every backslash ``\\x5c``; tab, line feed and carriage return are left
-  to the CSV's quoting. A text without one is written as it
+  control characters that a terminal or a viewer showing the worklist would
+  obey: ESC and CSI sequences (a row could erase the row above it), a
+  carriage return (the rest of the row overwrites the name), bidirectional
+  overrides (the name shows reversed). In a text that holds either, every
+  such byte is written ``\\xHH`` (a C1 control ``\\u00HH``, a bidirectional
+  control ``\\u202e`` and the like), and every backslash ``\\x5c``; only tab
+  is left as it is. A text without one is written as it
   is, unless it already contains something that reads as such an escape
   (``\\xHH``, or ``\\u`` and a surrogate's four hex digits): then it is escaped
   the same way, so that decoding never changes a name it should not. Windows
@@ -28,10 +30,11 @@ import re
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # What decoding reads as an escape: a byte, or (from Windows) a lone UTF-16 surrogate.
-_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\u([dD][89a-fA-F][0-9a-fA-F]{2}|00[89][0-9a-fA-F])")
+_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\u([dD][89a-fA-F][0-9a-fA-F]{2}|00[89][0-9a-fA-F]"
+                     r"|200[eEfF]|202[a-eA-E]|206[6-9])")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# C0 and C1 controls but tab, line feed and carriage return (the CSV quotes those).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# C0 and C1 controls but tab, and the bidirectional marks, embeddings, overrides and isolates.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _NEUTRALISED = re.compile("'+[=+\\-@\t\r]")
 _NEEDS_QUOTE = re.compile("'*[=+\\-@\t\r]")
 
@@ -49,7 +52,7 @@ def _escape_char(ch):
         return "\\x5c"
     if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for byte code - 0xDC00
         return f"\\x{code - 0xDC00:02x}"
-    if 0xD800 <= code <= 0xDFFF or 0x80 <= code <= 0x9F:
+    if 0xD800 <= code <= 0xDFFF or 0x80 <= code <= 0x9F or code > 0xFF and _CONTROL.match(ch):
         return f"\\u{code:04x}"
     if _CONTROL.match(ch):
         return f"\\x{code:02x}"

@@ -11,6 +11,7 @@ import html
 from collections import Counter
 
 from ..guard import REFUSAL_CODES
+from ._cells import escape_undecodable
 
 OPEN_LIST_MAX = 5  # longer file lists are folded into a <details> element
 
@@ -57,7 +58,8 @@ def _group(status, code, rows, ranks):
     explanation = REFUSAL_CODES.get(code, "No code was given for these files.")
     anchor = f' id="code-{e(code)}"' if code else ""
     items = "".join(
-        f'<li><a href="#row-{ranks[row.index]}">{e(_name(row.path))}</a>: {e(row.reason)}</li>'
+        f'<li><a href="#row-{ranks[row.index]}">{e(escape_undecodable(_name(row.path)))}</a>: '
+        f'{e(escape_undecodable(row.reason))}</li>'
         for row in rows)
     files = (f"<ul>{items}</ul>" if n <= OPEN_LIST_MAX else
              f"<details><summary>The {n} files</summary><ul>{items}</ul></details>")
