@@ -4,6 +4,7 @@ import datetime
 import hashlib
 import json
 import os
+import pickle
 import shlex
 import shutil
 import stat
@@ -310,7 +311,7 @@ def test_info_checks_every_file_against_the_card(tmp_path, capsys):
         f.write(b"\0")
     status, out, err = run(["info", str(folder)], capsys)
     assert status != 0 and "  network.int8.onnx: DAMAGED" in out
-    assert "network.int8.onnx' has sha256" in err and "do not match the card" in err
+    assert "network.int8.onnx' has sha256" in err and "the screener folder is damaged" in err
 
 
 def write_code_running_pickle(path, marker):
@@ -784,3 +785,24 @@ def test_a_card_json_that_is_a_fifo_is_refused_not_read(tiny_screener, tmp_path)
     os.mkfifo(folder / "card.json")
     with pytest.raises(ScreenerFolderError, match="card.json' is not a regular file"):
         load_screener(folder)
+
+
+def test_info_checks_the_guards_arrays_and_a_pickle_needs_no_folder(tmp_path, capsys):
+    """Verification audit: `skcxr info` said "matches" for a guard.npz that cannot load (its
+    sha256 edited onto the card); a loaded screener could not be pickled once its folder was
+    gone; a string array in guard.npz loaded without a word."""
+    from skcxr.pretrained import _registry
+
+    folder = tmp_path / "shipped"
+    shutil.copytree(_registry.pretrained_folder(skcxr.list_pretrained()[0]), folder)
+    screener = load_screener(folder)
+    _rewrite_guard(folder, lambda state: state.update(
+        {"features.mean": state["features.mean"].astype("U8")}))
+    status, out, err = run(["info", str(folder)], capsys)
+    assert status != 0 and "  guard.npz: DAMAGED" in out
+    assert "features.mean holds <U8 values, not numbers" in err
+    with pytest.raises(ScreenerFolderError, match="features.mean holds <U8 values"):
+        load_screener(folder)
+    shutil.rmtree(folder)  # the screener loaded before keeps the weights it checked
+    assert isinstance(pickle.loads(pickle.dumps(screener)).classifier.classifier_,
+                      skcxr.CXRClassifier)

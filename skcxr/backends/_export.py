@@ -91,6 +91,8 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=N
         raise ValueError(f"opset_version applies to format='onnx' only; got "
                          f"opset_version={opset_version!r} with format={format!r}.")
     check_opset(opset_version)
+    if not str(path).strip():  # Path("") is ".": the message would name the current folder
+        raise ValueError(f"path is empty ({path!r}): give the file to write, e.g. 'net.onnx'.")
     _check_targets(Path(path), overwrite)
     classifier, threshold, pos_label = find_classifier(model)
     check_is_fitted(classifier)

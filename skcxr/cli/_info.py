@@ -33,14 +33,14 @@ def run_info(args):
         except ScreenerFolderError as exc:
             raise UsageError(str(exc)) from None
         print(format_card(name, card.to_dict()))
-        print("files (sha256 against the card):")
+        print("files (sha256 against the card; the guard's arrays checked):")
         for file_name, problem in checks:
             print(f"  {file_name}: {'matches' if problem is None else 'DAMAGED'}")
         problems = [problem for _, problem in checks if problem]
         if problems:
             # The weights or guard damaged: it cannot load; a backend file: that backend falls
             # back to PyTorch. Either way the folder is not what its card says.
-            raise UsageError("files that do not match the card: " + " ".join(problems))
+            raise UsageError("the screener folder is damaged: " + " ".join(problems))
         return 0
     screener = _models.load_model(name, what="NAME").screener  # a joblib file the user named
     if screener.card is None:

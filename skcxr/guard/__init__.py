@@ -6,16 +6,13 @@ each with a :class:`Refusal` (a stable code and a short reason), so that a
 worklist can mark them *unsuitable* rather than report a confident score.
 """
 
-from ._file_checks import FileChecks, file_refusals
-from ._guard import InputGuard
-from ._helpers import fit_input_guard
-from ._refusals import REFUSAL_CODES, Refusal
+from .._lazy import attach
 
-__all__ = [
-    "FileChecks",
-    "InputGuard",
-    "REFUSAL_CODES",
-    "Refusal",
-    "file_refusals",
-    "fit_input_guard",
-]
+# Lazy: checking a saved state (skcxr info) needs numpy only, not scikit-learn.
+__getattr__, __dir__, __all__ = attach(__name__, attributes={
+    "._file_checks": ["FileChecks", "file_refusals"],
+    "._guard": ["InputGuard"],
+    "._helpers": ["fit_input_guard"],
+    "._refusals": ["REFUSAL_CODES", "Refusal"],
+    "._state": ["check_guard_state"],
+})

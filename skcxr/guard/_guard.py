@@ -17,9 +17,9 @@ from ..utils import check_image_batch
 from ._file_checks import file_refusals
 from ._image_checks import LayoutCheck, corrected, frame_refusals
 from ._refusals import Refusal, distinct_numbers, messages
-from ._scores import THUMBNAIL_SIDE, FeatureGaussian, ThumbnailPCA, thumbnails
+from ._scores import FeatureGaussian, ThumbnailPCA, thumbnails
+from ._state import STATE_FORMAT, check_guard_state
 
-STATE_FORMAT = "skcxr.InputGuard/1"
 SCORE_NAMES = ("features", "thumbnail")
 N_FOLDS = 5  # out-of-fold scores that put the two novelty scores on one scale
 # "auto" aims at this share when the held-out films allow it: with ~100 of them the
@@ -506,19 +506,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         guard : InputGuard
         """
         state = {key: _to_numpy(value) for key, value in state.items()}
-        if state.get("format") != STATE_FORMAT:
-            raise ValueError(f"Not an input guard state: format {state.get('format')!r}, "
-                             f"expected {STATE_FORMAT!r}.")
-        _check_state(state)
-        # A NaN limit or score scale compares False everywhere: the guard would refuse nothing.
-        damaged = sorted(key for key, value in state.items()
-                         if (isinstance(value, np.ndarray) and value.dtype.kind == "f"
-                             or isinstance(value, float)) and not np.isfinite(value).all())
-        if damaged:
-            raise ValueError(
-                f"The input guard's state holds NaN or infinite values in {', '.join(damaged)}: "
-                "it is damaged and would refuse nothing. Restore the screener or fit the guard "
-                "again.")
+        check_guard_state(state)
         guard = cls(classifier, max_false_rejection=float(state["max_false_rejection"]),
                     calibration_size=float(state["calibration_size"]),
                     n_components=int(state["n_components"]),
@@ -561,42 +549,6 @@ def _one_blas_thread():
     test films instead of +13% (benchmarks/guard_cost.py).
     """
     return _blas_controller().limit(limits=1, user_api="blas")
-
-
-_SCALARS = ("max_false_rejection", "calibration_size", "n_components", "threshold",
-            "n_features_in", "calibration_rejection", "n_calibration",
-            "thumbnail.noise_variance", "layout.low_correlation")
-
-
-def _check_state(state):
-    """A ValueError naming what a guard state lacks, or which array has the wrong shape.
-
-    Without it a damaged state fails later, mid-screen, with numpy's
-    broadcasting error and no file named.
-    """
-    pixels = THUMBNAIL_SIDE ** 2
-    arrays = ("input_shape", "score_median", "score_scale", "features.mean", "features.precision",
-              "thumbnail.mean", "thumbnail.components", "thumbnail.variance", "layout.template",
-              "layout.margins")
-    missing = [key for key in (*_SCALARS, *arrays) if key not in state]
-    if missing:
-        raise ValueError(f"The input guard's state lacks {', '.join(missing)}: it is damaged or "
-                         "was written by another tool.")
-    n_features = int(state["n_features_in"])
-    n_components = int(np.size(state["thumbnail.variance"]))
-    expected = {"input_shape": (3,), "score_median": (2,), "score_scale": (2,),
-                "features.mean": (n_features,), "features.precision": (n_features, n_features),
-                "thumbnail.mean": (pixels,), "thumbnail.components": (n_components, pixels),
-                "thumbnail.variance": (n_components,), "layout.template": (pixels,),
-                "layout.margins": np.shape(state["layout.margins"])}
-    for key in _SCALARS:
-        expected[key] = ()
-    wrong = [f"{key} has shape {np.shape(state[key])}, not {shape}"
-             for key, shape in expected.items() if np.shape(state[key]) != shape]
-    if wrong:
-        raise ValueError(f"The input guard's state is inconsistent ({'; '.join(wrong[:3])}; "
-                         f"{n_features} features and {n_components} thumbnail components): it is "
-                         "damaged or was written by another tool.")
 
 
 def _accepted(refusals):

@@ -20,7 +20,8 @@ fitted guard can be stored next to weights that load without unpickling.
 import numpy as np
 from sklearn.covariance import LedoitWolf
 
-THUMBNAIL_SIDE = 16
+from ._state import THUMBNAIL_SIDE
+
 _EPS = 1e-6
 
 

@@ -73,11 +73,12 @@ def resolve_pos_label(y_true, pos_label):
     if all(not isinstance(v, str) for v in values) and (set(values) <= {0, 1}
                                                         or set(values) <= {-1, 1}):
         return 1
-    likely = next((v for v in values if str(v).strip().upper() == "PNEUMONIA"), "PNEUMONIA")
+    likely = next((v for v in values if str(v).strip().upper() == "PNEUMONIA"), None)
+    hint = (f"pos_label={likely!r} (or your diseased class)" if likely is not None else
+            f"the diseased class as pos_label (one of {values[:10]})")
     raise ValueError(
         f"pos_label is required: the labels {values[:10]} are not 0/1, -1/1 or False/True, so "
-        f"which one is the diseased class cannot be assumed. Pass pos_label={likely!r} (or "
-        "your diseased class).")
+        f"which one is the diseased class cannot be assumed. Pass {hint}.")
 
 
 def _unique_labels(y, name):

@@ -270,6 +270,11 @@ class ModelCard:
             _expect(all(isinstance(side, int) and not isinstance(side, bool) and side > 0
                         for side in sides),
                     f"loader.size must be a positive int or a pair of them; got {size!r}")
+            shape = (self.network.get("fitted") or {}).get("input_shape")
+            if isinstance(shape, list) and len(shape) == 3:  # the network takes only this size
+                _expect(sides * (3 - len(sides)) == shape[1:],
+                        f"loader.size {size!r} does not match the network's input "
+                        f"{shape[1]}x{shape[2]} (network.fitted.input_shape)")
             for key, kind in (("resize_mode", str), ("grayscale", bool), ("dtype", str)):
                 _expect(key not in self.loader or isinstance(self.loader[key], kind),
                         f"loader.{key} must be a {kind.__name__}; got {self.loader.get(key)!r}")

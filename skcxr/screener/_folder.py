@@ -15,6 +15,7 @@ keep it inside ``weights.pt``; they are read as they are.
 """
 
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -223,7 +224,7 @@ def read_card(folder):
         raise ScreenerFolderError(str(exc)) from None
 
 
-def read_weights(folder, card=None):
+def read_weights(folder, card=None, *, data=None):
     """The verified tensors of a screener folder's ``weights.pt``.
 
     The sha256 on the card is checked first, then the file is read with
@@ -235,6 +236,9 @@ def read_weights(folder, card=None):
         A screener folder.
     card : ModelCard, default=None
         Its card, when already read.
+    data : bytes, default=None
+        The file's bytes, already read and checked against the card
+        (:func:`verified_bytes`); the file is then not read again.
 
     Returns
     -------
@@ -251,13 +255,14 @@ def read_weights(folder, card=None):
 
     card = read_card(folder) if card is None else card
     path = Path(folder) / card.weights["file"]
-    check_file(path, card.weights["sha256"])
+    if data is None:
+        data = verified_bytes(path, card.weights["sha256"])
     try:
-        tensors = torch.load(path, map_location="cpu", weights_only=True)
+        tensors = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged files
         raise ScreenerFolderError(
             f"The weights file {str(path)!r} matches its checksum but cannot be read as plain "
-            f"tensors ({_why_unreadable(exc, path)}). It was written by another tool or version, or "
+            f"tensors ({_why_unreadable(exc, data[:4])}). It was written by another tool or version, or "
             "damaged before its checksum was taken; skcxr never unpickles weights, so re-save the "
             "screener with this skcxr.") from None
     if not isinstance(tensors, dict) or tensors.get("format") not in WEIGHTS_FORMATS or \
@@ -325,31 +330,26 @@ def read_guard_state(folder, card):
             return read_weights(folder, card).get("guard")
         return None
     path = Path(folder) / entry["file"]
-    check_file(path, entry["sha256"])
+    data = verified_bytes(path, entry["sha256"])
     try:
-        with np.load(path, allow_pickle=False) as arrays:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             return {key: arrays[key].item() if arrays[key].ndim == 0 else arrays[key]
                     for key in arrays.files}
     except Exception as exc:  # noqa: BLE001 - numpy raises many types for damaged files
         raise ScreenerFolderError(
             f"The guard file {str(path)!r} matches its checksum but cannot be read as plain "
-            f"arrays ({_why_unreadable(exc, path)}).") from None
+            f"arrays ({_why_unreadable(exc, data[:4])}).") from None
 
 
-def _why_unreadable(exc, path):
-    """Why torch.load or numpy.load failed, without torch's advice to pass weights_only=False
-    (that runs code)."""
+def _why_unreadable(exc, head):
+    """Why torch.load or numpy.load failed on a file starting with ``head``, without torch's
+    advice to pass weights_only=False (that runs code)."""
     text = str(exc)
     unsupported = next((line.strip() for line in text.splitlines()
                         if "Unsupported global" in line), "")
     if unsupported:
         return f"it holds pickled Python objects, not only tensors: {unsupported[:150]}; " \
                "loading them would run code from the file"
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError as error:
-        return f"it cannot be read: {error.strerror}"
     if not head:
         return "it is empty (0 bytes)"
     if head != b"PK\x03\x04":  # torch.save and numpy.savez both write a zip archive
@@ -360,25 +360,57 @@ def _why_unreadable(exc, path):
     return (lines[0] if lines else type(exc).__name__)[:200]
 
 
-def check_file(path, expected):
-    """Raise :class:`ScreenerFolderError` unless ``path`` exists with sha256 ``expected``."""
+def verified_bytes(path, expected):
+    """The bytes of ``path``, read once and checked against sha256 ``expected``.
+
+    What is checked is what is used: the file may change on disk afterwards
+    without changing what was loaded.
+
+    Raises
+    ------
+    ScreenerFolderError
+        When the file is missing, no regular file, unreadable or not the
+        card's.
+    """
+    path = Path(path)
+    check_regular(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScreenerFolderError(f"{str(path)!r} cannot be read ({exc.strerror}).") from None
+    _check_sha(path, hashlib.sha256(data).hexdigest(), expected)
+    return data
+
+
+def check_regular(path):
+    """Raise :class:`ScreenerFolderError` unless ``path`` is a regular file (never opened)."""
     path = Path(path)
     if not path.is_file():
         what = ("is a folder, not a file" if path.is_dir() else
                 "is not a regular file" if path.exists() else "is missing")
         raise ScreenerFolderError(f"{str(path)!r} {what}: the screener folder is incomplete or "
                                   "damaged. Restore it (reinstall skcxr for a shipped screener).")
-    found = sha256_of(path)
+
+
+def _check_sha(path, found, expected):
     if found != expected:
         raise ScreenerFolderError(
             f"{str(path)!r} has sha256 {found}, but its card says {expected}: the file is "
             "damaged or was replaced. Restore it (reinstall skcxr for a shipped screener).")
 
 
+def check_file(path, expected):
+    """Raise :class:`ScreenerFolderError` unless ``path`` exists with sha256 ``expected``."""
+    check_regular(path)
+    _check_sha(path, sha256_of(path), expected)
+
+
 def verify_folder(folder, card=None):
     """Each file a screener folder's card pins, and what is wrong with it (None when it matches).
 
-    Reads no weights: only the sha256 of each file is compared with the card's.
+    Each file's sha256 is compared with the card's, and the guard's arrays
+    are checked (keys, shapes, finite values). The network's weights are not
+    parsed: that needs torch (loading the screener for PyTorch does it).
 
     Parameters
     ----------
@@ -397,12 +429,19 @@ def verify_folder(folder, card=None):
     entries = [card.weights] if card.weights else []
     entries += [card.guard] if card.guard and "file" in card.guard else []
     entries += [entry for entry in card.backends.values() if entry.get("file")]
+    from ..guard import check_guard_state  # numpy only
+
     checks = []
     for entry in entries:
+        path = Path(folder) / entry["file"]
         try:
-            check_file(Path(folder) / entry["file"], entry["sha256"])
+            check_file(path, entry["sha256"])
+            if entry is card.guard:  # its arrays too: a matching sha256 does not make them whole
+                check_guard_state(read_guard_state(folder, card))
         except ScreenerFolderError as exc:
             checks.append((entry["file"], str(exc)))
+        except ValueError as exc:
+            checks.append((entry["file"], f"{str(path)!r}: {exc}"))
         else:
             checks.append((entry["file"], None))
     return checks
@@ -469,9 +508,10 @@ def load_screener(folder, *, device="auto", n_jobs=None, on_refusal="raise", bac
     if not card.weights or not card.network:
         raise ScreenerFolderError(f"{str(folder / CARD_FILE)!r} names no weights: it is the "
                                   "card of a screener that was never saved.")
-    check_file(folder / card.weights["file"], card.weights["sha256"])
+    # Read and checked now; parsed (with torch) when the network is first needed.
+    weights = verified_bytes(folder / card.weights["file"], card.weights["sha256"])
     try:
-        classifier = SavedClassifier.from_card(folder, card, device=device)
+        classifier = SavedClassifier.from_card(folder, card, device=device, weights=weights)
     except (KeyError, TypeError, ValueError) as exc:
         raise ScreenerFolderError(f"{str(folder / CARD_FILE)!r}: network.fitted lacks the "
                                   f"classes or input shape ({exc}).") from None

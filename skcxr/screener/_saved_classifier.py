@@ -48,7 +48,7 @@ class SavedClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
 
     @classmethod
-    def from_card(cls, folder, card, *, device="auto"):
+    def from_card(cls, folder, card, *, device="auto", weights=None):
         """The stand-in for the classifier of ``folder``, its classes and shape from ``card``.
 
         Parameters
@@ -59,16 +59,22 @@ class SavedClassifier(ClassifierMixin, BaseEstimator):
             Its validated card.
         device : str, default="auto"
             Where the network runs once built.
+        weights : bytes, default=None
+            The weights file's bytes, already checked against the card: the
+            network is built from them, whatever happens to the folder
+            afterwards (None: read the folder when building).
 
         Returns
         -------
         classifier : SavedClassifier
+            Its classes and input shape set; the network not read yet.
         """
         classifier = cls(str(folder), device=device)
         fitted = card.network.get("fitted", {})
         classifier.classes_ = np.asarray(fitted["classes"])
         classifier.input_shape_ = tuple(int(v) for v in fitted["input_shape"])
         classifier._card = card
+        classifier._weights = weights
         return classifier
 
     @property
@@ -80,6 +86,7 @@ class SavedClassifier(ClassifierMixin, BaseEstimator):
                 built = self.__dict__.get("_built")
                 if built is None:
                     built = self.__dict__["_built"] = self._build()
+                    self.__dict__.pop("_weights", None)  # parsed: the bytes are not needed again
         return built
 
     def _build(self):
@@ -87,7 +94,7 @@ class SavedClassifier(ClassifierMixin, BaseEstimator):
         from ._folder import ScreenerFolderError, read_card, read_weights
 
         card = self.__dict__.get("_card") or read_card(self.folder)  # a clone has no card yet
-        tensors = read_weights(self.folder, card)
+        tensors = read_weights(self.folder, card, data=self.__dict__.get("_weights"))
         try:
             classifier = CXRClassifier.from_state({**card.network, "network": tensors["network"]},
                                                   device=self.device)
@@ -175,7 +182,7 @@ class SavedClassifier(ClassifierMixin, BaseEstimator):
 
     def __getattr__(self, name):
         # Only for what this object does not hold: module_, get_state, history, ...
-        if name.startswith("__") or name in ("_built", "_card"):
+        if name.startswith("__") or name in ("_built", "_card", "_weights"):
             raise AttributeError(name)
         return getattr(self.classifier_, name)
 
@@ -191,6 +198,7 @@ class SavedClassifier(ClassifierMixin, BaseEstimator):
         # A pickle must not depend on the folder still being there: it holds the classifier.
         state = dict(self.__dict__)
         state["_built"] = self.classifier_
+        state.pop("_weights", None)
         return state
 
 
