@@ -806,3 +806,17 @@ def test_info_checks_the_guards_arrays_and_a_pickle_needs_no_folder(tmp_path, ca
     shutil.rmtree(folder)  # the screener loaded before keeps the weights it checked
     assert isinstance(pickle.loads(pickle.dumps(screener)).classifier.classifier_,
                       skcxr.CXRClassifier)
+
+
+def test_dev_stdout_as_a_second_output_counts_as_standard_output(tiny_screener, tmp_path):
+    """Verification audit: --summary-json /dev/stdout with the worklist on standard output ran
+    the CSV and the JSON together, where --summary-json - is refused."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "skcxr", "screen", str(tiny_screener["films"]), "--model",
+         str(tiny_screener["folder"]), "--summary-json", "/dev/stdout"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "cannot both go to standard output" in result.stderr

@@ -120,6 +120,10 @@ def _check_standard_output(args):
     JSON (--summary-json -). evaluate: its printed report, always. The HTML
     report is never written there: it is a file (--report -).
     """
+    for option in ("out", "report", "summary_json"):
+        value = getattr(args, option, None)
+        if value not in (None, "-") and _is_standard_output(value):
+            setattr(args, option, "-")  # /dev/stdout, /proc/self/fd/1: the same as "-"
     if args.report == "-":
         raise UsageError("--report -: the report is a file (an HTML page with its images); give a "
                          "file name, e.g. --report report.html.")
@@ -136,6 +140,15 @@ def _check_standard_output(args):
         what = ("the worklist goes there without --out: pass --out FILE" if worklist_to_stdout
                 else "--summary-json - writes there: give a file name")
         raise UsageError(f"Standard output is closed, and {what}.")
+
+
+def _is_standard_output(path):
+    """Whether ``path`` is this process's standard output under another name (/dev/stdout)."""
+    try:
+        named, stdout = os.stat(path), os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no such file, or no real standard output
+        return False
+    return (named.st_dev, named.st_ino) == (stdout.st_dev, stdout.st_ino)
 
 
 def _outputs(args):
