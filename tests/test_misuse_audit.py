@@ -820,3 +820,41 @@ def test_dev_stdout_as_a_second_output_counts_as_standard_output(tiny_screener, 
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 2 and result.stdout == ""
     assert "cannot both go to standard output" in result.stderr
+
+
+# ---- audit round 5 (lead)
+def test_an_icon_holding_two_pictures_is_refused_not_read_as_one(tmp_path):
+    """Audit round 5: an ICO holding two different films was scored on one of them."""
+    rng = np.random.default_rng(0)
+    big = Image.fromarray(rng.integers(0, 255, (256, 256), dtype=np.uint8))
+    small = Image.fromarray(rng.integers(0, 255, (128, 128), dtype=np.uint8))
+    path = tmp_path / "two.ico"
+    big.save(path, sizes=[(256, 256), (128, 128)], append_images=[small])
+    with pytest.raises(ValueError, match=r"2 pictures \(icon with several sizes\)"):
+        ImageLoader(size=64).transform([str(path)])
+
+
+def test_an_archive_that_inflates_beyond_its_file_is_refused_before_reading(tmp_path):
+    """Audit round 5: a 10 MB guard.npz whose member inflated to 8.6 GB (its sha256 edited onto
+    the card) took 9 GB of memory before failing with numpy's internal message."""
+    import zipfile
+
+    from skcxr.pretrained import _registry
+
+    folder = tmp_path / "shipped"
+    shutil.copytree(_registry.pretrained_folder(skcxr.list_pretrained()[0]), folder)
+    path = folder / "guard.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("features.mean.npy", b"\0" * (64 << 20))  # 64 MiB of zeros, ~64 kB
+    card = json.loads((folder / "card.json").read_text())
+    card["guard"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ScreenerFolderError, match="guard.npz' inflates to 67,108,864 bytes"):
+        load_screener(folder)
+
+
+def test_an_export_path_ending_in_a_slash_is_refused(tmp_path):
+    """Audit round 5: export(s, 'outdir/') wrote a file named outdir."""
+    with pytest.raises(ValueError, match="names a folder; give the file to write in it"):
+        skcxr.export(object(), f"{tmp_path}/outdir/", format="onnx")
+    assert not (tmp_path / "outdir").exists()

@@ -205,12 +205,13 @@ def test_terminal_controls_in_a_name_are_escaped_not_obeyed(tmp_path):
     """Audit: a name holding ESC [1A ESC [2K, in a worklist printed to a terminal, erased the
     row above it."""
     names = ["a\x1b[1A\x1b[2Kfake.jpeg", "b\x9b2J.png", "c\x07bell.png", "lit\\x1b.png",
-             "tab\tkept.png", "CR\rover.jpeg", "\u202eRTL.jpeg"]
+             "tab\tkept.png", "CR\rover.jpeg", "\u202eRTL.jpeg", "LS\u2028PS\u2029.png"]
     out = io.StringIO()
     write_worklist([WorklistRow(i, name, "screened", 0.5, True) for i, name in enumerate(names)],
                    out)
     text = out.getvalue()
-    assert not any(ch in text for ch in "\x1b\x9b\x07\r\u202e")
+    assert not any(ch in text for ch in "\x1b\x9b\x07\r\u202e\u2028\u2029")
+    assert len(text.splitlines()) == 1 + len(names)  # one line per row
     assert "a\\x1b[1A\\x1b[2Kfake.jpeg" in text and "b\\u009b2J.png" in text
     back = list(csv.reader(io.StringIO(text, newline="")))[1:]
     assert [decode_worklist_cell(row[0]) for row in back] == names

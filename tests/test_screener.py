@@ -290,3 +290,22 @@ def test_pickles_record_the_skcxr_version(films, monkeypatch):
 def test_no_guard_means_refusals_cannot_be_told(films):
     with pytest.raises(ValueError, match="no input guard"):
         Screener(films["pipe"], pos_label="PNEUMONIA").refusals(films["paths"][:2])
+
+
+@pytest.mark.parametrize("labels, says", [
+    (["yes", "no"], r"Pass the class to flag as pos_label \(one of \['no', 'yes'\]\)"),
+    ([1, 2], r"one of \[1, 2\]"),
+])
+def test_an_unknown_label_pair_is_refused_before_any_training(films, labels, says, monkeypatch):
+    """Audit round 5: yes/no or 1/2 labels trained the network first, then asked for pos_label,
+    suggesting 'PNEUMONIA', a label the data lacked."""
+    paths = accepted_paths(films, 10)
+    y = [labels[i % 2] for i in range(len(paths))]
+    screen = Screener(clone(films["pipe"]))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the labels were checked")
+
+    monkeypatch.setattr(CXRClassifier, "fit", no_training)
+    with pytest.raises(ValueError, match=says):
+        screen.fit(paths, y)

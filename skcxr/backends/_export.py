@@ -93,6 +93,9 @@ def export(model, path, *, format="torchscript", reference=None, opset_version=N
     check_opset(opset_version)
     if not str(path).strip():  # Path("") is ".": the message would name the current folder
         raise ValueError(f"path is empty ({path!r}): give the file to write, e.g. 'net.onnx'.")
+    if str(path).endswith(("/", os.sep)):  # Path("outdir/") drops the slash: a file "outdir"
+        raise ValueError(f"path {str(path)!r} names a folder; give the file to write in it, "
+                         f"e.g. {str(Path(path) / 'net.onnx')!r}.")
     _check_targets(Path(path), overwrite)
     classifier, threshold, pos_label = find_classifier(model)
     check_is_fitted(classifier)

@@ -61,10 +61,15 @@ def check_single_frame(image, what):
     if image.format == "MPO" and _only_previews(image):
         return
     n_frames = getattr(image, "n_frames", 1)  # TIFF and GIF walk their frame headers here
+    if image.format in ("ICO", "ICNS"):
+        # An icon holds one picture per size, each stored whole: nothing says they show the
+        # same thing, and Pillow reads the largest. More than one is refused, as frames are.
+        n_frames = len(image.info.get("sizes") or ()) or 1
     if n_frames > 1:
-        unit = "pages" if image.format == "TIFF" else "frames"
+        unit = {"TIFF": "pages", "ICO": "pictures", "ICNS": "pictures"}.get(image.format, "frames")
         kind = {"TIFF": "multi-page TIFF", "GIF": "animated GIF", "PNG": "animated PNG (APNG)",
-                "WEBP": "animated WebP", "MPO": "JPEG with several pictures (MPO)"}.get(
+                "WEBP": "animated WebP", "MPO": "JPEG with several pictures (MPO)",
+                "ICO": "icon with several sizes", "ICNS": "icon with several sizes"}.get(
             image.format, f"multi-frame {image.format}")
         raise multi_frame_error(what, n_frames, unit, kind)
 

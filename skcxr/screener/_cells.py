@@ -31,10 +31,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # What decoding reads as an escape: a byte, or (from Windows) a lone UTF-16 surrogate.
 _ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\u([dD][89a-fA-F][0-9a-fA-F]{2}|00[89][0-9a-fA-F]"
-                     r"|200[eEfF]|202[a-eA-E]|206[6-9])")
+                     r"|200[eEfF]|202[89a-eA-E]|206[6-9])")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# C0 and C1 controls but tab, and the bidirectional marks, embeddings, overrides and isolates.
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls but tab; the line and paragraph separators (str.splitlines breaks at
+# them); the bidirectional marks, embeddings, overrides and isolates.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 _NEUTRALISED = re.compile("'+[=+\\-@\t\r]")
 _NEEDS_QUOTE = re.compile("'*[=+\\-@\t\r]")
 

@@ -257,6 +257,7 @@ def read_weights(folder, card=None, *, data=None):
     path = Path(folder) / card.weights["file"]
     if data is None:
         data = verified_bytes(path, card.weights["sha256"])
+    check_not_inflating(data, path)
     try:
         tensors = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for damaged files
@@ -331,6 +332,7 @@ def read_guard_state(folder, card):
         return None
     path = Path(folder) / entry["file"]
     data = verified_bytes(path, entry["sha256"])
+    check_not_inflating(data, path)
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             return {key: arrays[key].item() if arrays[key].ndim == 0 else arrays[key]
@@ -358,6 +360,27 @@ def _why_unreadable(exc, head):
     lines = [line.strip() for line in text.splitlines() if line.strip()
              and "weights_only" not in line and "Please file an issue" not in line]
     return (lines[0] if lines else type(exc).__name__)[:200]
+
+
+def check_not_inflating(data, path):
+    """Refuse an archive whose members inflate beyond the file: skcxr writes them stored.
+
+    ``torch.save`` and ``numpy.savez`` write uncompressed zip archives, so
+    their members add up to about the file's size. A member declared far
+    larger is a decompression bomb (a 4 MB guard.npz inflated to 9 GB before
+    this check), whatever the card's sha256 says.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            declared = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # not a zip archive: the reader says what it is
+    if declared > 2 * len(data) + (1 << 20):
+        raise ScreenerFolderError(
+            f"{str(path)!r} inflates to {declared:,} bytes from {len(data):,}: skcxr writes its "
+            "archives uncompressed, so this is not one of its files (a decompression bomb?).")
 
 
 def verified_bytes(path, expected):

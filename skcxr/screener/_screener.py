@@ -145,6 +145,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
             The fitted screener.
         """
         self._check_params()
+        _check_label_pair(y, self.pos_label)
         fit_params = _with_groups(self.estimator, groups, fit_params)
         self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         self._flagged_index()  # refuses an ambiguous label pair now, not at predict time
@@ -229,23 +230,7 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         return True
 
     def _flagged_index(self):
-        classes = list(self.classes_)
-        if self.pos_label is not None:
-            if self.pos_label not in classes:
-                raise ValueError(f"pos_label={self.pos_label!r} is not one of the classes {classes}.")
-            return classes.index(self.pos_label)
-        plain = [c.item() if isinstance(c, np.generic) else c for c in classes]
-        if not any(set(plain) == pair and all(type(c) is type(next(iter(pair))) for c in plain)
-                   for pair in CANONICAL_PAIRS):
-            # Suggest the class the user most likely means, spelt as it is in their labels.
-            likely = next((c for c in plain if str(c).strip().upper() == "PNEUMONIA"),
-                          "PNEUMONIA")
-            raise ValueError(
-                f"pos_label is required: the classes {plain} are not NORMAL/PNEUMONIA, 0/1 or "
-                "False/True, so which one to flag cannot be assumed (mixed-case labels such as "
-                f"'normal'/'PNEUMONIA' sort differently). Pass pos_label={likely!r} (or your "
-                "positive class).")
-        return 1
+        return _flagged_index(list(self.classes_), self.pos_label)
 
     # ----------------------------------------------------------- prediction
     def predict_proba(self, X):
@@ -465,6 +450,42 @@ class Screener(VersionedPickleMixin, ClassifierMixin, MetaEstimatorMixin, BaseEs
         from ._folder import save_screener
 
         return save_screener(self, folder, overwrite=overwrite)
+
+
+def _flagged_index(classes, pos_label):
+    """The column of the class a screener with these classes and ``pos_label`` flags."""
+    if pos_label is not None:
+        if pos_label not in classes:
+            raise ValueError(f"pos_label={pos_label!r} is not one of the classes {classes}.")
+        return classes.index(pos_label)
+    plain = [c.item() if isinstance(c, np.generic) else c for c in classes]
+    if not any(set(plain) == pair and all(type(c) is type(next(iter(pair))) for c in plain)
+               for pair in CANONICAL_PAIRS):
+        # Suggest the class the user most likely means, spelt as it is in their labels.
+        likely = next((c for c in plain if str(c).strip().upper() == "PNEUMONIA"), None)
+        mixed_case = any(str(c).strip().upper() in ("NORMAL", "PNEUMONIA") for c in plain)
+        raise ValueError(
+            f"pos_label is required: the classes {plain} are not NORMAL/PNEUMONIA, 0/1 or "
+            "False/True, so which one to flag cannot be assumed"
+            + (" (mixed-case labels such as 'normal'/'PNEUMONIA' sort differently)" if mixed_case
+               else "")
+            + (f". Pass pos_label={likely!r} (or your positive class)." if likely is not None
+               else f". Pass the class to flag as pos_label (one of {plain})."))
+    return 1
+
+
+def _check_label_pair(y, pos_label):
+    """Refuse, before any training, a pair of labels whose flagged class is not known.
+
+    Other problems with ``y`` (one class, three, a 2-D array) are left to
+    the estimator's own checks, which name them.
+    """
+    try:
+        labels = sorted(set(np.asarray(y, dtype=object).ravel().tolist()), key=str)
+    except TypeError:
+        return
+    if len(labels) == 2:
+        _flagged_index(labels, pos_label)
 
 
 def _in_memory_refusal(item, guard):
