@@ -59,6 +59,21 @@ def test_the_fp32_backend_is_built_once_verified_and_scores_as_torch(tiny_screen
                                atol=1e-4)
     again = load_screener(tiny_screener["folder"], backend="onnxruntime")
     assert again.backend_in_use == "onnxruntime"  # from the cache: no second export
+    # Audit round 5: another network planted under the cache's name was used unchecked. A file
+    # from the cache is checked again against PyTorch: this one (the network with its weights
+    # scaled) fails, and the screener says so and runs on PyTorch.
+    import onnx
+
+    cached = next(tmp_path.glob("*.onnx"))
+    graph = onnx.load(cached)
+    for initializer in graph.graph.initializer:
+        if initializer.data_type == onnx.TensorProto.FLOAT:
+            array = onnx.numpy_helper.to_array(initializer) * 1.5
+            initializer.CopyFrom(onnx.numpy_helper.from_array(array, initializer.name))
+    onnx.save(graph, cached)
+    planted = load_screener(tiny_screener["folder"], backend="onnxruntime")
+    with pytest.warns(BackendFallbackWarning, match="onnxruntime backend cannot be used"):
+        assert planted.backend_in_use == "torch"
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -99,3 +114,13 @@ def test_scores_come_from_the_backend_in_use_with_or_without_the_guard(name, dat
     torch_scores = skcxr.load_pretrained(name, device="cpu", backend="torch",
                                          on_refusal="score").predict_proba(films)
     assert not np.array_equal(torch_scores, unguarded.predict_proba(films))
+
+
+def test_a_cache_path_that_is_a_file_is_named(tiny_screener, tmp_path, monkeypatch):
+    """Audit round 5: SKCXR_CACHE naming a file fell back with '[Errno 17] File exists'."""
+    pytest.importorskip("onnxruntime")
+    (tmp_path / "cachefile").write_text("")
+    monkeypatch.setenv("SKCXR_CACHE", str(tmp_path / "cachefile"))
+    screener = load_screener(tiny_screener["folder"], backend="onnxruntime")
+    with pytest.warns(BackendFallbackWarning, match="cachefile' .*is a file, not a folder"):
+        assert screener.backend_in_use == "torch"

@@ -104,7 +104,7 @@ def _int8_session(screener, entry):
 
 def _fp32_session(classifier):
     """The fp32 ONNX export of ``classifier``, made once into the cache and verified on making."""
-    from ..backends import OnnxNetwork, export_onnx
+    from ..backends import OnnxNetwork, export_onnx, verify_backend
 
     classifier = built(classifier)
     state = classifier.module_.state_dict()
@@ -112,13 +112,24 @@ def _fp32_session(classifier):
     for key in sorted(state):
         digest.update(key.encode())
         digest.update(state[key].detach().cpu().numpy().tobytes())
-    path = cache_folder() / f"network-{digest.hexdigest()[:24]}.fp32.onnx"
+    folder = cache_folder()
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"the cache folder {str(folder)!r} (SKCXR_CACHE, else ~/.cache/skcxr) "
+                         "is a file, not a folder")
+    path = folder / f"network-{digest.hexdigest()[:24]}.fp32.onnx"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         warnings.warn(f"Exporting the network to ONNX for the onnxruntime backend, once, into "
                       f"{str(path)!r} (verified against PyTorch).", UserWarning, stacklevel=5)
         export_onnx(classifier, path)
-    return OnnxNetwork(path)
+        return OnnxNetwork(path)
+    # A file found in the cache is checked again: anyone who can write the cache could have
+    # put another network under this name. A few textures suffice at fp32's 1e-4.
+    network = OnnxNetwork(path)
+    textures = np.random.default_rng(0).integers(0, 256, (8, *classifier.input_shape_),
+                                                 dtype=np.uint8)
+    verify_backend(network, textures, classifier, atol=1e-4, max_feature_error=1e-3)  # fp32's
+    return network
 
 
 def cache_folder():
