@@ -94,6 +94,15 @@ def test_twelve_bit_data_declared_sixteen_bits_is_scaled_by_its_bits_not_left_ne
     assert out.min() == 0 and out.max() == 255
 
 
+def test_signed_data_with_no_negative_value_is_scaled_as_its_bits_not_squeezed(tmp_path):
+    """Audit round 5: PixelRepresentation 1 (signed), BitsStored 16, values 0..4095 were scaled
+    over -32768..32767 and refused as a near-constant frame; the same data unsigned screened."""
+    path = write_dicom(tmp_path / "s.dcm", RAMP, bits_stored=16, PixelRepresentation=1)
+    with pytest.warns(UserWarning, match=r"s.dcm.*signed.*no value is negative.*scaled by 12 bits"):
+        out = load(path)
+    np.testing.assert_array_equal(out, load(write_dicom(tmp_path / "b.dcm", RAMP)))
+
+
 def test_values_above_bits_stored_are_read_not_wrapped_around(tmp_path):
     """BitsStored 12 but values up to 16383: scaled by 14 bits (a ramp stays a ramp), and said so."""
     ramp14 = RAMP.astype(np.uint32) * 4  # 0 to 16380

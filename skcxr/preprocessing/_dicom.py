@@ -364,11 +364,18 @@ def _to_unit_range(raw, ds, voi_lut):
 def _stored_range(raw, ds):
     """The range of stored values that spans black to white, and a note when not the header's."""
     bits = int(ds.get("BitsStored") or ds.get("BitsAllocated") or raw.dtype.itemsize * 8)
-    if _signed(ds):
-        return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1, ""
     allocated = int(ds.get("BitsAllocated") or raw.dtype.itemsize * 8)
     highest = int(raw.max())
     used = next((b for b in _DEPTHS if highest < 2**b), None)
+    if _signed(ds):
+        # Signed data with no negative value (a detector's counts written as signed): the
+        # signed range would put it all in the upper half of the greys, squeezed to a few
+        # levels for 12-bit data in 16 bits (refused as a near-constant frame).
+        if bits == allocated and int(raw.min()) >= 0 and used is not None and used < bits:
+            return 0, 2**used - 1, (f"PixelRepresentation 1 (signed) with BitsStored {bits}, "
+                                    f"but no value is negative and the values use {used} bits "
+                                    f"(up to {highest}): scaled by {used} bits")
+        return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1, ""
     if highest > 2**bits - 1:
         depth = used or highest.bit_length()
         return 0, 2**depth - 1, (f"values up to {highest} exceed BitsStored {bits}: "
