@@ -820,3 +820,42 @@ def test_dev_stdout_as_a_second_output_counts_as_standard_output(tiny_screener, 
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 2 and result.stdout == ""
     assert "cannot both go to standard output" in result.stderr
+
+
+# ---- audit round 5
+@pytest.mark.parametrize("option", ["--out", "--report", "--summary-json"])
+def test_an_output_pipe_without_a_reader_fails_at_once_instead_of_hanging(
+        option, tiny_screener, tmp_path, capsys, monkeypatch):
+    """Audit 7-N1: --out o.fifo with no process reading the pipe blocked forever."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the rescued rows go
+    monkeypatch.setattr("tempfile.tempdir", None)
+    fifo = tmp_path / "o.fifo"
+    os.mkfifo(fifo)
+    argv = ["screen", tiny_screener["paths"][0], "--model", tiny_screener["folder"], option, fifo]
+    if option != "--out":
+        argv += ["--out", tmp_path / "w.csv"]
+    status, _, err = run(argv, capsys)
+    assert status == 1
+    assert f"{str(fifo)!r} is a named pipe that no process reads" in err
+    if option == "--out":
+        rescued = err.split("its rows were saved to '")[1].split("' instead")[0]
+        assert open(rescued).read().startswith("path,score,flagged")
+    else:
+        assert (tmp_path / "w.csv").read_text().startswith("path,score,flagged")
+
+
+def test_an_output_pipe_with_a_reader_still_gets_the_whole_worklist(tiny_screener, tmp_path,
+                                                                     capsys):
+    """Audit 7-N1: the fix must keep --out >(cat > x.csv) (a pipe with a reader) working."""
+    import threading
+
+    fifo = tmp_path / "o.fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(open(fifo).read()), daemon=True)
+    reader.start()
+    status, _, _ = run(["screen", *tiny_screener["paths"][:2], "--model",
+                        tiny_screener["folder"], "--out", fifo], capsys)
+    reader.join(timeout=60)
+    assert status == 0
+    assert received[0].startswith("path,score,flagged") and len(received[0].splitlines()) == 3
