@@ -859,3 +859,18 @@ def test_an_output_pipe_with_a_reader_still_gets_the_whole_worklist(tiny_screene
     reader.join(timeout=60)
     assert status == 0
     assert received[0].startswith("path,score,flagged") and len(received[0].splitlines()) == 3
+
+
+@pytest.mark.parametrize("dash", ["\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015",
+                                  "\u2212", "\ufe63", "\uff0d"])
+def test_a_pickle_named_like_a_pretrained_name_with_look_alike_dashes_is_never_unpickled(
+        dash, tiny_screener, tmp_path, monkeypatch, capsys):
+    """Audit 1-N1: 'resnet18‐kermany‐128' (U+2010 hyphens) slipped past the ambiguity check."""
+    monkeypatch.chdir(tmp_path)
+    name = skcxr.list_pretrained()[0].replace("-", dash)
+    write_code_running_pickle(tmp_path / name, tmp_path / "code_ran")
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model", name], capsys)
+    assert status == 2
+    assert f"{name!r} is ambiguous" in err and "Nothing was loaded" in err
+    assert "runs code" not in err
+    assert not (tmp_path / "code_ran").exists()

@@ -108,10 +108,17 @@ def _is_option(what):
     return what.startswith("-")
 
 
+# Dashes a reader takes for "-" that NFKC keeps apart: hyphen, non-breaking hyphen, figure
+# dash, en and em dash, horizontal bar, minus sign (U+FE63 and U+FF0D fold to "-" already).
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d",
+                                      "-"))
+
+
 def _comparable(text):
-    """``text`` as a reader sees it: compatibility forms unified, invisible format characters
-    (zero-width spaces) dropped, surrounding white space stripped, case folded."""
-    text = unicodedata.normalize("NFKC", text)
+    """``text`` as a reader sees it: compatibility forms unified, dashes read as "-", invisible
+    format characters (zero-width spaces) dropped, surrounding white space stripped, case
+    folded."""
+    text = unicodedata.normalize("NFKC", text).translate(_DASHES)
     return "".join(c for c in text if unicodedata.category(c) != "Cf").strip().casefold()
 
 
