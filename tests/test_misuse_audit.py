@@ -874,3 +874,41 @@ def test_a_pickle_named_like_a_pretrained_name_with_look_alike_dashes_is_never_u
     assert f"{name!r} is ambiguous" in err and "Nothing was loaded" in err
     assert "runs code" not in err
     assert not (tmp_path / "code_ran").exists()
+
+
+@pytest.mark.parametrize("command", ["screen", "info"])
+def test_a_model_file_named_with_a_trailing_slash_is_refused_before_loading(
+        command, tiny_screener, tmp_path, monkeypatch, capsys):
+    """Audit 1-N3: --model x/ for a pickle file x warned, unpickled, then said "Not a directory"."""
+    monkeypatch.chdir(tmp_path)
+    write_code_running_pickle(tmp_path / "model.joblib", tmp_path / "code_ran")
+    argv = (["screen", tiny_screener["paths"][0], "--model", "model.joblib/"]
+            if command == "screen" else ["info", "model.joblib/"])
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert "'model.joblib/' names a folder, but 'model.joblib' is a file" in err
+    assert "runs code" not in err and "Not a directory" not in err
+    assert not (tmp_path / "code_ran").exists()
+
+
+@pytest.mark.parametrize("how", ["fifo", "process substitution"])
+def test_a_model_that_is_a_pipe_is_said_to_be_one_and_never_opened(how, tiny_screener, tmp_path,
+                                                                  monkeypatch, capsys):
+    """Audit 1-N4: --model model.joblib (a FIFO) or <(cat real.joblib) was "neither a pretrained
+    screener ... nor an existing ... model file", for a path that exists."""
+    monkeypatch.chdir(tmp_path)
+    if how == "fifo":
+        os.mkfifo(tmp_path / "model.joblib")
+        spec, keep = "model.joblib", None
+    else:  # what bash hands for <(...): /dev/fd/N, an anonymous pipe
+        read_end, keep = os.pipe()
+        spec = f"/dev/fd/{read_end}"
+    try:
+        status, _, err = run(["screen", tiny_screener["paths"][0], "--model", spec], capsys)
+    finally:
+        if keep is not None:
+            os.close(keep)
+            os.close(read_end)
+    assert status == 2  # and it returned: a pipe opened to read would have waited for a writer
+    assert f"--model {spec!r} is a named pipe (FIFO), not a model file" in err
+    assert "neither" not in err

@@ -88,12 +88,19 @@ def resolve(spec, *, what="--model"):
             f"{what} {text!r} is ambiguous: it is a path in the current folder and looks like "
             f"{look_alike}. Nothing was loaded; write {option}{shlex.quote(os.path.join('.', text))} "
             "to mean that path" + (f", or {option}{name} for the pretrained screener." if name else "."))
+    _refuse_a_file_named_as_a_folder(text, what)
     if path.is_dir():
         _check_screener_folder(path, text, what)
         return "folder", text
     if path.is_file():
         _refuse_what_is_no_model_file(path, text, what)
         return "joblib", text
+    kind = _not_a_file(path)
+    if kind not in (None, "a broken link"):
+        # A named pipe (<(cat model.joblib) too), a socket, a device: never opened (reading a
+        # pipe would wait for a writer, and a model read from a stream cannot be checked first).
+        raise UsageError(f"{what} {text!r} is {kind}, not a model file: give a screener folder, "
+                         "a pretrained name or a joblib file.")
     known = ", ".join(names) if names else "none in this installation"
     hint = ""
     if name and text.casefold() == name.casefold():
@@ -102,6 +109,17 @@ def resolve(spec, *, what="--model"):
         hint = f" Names are matched exactly (case, spaces and all): did you mean {name!r}?"
     raise UsageError(f"{what} {text!r} is neither a pretrained screener (pretrained: {known}) "
                      f"nor an existing screener folder or model file.{hint}")
+
+
+def _refuse_a_file_named_as_a_folder(text, what):
+    """A usage error for ``x/`` when ``x`` is a file (Path("x/") drops the slash: joblib would
+    then try the file, and fail with "Not a directory")."""
+    seps = os.sep + (os.altsep or "")
+    stripped = text.rstrip(seps)
+    if stripped and stripped != text and os.path.isfile(stripped):
+        file = shlex.quote(os.path.join(".", stripped) if _is_bare(stripped) else stripped)
+        raise UsageError(f"{what} {text!r} names a folder, but {stripped!r} is a file. Nothing "
+                         f"was loaded; write {file} to mean the file.")
 
 
 def _is_option(what):
