@@ -912,3 +912,19 @@ def test_a_model_that_is_a_pipe_is_said_to_be_one_and_never_opened(how, tiny_scr
     assert status == 2  # and it returned: a pipe opened to read would have waited for a writer
     assert f"--model {spec!r} is a named pipe (FIFO), not a model file" in err
     assert "neither" not in err
+
+
+def test_the_summary_line_shows_an_undecodable_output_name_as_the_worklist_cells_do(
+        tiny_screener, tmp_path, monkeypatch, capsys):
+    """Audit 5-N2: the stderr summary named output w\\xff.csv as 'w\\udcff.csv', the cells
+    as 'w\\xff.csv'."""
+    monkeypatch.chdir(tmp_path)
+    out = os.fsdecode(b"w\xff.csv")
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model", tiny_screener["folder"],
+                          "--out", out], capsys)
+    assert status == 0
+    assert "; worklist w\\xff.csv\n" in err
+    assert "udcff" not in err
+    # The same name as a worklist cell: screened as an input, its row names it w\xff.csv.
+    status, worklist, _ = run(["screen", out, "--model", tiny_screener["folder"]], capsys)
+    assert worklist.splitlines()[1].startswith("w\\xff.csv,")
