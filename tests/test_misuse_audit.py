@@ -928,3 +928,20 @@ def test_the_summary_line_shows_an_undecodable_output_name_as_the_worklist_cells
     # The same name as a worklist cell: screened as an input, its row names it w\xff.csv.
     status, worklist, _ = run(["screen", out, "--model", tiny_screener["folder"]], capsys)
     assert worklist.splitlines()[1].startswith("w\\xff.csv,")
+
+
+@pytest.mark.parametrize("command", ["train", "calibrate"])
+@pytest.mark.parametrize("seed, says", [
+    ("-1", "--seed must be a non-negative integer; got -1."),
+    ("4294967296", "--seed must be a non-negative integer of at most 4294967295")])
+def test_a_seed_numpy_cannot_take_is_a_usage_error_naming_seed_not_random_state(
+        command, seed, says, tiny_screener, tmp_path, capsys):
+    """Audit 8-N4: calibrate --seed -1 said "The 'random_state' parameter of InputGuard must be
+    an int ..." from deep inside the fit."""
+    (tmp_path / "site").mkdir()
+    argv = [command, tmp_path / "site", "--out", tmp_path / "o", "--seed", seed]
+    if command == "calibrate":
+        argv += ["--model", tiny_screener["folder"]]
+    status, _, err = run(argv, capsys)
+    assert status == 2 and says in err
+    assert "random_state" not in err and not (tmp_path / "o").exists()
