@@ -858,3 +858,128 @@ def test_an_export_path_ending_in_a_slash_is_refused(tmp_path):
     with pytest.raises(ValueError, match="names a folder; give the file to write in it"):
         skcxr.export(object(), f"{tmp_path}/outdir/", format="onnx")
     assert not (tmp_path / "outdir").exists()
+
+
+# ---- audit round 5
+@pytest.mark.parametrize("option", ["--out", "--report", "--summary-json"])
+def test_an_output_pipe_without_a_reader_fails_at_once_instead_of_hanging(
+        option, tiny_screener, tmp_path, capsys, monkeypatch):
+    """Audit 7-N1: --out o.fifo with no process reading the pipe blocked forever."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the rescued rows go
+    monkeypatch.setattr("tempfile.tempdir", None)
+    fifo = tmp_path / "o.fifo"
+    os.mkfifo(fifo)
+    argv = ["screen", tiny_screener["paths"][0], "--model", tiny_screener["folder"], option, fifo]
+    if option != "--out":
+        argv += ["--out", tmp_path / "w.csv"]
+    status, _, err = run(argv, capsys)
+    assert status == 1
+    assert f"{str(fifo)!r} is a named pipe that no process reads" in err
+    if option == "--out":
+        rescued = err.split("its rows were saved to '")[1].split("' instead")[0]
+        assert open(rescued).read().startswith("path,score,flagged")
+    else:
+        assert (tmp_path / "w.csv").read_text().startswith("path,score,flagged")
+
+
+def test_an_output_pipe_with_a_reader_still_gets_the_whole_worklist(tiny_screener, tmp_path,
+                                                                     capsys):
+    """Audit 7-N1: the fix must keep --out >(cat > x.csv) (a pipe with a reader) working."""
+    import threading
+
+    fifo = tmp_path / "o.fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(open(fifo).read()), daemon=True)
+    reader.start()
+    status, _, _ = run(["screen", *tiny_screener["paths"][:2], "--model",
+                        tiny_screener["folder"], "--out", fifo], capsys)
+    reader.join(timeout=60)
+    assert status == 0
+    assert received[0].startswith("path,score,flagged") and len(received[0].splitlines()) == 3
+
+
+@pytest.mark.parametrize("dash", ["\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015",
+                                  "\u2212", "\ufe63", "\uff0d"])
+def test_a_pickle_named_like_a_pretrained_name_with_look_alike_dashes_is_never_unpickled(
+        dash, tiny_screener, tmp_path, monkeypatch, capsys):
+    """Audit 1-N1: 'resnet18‐kermany‐128' (U+2010 hyphens) slipped past the ambiguity check."""
+    monkeypatch.chdir(tmp_path)
+    name = skcxr.list_pretrained()[0].replace("-", dash)
+    write_code_running_pickle(tmp_path / name, tmp_path / "code_ran")
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model", name], capsys)
+    assert status == 2
+    assert f"{name!r} is ambiguous" in err and "Nothing was loaded" in err
+    assert "runs code" not in err
+    assert not (tmp_path / "code_ran").exists()
+
+
+@pytest.mark.parametrize("command", ["screen", "info"])
+def test_a_model_file_named_with_a_trailing_slash_is_refused_before_loading(
+        command, tiny_screener, tmp_path, monkeypatch, capsys):
+    """Audit 1-N3: --model x/ for a pickle file x warned, unpickled, then said "Not a directory"."""
+    monkeypatch.chdir(tmp_path)
+    write_code_running_pickle(tmp_path / "model.joblib", tmp_path / "code_ran")
+    argv = (["screen", tiny_screener["paths"][0], "--model", "model.joblib/"]
+            if command == "screen" else ["info", "model.joblib/"])
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert "'model.joblib/' names a folder, but 'model.joblib' is a file" in err
+    assert "runs code" not in err and "Not a directory" not in err
+    assert not (tmp_path / "code_ran").exists()
+
+
+@pytest.mark.parametrize("how", ["fifo", "process substitution"])
+def test_a_model_that_is_a_pipe_is_said_to_be_one_and_never_opened(how, tiny_screener, tmp_path,
+                                                                  monkeypatch, capsys):
+    """Audit 1-N4: --model model.joblib (a FIFO) or <(cat real.joblib) was "neither a pretrained
+    screener ... nor an existing ... model file", for a path that exists."""
+    monkeypatch.chdir(tmp_path)
+    if how == "fifo":
+        os.mkfifo(tmp_path / "model.joblib")
+        spec, keep = "model.joblib", None
+    else:  # what bash hands for <(...): /dev/fd/N, an anonymous pipe
+        read_end, keep = os.pipe()
+        spec = f"/dev/fd/{read_end}"
+    try:
+        status, _, err = run(["screen", tiny_screener["paths"][0], "--model", spec], capsys)
+    finally:
+        if keep is not None:
+            os.close(keep)
+            os.close(read_end)
+    assert status == 2  # and it returned: a pipe opened to read would have waited for a writer
+    assert f"--model {spec!r} is a named pipe (FIFO), not a model file" in err
+    assert "neither" not in err
+
+
+def test_the_summary_line_shows_an_undecodable_output_name_as_the_worklist_cells_do(
+        tiny_screener, tmp_path, monkeypatch, capsys):
+    """Audit 5-N2: the stderr summary named output w\\xff.csv as 'w\\udcff.csv', the cells
+    as 'w\\xff.csv'."""
+    monkeypatch.chdir(tmp_path)
+    out = os.fsdecode(b"w\xff.csv")
+    status, _, err = run(["screen", tiny_screener["paths"][0], "--model", tiny_screener["folder"],
+                          "--out", out], capsys)
+    assert status == 0
+    assert "; worklist w\\xff.csv\n" in err
+    assert "udcff" not in err
+    # The same name as a worklist cell: screened as an input, its row names it w\xff.csv.
+    status, worklist, _ = run(["screen", out, "--model", tiny_screener["folder"]], capsys)
+    assert worklist.splitlines()[1].startswith("w\\xff.csv,")
+
+
+@pytest.mark.parametrize("command", ["train", "calibrate"])
+@pytest.mark.parametrize("seed, says", [
+    ("-1", "--seed must be a non-negative integer; got -1."),
+    ("4294967296", "--seed must be a non-negative integer of at most 4294967295")])
+def test_a_seed_numpy_cannot_take_is_a_usage_error_naming_seed_not_random_state(
+        command, seed, says, tiny_screener, tmp_path, capsys):
+    """Audit 8-N4: calibrate --seed -1 said "The 'random_state' parameter of InputGuard must be
+    an int ..." from deep inside the fit."""
+    (tmp_path / "site").mkdir()
+    argv = [command, tmp_path / "site", "--out", tmp_path / "o", "--seed", seed]
+    if command == "calibrate":
+        argv += ["--model", tiny_screener["folder"]]
+    status, _, err = run(argv, capsys)
+    assert status == 2 and says in err
+    assert "random_state" not in err and not (tmp_path / "o").exists()

@@ -88,12 +88,19 @@ def resolve(spec, *, what="--model"):
             f"{what} {text!r} is ambiguous: it is a path in the current folder and looks like "
             f"{look_alike}. Nothing was loaded; write {option}{shlex.quote(os.path.join('.', text))} "
             "to mean that path" + (f", or {option}{name} for the pretrained screener." if name else "."))
+    _refuse_a_file_named_as_a_folder(text, what)
     if path.is_dir():
         _check_screener_folder(path, text, what)
         return "folder", text
     if path.is_file():
         _refuse_what_is_no_model_file(path, text, what)
         return "joblib", text
+    kind = _not_a_file(path)
+    if kind not in (None, "a broken link"):
+        # A named pipe (<(cat model.joblib) too), a socket, a device: never opened (reading a
+        # pipe would wait for a writer, and a model read from a stream cannot be checked first).
+        raise UsageError(f"{what} {text!r} is {kind}, not a model file: give a screener folder, "
+                         "a pretrained name or a joblib file.")
     known = ", ".join(names) if names else "none in this installation"
     hint = ""
     if name and text.casefold() == name.casefold():
@@ -104,14 +111,32 @@ def resolve(spec, *, what="--model"):
                      f"nor an existing screener folder or model file.{hint}")
 
 
+def _refuse_a_file_named_as_a_folder(text, what):
+    """A usage error for ``x/`` when ``x`` is a file (Path("x/") drops the slash: joblib would
+    then try the file, and fail with "Not a directory")."""
+    seps = os.sep + (os.altsep or "")
+    stripped = text.rstrip(seps)
+    if stripped and stripped != text and os.path.isfile(stripped):
+        file = shlex.quote(os.path.join(".", stripped) if _is_bare(stripped) else stripped)
+        raise UsageError(f"{what} {text!r} names a folder, but {stripped!r} is a file. Nothing "
+                         f"was loaded; write {file} to mean the file.")
+
+
 def _is_option(what):
     return what.startswith("-")
 
 
+# Dashes a reader takes for "-" that NFKC keeps apart: hyphen, non-breaking hyphen, figure
+# dash, en and em dash, horizontal bar, minus sign (U+FE63 and U+FF0D fold to "-" already).
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d",
+                                      "-"))
+
+
 def _comparable(text):
-    """``text`` as a reader sees it: compatibility forms unified, invisible format characters
-    (zero-width spaces) dropped, surrounding white space stripped, case folded."""
-    text = unicodedata.normalize("NFKC", text)
+    """``text`` as a reader sees it: compatibility forms unified, dashes read as "-", invisible
+    format characters (zero-width spaces) dropped, surrounding white space stripped, case
+    folded."""
+    text = unicodedata.normalize("NFKC", text).translate(_DASHES)
     return "".join(c for c in text if unicodedata.category(c) != "Cf").strip().casefold()
 
 

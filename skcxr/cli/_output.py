@@ -17,6 +17,7 @@
 
 import contextlib
 import datetime
+import errno
 import os
 import secrets
 import socket
@@ -38,6 +39,10 @@ class OutputError(OSError):
 
 class OutputLockedError(UsageError):
     """Another run is writing the same output file."""
+
+
+class PipeWithoutReaderError(OSError):
+    """An output is a named pipe that no process reads: opening it to write would wait forever."""
 
 
 def is_special_file(path):
@@ -228,7 +233,8 @@ def replaced_atomically(path):
     yielded as itself.
     """
     if is_special_file(path):
-        yield path
+        with _reader_held(path):
+            yield path
         return
     target = os.path.realpath(path)  # a symbolic link keeps pointing at the new file
     fd, temporary = _new_hidden_file(os.path.dirname(target), os.path.basename(target), "tmp")
@@ -243,6 +249,43 @@ def replaced_atomically(path):
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+@contextlib.contextmanager
+def _reader_held(path):
+    """For a pipe: fail at once when no process reads it, else keep it open while it is written.
+
+    ``open(fifo, "w")`` waits for a reader, forever when none comes
+    (``mkfifo o.fifo; skcxr screen d --out o.fifo``). Opened without
+    waiting (``O_NONBLOCK``), a pipe with no reader fails with ENXIO
+    instead. The descriptor stays open, blocking again, while the caller
+    writes the path: the reader sees no end of file between this probe and
+    the write, and the caller's own open does not wait. Called only when
+    the output is written, after the screen: a probe before it would hand
+    the reader an end of file before the rows.
+    """
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    try:
+        is_pipe = stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        is_pipe = False
+    if not is_pipe or not nonblock:
+        yield
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | nonblock)
+    except OSError as exc:
+        if exc.errno != errno.ENXIO:
+            raise
+        error = PipeWithoutReaderError(f"{path!r} is a named pipe that no process reads (start "
+                                       "its reader first, or give a file)")
+        error.errno = errno.ENXIO
+        raise error from None
+    try:
+        os.set_blocking(fd, True)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _flush_to_disk(path):

@@ -288,12 +288,22 @@ def _rescue_worklist(rows, with_labels):
     return None
 
 
+# The codec error handler the worklist's cells escape with (registered by skcxr.screener when
+# write_worklist is imported above): a byte that is not UTF-8 reads \xff here as in the CSV.
+_ESCAPE_UNDECODABLE = "skcxr.escape-undecodable"
+
+
+def _shown(path):
+    """``path`` as the worklist writes a name: an undecodable byte as ``\\xHH``, not ``\\udcHH``."""
+    return path.encode("utf-8", _ESCAPE_UNDECODABLE).decode("utf-8")
+
+
 def _summary(command, counts, n_skipped, model, seconds, args, notice=None):
     threshold = f"{model.screener.decision_threshold:.4g}"
     if model.threshold_is_default:
         threshold += " (default: the model has no screening threshold)"
     rate = counts["files"] / seconds if seconds > 0 else float("nan")
-    outputs = [f"{name} {path}" for name, path in (("worklist", args.out), ("report", args.report),
+    outputs = [f"{name} {_shown(path)}" for name, path in (("worklist", args.out), ("report", args.report),
                                                    ("summary", args.summary_json))
                if path not in (None, "-")]
     if args.summary_json == "-":
@@ -302,7 +312,7 @@ def _summary(command, counts, n_skipped, model, seconds, args, notice=None):
         f"skcxr {command}: {counts['files']} files: {counts['screened']} screened, "
         f"{counts['flagged']} flagged at threshold {threshold}, {counts['unsuitable']} "
         f"unsuitable, {counts['error']} error; {n_skipped} skipped (hidden/system)"
-        + "".join(f", {path} skipped (this run's {option}, left by an earlier run)"
+        + "".join(f", {_shown(path)} skipped (this run's {option}, left by an earlier run)"
                   for option, path in args.earlier_outputs) + "; "
         f"{seconds:.1f} s ({rate:.1f} files/s, {model.screener.backend_in_use})"
         + (f"; {', '.join(outputs)}" if outputs else "")

@@ -11,11 +11,25 @@ from ._models import resolve
 FLOAT32_MAX = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max, without numpy
 
 
+# What numpy and scikit-learn take as a seed (random_state): an integer in [0, 2**32 - 1].
+MAX_SEED = 2**32 - 1
+
+
+def _check_seed(seed):
+    """A usage error, before any film is read, for a seed numpy would refuse deep in the fit."""
+    if seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer; got {seed}.")
+    if seed > MAX_SEED:
+        raise UsageError(f"--seed must be a non-negative integer of at most {MAX_SEED} (2**32 - 1); "
+                         f"got {seed}.")
+
+
 def run_train(args):
     """``skcxr train DATA_DIR --out DIR [--init NAME|DIR]``; returns the exit status."""
     from .. import fit_screener
 
     started = time.perf_counter()
+    _check_seed(args.seed)
     out = _check_out(args)
     if not 0 < args.validation_fraction < 0.5:
         raise UsageError(
@@ -58,6 +72,7 @@ def run_calibrate(args):
     from ..site import calibrate_screener
 
     started = time.perf_counter()
+    _check_seed(args.seed)
     out = _check_out(args)
     kind, name = resolve(args.model)
     if kind == "joblib":
