@@ -983,3 +983,67 @@ def test_a_seed_numpy_cannot_take_is_a_usage_error_naming_seed_not_random_state(
     status, _, err = run(argv, capsys)
     assert status == 2 and says in err
     assert "random_state" not in err and not (tmp_path / "o").exists()
+
+
+# ---- audit round 6 (lead)
+def test_round_6_model_files_that_are_no_joblib_are_named(tmp_path, capsys, monkeypatch):
+    """A dash look-alike outside the first list (U+2043) beside a pickle of that name; a tarred
+    screener folder (gzip, as joblib's compressor writes); an undecodable name shown as \\xHH."""
+    import pickle
+    import tarfile
+
+    marker = tmp_path / "ran"
+
+    class MakesMarker:
+        def __reduce__(self):
+            return os.mkdir, (str(marker),)
+
+    monkeypatch.chdir(tmp_path)
+    look_alike = skcxr.list_pretrained()[0].replace("-", "\u2043")
+    (tmp_path / look_alike).write_bytes(pickle.dumps(MakesMarker()))
+    (tmp_path / "film.png").write_bytes(b"")
+    status, _, err = run(["screen", "film.png", "--model", look_alike], capsys)
+    assert status == 2 and "is ambiguous" in err and not marker.exists()
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "card.json").write_text("{}")
+    with tarfile.open(tmp_path / "d.tar.gz", "w:gz") as archive:
+        archive.add(tmp_path / "d", arcname="d")
+    status, _, err = run(["screen", "film.png", "--model", "d.tar.gz"], capsys)
+    assert status == 2 and "is a compressed file, but what it holds is no pickle" in err
+    status, _, err = run(["screen", "film.png", "--model", os.fsdecode(b"mod\xff")], capsys)
+    assert status == 2 and "'mod\\xff'" in err and "udcff" not in err
+
+
+def test_round_6_folder_damage_is_named_by_info_and_load(tiny_screener, tmp_path, capsys):
+    """A gzipped card.json; a weights.pt that inflates beyond its file (info said "matches")."""
+    import gzip
+    import zipfile
+
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+    path = folder / "weights.pt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", b"\0" * (64 << 20))
+    card = json.loads((folder / "card.json").read_text())
+    card["weights"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "card.json").write_text(json.dumps(card))
+    status, out, err = run(["info", str(folder)], capsys)
+    assert status == 2 and "  weights.pt: DAMAGED" in out and "inflates to 67,108,864" in err
+    (folder / "card.json").write_bytes(gzip.compress(json.dumps(card).encode()))
+    with pytest.raises(ScreenerFolderError, match="is not JSON text .*1f8b.*compressed or binary"):
+        load_screener(folder)
+
+
+def test_a_dicom_data_set_without_its_preamble_is_named_as_such(tmp_path):
+    """Audit rounds 5-6: it read "not an image (unknown content)"."""
+    pydicom = pytest.importorskip("pydicom")
+    from pydicom.dataset import Dataset
+
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.1"
+    ds.Modality = "DX"
+    path = tmp_path / "bare"
+    with pydicom.filebase.DicomFileLike(open(path, "wb")) as file:
+        file.is_little_endian, file.is_implicit_VR = True, False
+        pydicom.filewriter.write_dataset(file, ds)
+    assert skcxr.preprocessing.sniff_format(path) == (
+        "DICOM data without its 128-byte preamble and DICM marker")

@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import re
 import shlex
 import sys
 import warnings
@@ -312,6 +313,12 @@ def _add_summary_option(parser, metrics, stdout):
                              + stdout)
 
 
+def _shown(message):
+    """``message`` with a file name's undecodable bytes as ``\\xHH``, as the worklist writes them
+    (``repr`` of such a name shows ``\\udcHH``, which is no byte of the name)."""
+    return re.sub(r"\\udc([89a-f][0-9a-f])", r"\\x\1", message)
+
+
 def main(argv=None):
     """Run the ``skcxr`` command line; returns the exit status.
 
@@ -343,7 +350,7 @@ def main(argv=None):
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - so the exit flush cannot fail again
         return 0
     except UsageError as exc:
-        print(f"skcxr {args.command}: error: {exc}", file=sys.stderr)
+        print(f"skcxr {args.command}: error: {_shown(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"\nskcxr {args.command}: interrupted.", file=sys.stderr)

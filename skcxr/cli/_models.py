@@ -133,11 +133,16 @@ _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u221
 
 
 def _comparable(text):
-    """``text`` as a reader sees it: compatibility forms unified, dashes read as "-", invisible
-    format characters (zero-width spaces) dropped, surrounding white space stripped, case
-    folded."""
+    """``text`` as a reader sees it: compatibility forms unified, dashes read as "-" (every
+    dash punctuation of Unicode, and the hyphen bullet and minus-like signs), invisible format
+    characters (zero-width spaces) dropped, surrounding white space stripped, case folded."""
     text = unicodedata.normalize("NFKC", text).translate(_DASHES)
+    text = "".join("-" if unicodedata.category(c) == "Pd" or c in _MORE_DASHES else c
+                   for c in text)
     return "".join(c for c in text if unicodedata.category(c) != "Cf").strip().casefold()
+
+
+_MORE_DASHES = "\u2043\u02d7\u2796\u2e3a\u2e3b"  # hyphen bullet, modifier minus, heavy minus
 
 
 def _look_alike(text, names, what="--model"):
@@ -231,6 +236,10 @@ def _refuse_what_is_no_model_file(path, text, what):
         raise UsageError(f"{what} {text!r} is named as a {NOT_JOBLIB_SUFFIXES[path.suffix.lower()]} "
                          "file, not a joblib file: skcxr never unpickles it. Give a screener "
                          "folder (its weights are read without running code), or a joblib file.")
+    if head and head.startswith(JOBLIB_STARTS[1:]) and not _inflates_to_a_pickle(path):
+        raise UsageError(f"{what} {text!r} is a compressed file, but what it holds is no pickle "
+                         "(a joblib file compresses one): give a screener folder, a pretrained "
+                         "name or a joblib file.")
     if head and not head.startswith(JOBLIB_STARTS):
         from ..preprocessing import sniff_format
 
@@ -251,6 +260,37 @@ NOT_JOBLIB_SUFFIXES = {
     ".npz": "numpy", ".npy": "numpy", ".h5": "HDF5", ".hdf5": "HDF5", ".tflite": "TensorFlow Lite",
     ".pb": "TensorFlow",
 }
+
+
+def _inflates_to_a_pickle(path):
+    """Whether a compressed file starts, once inflated, as a pickle of protocol 2+ does.
+
+    joblib's compressors wrap one pickle; a gzipped tar of a screener folder
+    (or anything else compressed) does not start with one. Only the first
+    bytes are inflated.
+    """
+    import bz2
+    import gzip
+    import lzma
+    import zlib
+
+    try:
+        with open(path, "rb") as file:
+            head = file.read(2)
+            file.seek(0)
+            if head == b"\x1f\x8b":
+                start = gzip.GzipFile(fileobj=file).read(2)
+            elif head == b"BZ":
+                start = bz2.BZ2File(file).read(2)
+            elif head in (b"\xfd7", b"]\x00"):
+                start = lzma.LZMAFile(file).read(2)
+            elif head[:1] == b"\x78":
+                start = zlib.decompressobj().decompress(file.read(4096))[:2]
+            else:
+                return True  # joblib's own zlib ("ZF") or lz4 framing: left to joblib
+    except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error):
+        return False
+    return start[:1] == b"\x80"
 
 
 def _cut_off(text, size):
@@ -354,8 +394,9 @@ def _as_screener(loaded, spec):
         screener, has_threshold = Screener(loaded), False
     else:
         raise UsageError(
-            f"the model file {spec!r} holds a {type(loaded).__name__}; expected a Screener "
-            "(from 'skcxr train' or skcxr.load_pretrained) or a fitted pipeline that starts "
+            f"the model file {spec!r} holds an object of type {type(loaded).__name__}; expected "
+            "a Screener (from 'skcxr train' or skcxr.load_pretrained) or a fitted pipeline that "
+            "starts "
             "with an ImageLoader.")
     try:
         screener.fitted_estimator  # noqa: B018 - raises when not fitted

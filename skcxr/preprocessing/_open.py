@@ -174,7 +174,18 @@ def sniff(head):
             return name
     if _looks_like_text(head):
         return "text file"
+    if _looks_like_bare_dicom(head):
+        return "DICOM data without its 128-byte preamble and DICM marker"
     return "unknown content"
+
+
+def _looks_like_bare_dicom(head):
+    """A DICOM data set written without the file's preamble: it starts with an element of group
+    0002 or 0008, little endian, followed by a two-letter VR (explicit) or a length."""
+    if len(head) < 8 or head[:2] not in (b"\x02\x00", b"\x08\x00"):
+        return False
+    vr = head[4:6]
+    return (vr.isalpha() and vr.isupper()) or int.from_bytes(head[4:8], "little") < 1 << 16
 
 
 def sniff_format(path):

@@ -220,7 +220,11 @@ class ModelCard:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise CardError(f"No model card at {str(path)!r}.") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        except UnicodeDecodeError:
+            head = path.read_bytes()[:4]
+            raise CardError(f"Cannot read the model card {str(path)!r}: it is not JSON text (it "
+                            f"starts with the bytes {head.hex()}: compressed or binary).") from None
+        except (OSError, json.JSONDecodeError, RecursionError) as exc:
             raise CardError(f"Cannot read the model card {str(path)!r}: {exc}") from None
         return cls.from_dict(data, source=f"model card {str(path)!r}")
 

@@ -458,7 +458,7 @@ def verify_folder(folder, card=None):
     for entry in entries:
         path = Path(folder) / entry["file"]
         try:
-            check_file(path, entry["sha256"])
+            check_not_inflating(verified_bytes(path, entry["sha256"]), path)
             if entry is card.guard:  # its arrays too: a matching sha256 does not make them whole
                 check_guard_state(read_guard_state(folder, card))
         except ScreenerFolderError as exc:
