@@ -1029,7 +1029,7 @@ def test_round_6_folder_damage_is_named_by_info_and_load(tiny_screener, tmp_path
     status, out, err = run(["info", str(folder)], capsys)
     assert status == 2 and "  weights.pt: DAMAGED" in out and "inflates to 67,108,864" in err
     (folder / "card.json").write_bytes(gzip.compress(json.dumps(card).encode()))
-    with pytest.raises(ScreenerFolderError, match="is not JSON text .*1f8b.*compressed or binary"):
+    with pytest.raises(ScreenerFolderError, match="is not UTF-8 JSON text .*1f8b.*compressed or binary"):
         load_screener(folder)
 
 
@@ -1047,3 +1047,61 @@ def test_a_dicom_data_set_without_its_preamble_is_named_as_such(tmp_path):
         pydicom.filewriter.write_dataset(file, ds)
     assert skcxr.preprocessing.sniff_format(path) == (
         "DICOM data without its 128-byte preamble and DICM marker")
+
+
+# ---- audit round 7 (lead)
+def test_a_homoglyph_of_the_default_name_beside_a_pickle_loads_nothing(tmp_path, capsys,
+                                                                       monkeypatch):
+    """Audit round 7: a Cyrillic 'е' for 'e' passed the look-alike check and the pickle ran."""
+    import pickle
+
+    marker = tmp_path / "ran"
+
+    class MakesMarker:
+        def __reduce__(self):
+            return os.mkdir, (str(marker),)
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "film.png").write_bytes(b"")
+    name = skcxr.list_pretrained()[0]
+    for homoglyph in (name.replace("e", "\u0435", 1), name.replace("n", "\u03b7", 1)):
+        (tmp_path / homoglyph).write_bytes(pickle.dumps(MakesMarker()))
+        status, _, err = run(["screen", "film.png", "--model", homoglyph], capsys)
+        assert status == 2 and "is ambiguous" in err and not marker.exists()
+
+
+def test_format_characters_in_names_are_escaped_and_restored():
+    """Audit round 7: U+061C (Arabic letter mark) and U+00AD (soft hyphen) were written raw."""
+    from skcxr.screener import decode_worklist_cell
+    from skcxr.screener._cells import worklist_text
+
+    for name in ("alm\u061c.png", "soft\u00adhy.png", "zw\u200b.png", "lit\\u0041.png", "é.png"):
+        cell = worklist_text(name)
+        assert decode_worklist_cell(cell) == name
+        assert not any(ch in cell for ch in "\u061c\u00ad\u200b")
+
+
+def test_a_32_bit_dicom_is_scaled_by_the_bits_its_values_use(tmp_path):
+    """Audit round 7: values 0..241000 in 32 bits were called a near-constant frame."""
+    pydicom = pytest.importorskip("pydicom")
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta, ds.SOPClassUID = meta, SecondaryCaptureImageStorage
+    ds.SOPInstanceUID, ds.Modality = meta.MediaStorageSOPInstanceUID, "DX"
+    ds.Rows, ds.Columns, ds.SamplesPerPixel = 64, 64, 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 32, 32, 31, 0
+    ramp = np.linspace(0, 241000, 64 * 64).reshape(64, 64).astype(np.uint32)
+    ds.PixelData = ramp.tobytes()
+    path = tmp_path / "u32.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    with pytest.warns(UserWarning, match="scaled by 18 bits"):
+        image = ImageLoader(size=32).transform([str(path)])[0, 0]
+    assert image.min() < 10 and image.max() > 200  # the whole ramp, not 0 to 1 of 255
+    assert pydicom  # the module was needed to write the file

@@ -145,6 +145,17 @@ def _comparable(text):
 _MORE_DASHES = "\u2043\u02d7\u2796\u2e3a\u2e3b"  # hyphen bullet, modifier minus, heavy minus
 
 
+def _same_but_for_non_ascii(seen, name):
+    """Whether ``seen`` is ``name`` with some letters replaced by non-ASCII ones.
+
+    A homoglyph (Cyrillic "е" for "e", Greek "ο" for "o") is no mistake a user
+    makes: Unicode has thousands, so any non-ASCII letter in place of one of
+    the name's counts as a look-alike, rather than a list of known ones.
+    """
+    return (len(seen) == len(name) and seen != name and all(
+        a == b or ord(a) > 127 for a, b in zip(seen, name)))
+
+
 def _look_alike(text, names, what="--model"):
     """``(what text would be mistaken for, the pretrained name to suggest or None)``; or
     ``(None, None)``.
@@ -152,7 +163,8 @@ def _look_alike(text, names, what="--model"):
     A pretrained name spelt in another case or with spaces around it, or ``default``.
     """
     seen = _comparable(text)
-    name = {_comparable(n): n for n in names}.get(seen)
+    name = {_comparable(n): n for n in names}.get(seen) or next(
+        (n for n in names if _same_but_for_non_ascii(seen, _comparable(n))), None)
     if name:
         return f"the pretrained screener {name!r}", name
     if seen != "default":

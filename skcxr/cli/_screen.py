@@ -120,12 +120,15 @@ def _check_standard_output(args):
     JSON (--summary-json -). evaluate: its printed report, always. The HTML
     report is never written there: it is a file (--report -).
     """
+    typed = {}  # what the user wrote, for the messages
     for option in ("out", "report", "summary_json"):
         value = getattr(args, option, None)
+        typed[option] = value
         if value not in (None, "-") and _is_standard_output(value):
             setattr(args, option, "-")  # /dev/stdout, /proc/self/fd/1: the same as "-"
     if args.report == "-":
-        raise UsageError("--report -: the report is a file (an HTML page with its images); give a "
+        shown = "-" if typed["report"] == "-" else f"{typed['report']} (standard output)"
+        raise UsageError(f"--report {shown}: the report is a file (an HTML page with its images); give a "
                          "file name, e.g. --report report.html.")
     worklist_to_stdout = args.command == "screen" and args.out in (None, "-")
     if args.command == "evaluate":
@@ -134,7 +137,8 @@ def _check_standard_output(args):
                 raise UsageError(f"{option} -: standard output carries the evaluation report "
                                  f"that evaluate prints; give a file name for {option}.")
     elif args.summary_json == "-" and worklist_to_stdout:
-        raise UsageError("--summary-json - and the worklist cannot both go to standard output: "
+        raise UsageError(f"--summary-json {typed['summary_json']} and the worklist cannot both "
+                         "go to standard output: "
                          "give --out FILE for the worklist, or a file name for --summary-json.")
     if (worklist_to_stdout or args.summary_json == "-") and sys.stdout is None:
         what = ("the worklist goes there without --out: pass --out FILE" if worklist_to_stdout

@@ -37,7 +37,7 @@ from ._pillow import PILLOW_WARNINGS_LOCK, check_pixels, multi_frame_error
 DICOM_SUFFIXES = frozenset({".dcm", ".dicom"})
 DICOM_FIELDS = ("PatientID", "StudyInstanceUID", "AccessionNumber")
 GREY = ("MONOCHROME1", "MONOCHROME2")
-_DEPTHS = (8, 10, 12, 14, 16)
+_DEPTHS = (8, 10, 12, 14, 16, 18, 20, 24, 32)
 # PyPI names of the modules pydicom names in its missing-decoder messages.
 _PYPI_NAMES = {"gdcm": "python-gdcm", "numpy": None}
 

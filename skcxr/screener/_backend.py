@@ -131,8 +131,7 @@ def _fp32_session(classifier):
     try:
         verify_backend(network, textures, classifier, atol=1e-4, max_feature_error=1e-3)  # fp32's
     except (ValueError, RuntimeError):  # BackendMismatchError is a RuntimeError
-        raise ValueError(f"the cached ONNX file {str(path)!r} does not score as this network "
-                         "does (checked on 8 textures against PyTorch at fp32's limits); delete "
+        raise ValueError(f"{str(path)!r}, cached, does not score as this network does: delete "
                          "it and it is exported again") from None
     return network
 
@@ -160,4 +159,4 @@ def backend_threshold(screener, network_name):
 
 def _first_line(exc):
     text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
+    return (text.splitlines()[0] if text else type(exc).__name__)[:400]

@@ -222,8 +222,10 @@ class ModelCard:
             raise CardError(f"No model card at {str(path)!r}.") from None
         except UnicodeDecodeError:
             head = path.read_bytes()[:4]
-            raise CardError(f"Cannot read the model card {str(path)!r}: it is not JSON text (it "
-                            f"starts with the bytes {head.hex()}: compressed or binary).") from None
+            what = ("UTF-16 text; skcxr writes and reads cards in UTF-8" if head[:2] in
+                    (b"\xff\xfe", b"\xfe\xff") else "compressed or binary")
+            raise CardError(f"Cannot read the model card {str(path)!r}: it is not UTF-8 JSON text "
+                            f"(it starts with the bytes {head.hex()}: {what}).") from None
         except (OSError, json.JSONDecodeError, RecursionError) as exc:
             raise CardError(f"Cannot read the model card {str(path)!r}: {exc}") from None
         return cls.from_dict(data, source=f"model card {str(path)!r}")

@@ -26,23 +26,32 @@ Two transformations, each undone by :func:`decode_worklist_cell`:
 
 import codecs
 import re
+import unicodedata
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # What decoding reads as an escape: a byte, or (from Windows) a lone UTF-16 surrogate.
-_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\u([dD][89a-fA-F][0-9a-fA-F]{2}|00[89][0-9a-fA-F]"
-                     r"|200[eEfF]|202[89a-eA-E]|206[6-9])")
+_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# C0 and C1 controls but tab; the line and paragraph separators (str.splitlines breaks at
-# them); the bidirectional marks, embeddings, overrides and isolates.
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+def _hidden(ch):
+    """A character a viewer obeys or hides rather than shows: a control but tab, a line or
+    paragraph separator (str.splitlines breaks at them), a format character (bidirectional
+    marks and overrides, zero-width characters, the soft hyphen, the Arabic letter mark)."""
+    return ch != "\t" and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def _escaped_code(code):
+    """Whether ``\\uXXXX`` with this code is one of our escapes (else it is literal text)."""
+    return 0xD800 <= code <= 0xDFFF or (code >= 0x80 and _hidden(chr(code)))
 _NEUTRALISED = re.compile("'+[=+\\-@\t\r]")
 _NEEDS_QUOTE = re.compile("'*[=+\\-@\t\r]")
 
 
 def escape_undecodable(text):
     """``text`` with undecodable bytes and control characters escaped (``\\`` as ``\\x5c``); valid UTF-8."""
-    if not (_SURROGATE.search(text) or _CONTROL.search(text) or _ESCAPE.search(text)):
+    if not (_SURROGATE.search(text) or any(_hidden(ch) for ch in text)
+            or any(_is_our_escape(match) for match in _ESCAPE.finditer(text))):
         return text
     return "".join(_escape_char(ch) for ch in text)
 
@@ -53,11 +62,15 @@ def _escape_char(ch):
         return "\\x5c"
     if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for byte code - 0xDC00
         return f"\\x{code - 0xDC00:02x}"
-    if 0xD800 <= code <= 0xDFFF or 0x80 <= code <= 0x9F or code > 0xFF and _CONTROL.match(ch):
+    if 0xD800 <= code <= 0xDFFF or (code >= 0x80 and _hidden(ch)):
         return f"\\u{code:04x}"
-    if _CONTROL.match(ch):
+    if _hidden(ch):
         return f"\\x{code:02x}"
     return ch
+
+
+def _is_our_escape(match):
+    return match.group(1) is not None or _escaped_code(int(match.group(2), 16))
 
 
 def unescape_undecodable(text):
@@ -67,7 +80,8 @@ def unescape_undecodable(text):
         if match.group(1) is not None:
             byte = int(match.group(1), 16)
             return chr(byte) if byte < 0x80 else chr(0xDC00 + byte)
-        return chr(int(match.group(2), 16))
+        code = int(match.group(2), 16)
+        return chr(code) if _escaped_code(code) else match.group(0)
 
     return _ESCAPE.sub(char, text)
 
