@@ -103,6 +103,16 @@ def test_signed_data_with_no_negative_value_is_scaled_as_its_bits_not_squeezed(t
     np.testing.assert_array_equal(out, load(write_dicom(tmp_path / "b.dcm", RAMP)))
 
 
+def test_signed_data_using_fewer_bits_than_its_container_is_scaled_by_them(tmp_path):
+    """Audit round 7: signed values -2048..2047 in a 16-bit container were squeezed to a few
+    grey levels by the container's signed range."""
+    signed = (RAMP.astype(np.int32) - 2048).astype(np.int16).view(np.uint16)
+    path = write_dicom(tmp_path / "s.dcm", signed, bits_stored=16, PixelRepresentation=1)
+    with pytest.warns(UserWarning, match=r"signed values use 12 bits .*scaled by 12 bits"):
+        out = load(path)
+    assert out.min() == 0 and out.max() == 255
+
+
 def test_values_above_bits_stored_are_read_not_wrapped_around(tmp_path):
     """BitsStored 12 but values up to 16383: scaled by 14 bits (a ramp stays a ramp), and said so."""
     ramp14 = RAMP.astype(np.uint32) * 4  # 0 to 16380

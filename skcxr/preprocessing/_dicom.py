@@ -371,10 +371,17 @@ def _stored_range(raw, ds):
         # Signed data with no negative value (a detector's counts written as signed): the
         # signed range would put it all in the upper half of the greys, squeezed to a few
         # levels for 12-bit data in 16 bits (refused as a near-constant frame).
-        if bits == allocated and int(raw.min()) >= 0 and used is not None and used < bits:
+        lowest = int(raw.min())
+        if bits == allocated and lowest >= 0 and used is not None and used < bits:
             return 0, 2**used - 1, (f"PixelRepresentation 1 (signed) with BitsStored {bits}, "
                                     f"but no value is negative and the values use {used} bits "
                                     f"(up to {highest}): scaled by {used} bits")
+        depth = next((b for b in _DEPTHS if -(2 ** (b - 1)) <= lowest and highest < 2 ** (b - 1)),
+                     None)
+        if bits == allocated and depth is not None and depth < bits:
+            return -(2 ** (depth - 1)), 2 ** (depth - 1) - 1, (
+                f"BitsStored {bits} (the whole container) but the signed values use {depth} bits "
+                f"({lowest} to {highest}): scaled by {depth} bits")
         return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1, ""
     if highest > 2**bits - 1:
         depth = used or highest.bit_length()
