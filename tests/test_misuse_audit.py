@@ -591,7 +591,7 @@ def test_a_torch_or_numpy_archive_as_model_is_refused_without_unpickling(
         with open(path, "wb") as file:
             np.savez(file, w=np.zeros(2))
     status, _, err = run(["screen", tiny_screener["paths"][0], "--model", path], capsys)
-    assert status == 2 and "is a torch/numpy archive (a zip file" in err and "not a model" in err
+    assert status == 2 and "is a zip archive (torch.save and numpy.savez" in err and "not a model" in err
     assert "runs code" not in err
 
 
@@ -1105,3 +1105,50 @@ def test_a_32_bit_dicom_is_scaled_by_the_bits_its_values_use(tmp_path):
         image = ImageLoader(size=32).transform([str(path)])[0, 0]
     assert image.min() < 10 and image.max() > 200  # the whole ramp, not 0 to 1 of 255
     assert pydicom  # the module was needed to write the file
+
+
+# ---- audit round 8 (lead)
+@pytest.mark.parametrize("suffix", ["\u0301", "\ufe0f", "soft"])
+def test_a_name_with_marks_or_a_soft_hyphen_beside_a_pickle_loads_nothing(tmp_path, capsys,
+                                                                          monkeypatch, suffix):
+    """Audit round 8: a combining accent, a variation selector or a soft hyphen in the default
+    name beside a pickle of that name let the pickle run."""
+    import pickle
+
+    marker = tmp_path / "ran"
+
+    class MakesMarker:
+        def __reduce__(self):
+            return os.mkdir, (str(marker),)
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "film.png").write_bytes(b"")
+    name = skcxr.list_pretrained()[0]
+    spoof = name.replace("-", "\u00ad", 1) if suffix == "soft" else name + suffix
+    (tmp_path / spoof).write_bytes(pickle.dumps(MakesMarker()))
+    status, _, err = run(["screen", "film.png", "--model", spoof], capsys)
+    assert status == 2 and "is ambiguous" in err and not marker.exists()
+
+
+def test_round_8_archives_cards_and_labels_are_named(tmp_path, capsys, tiny_screener):
+    """A tar of a screener folder as --model; a card giving one key twice (the last won: a
+    second operating point changed the threshold unseen); None among the labels."""
+    import tarfile
+
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "card.json").write_text("{}")
+    with tarfile.open(tmp_path / "d.tar", "w") as archive:
+        archive.add(tmp_path / "d", arcname="d")
+    film = tmp_path / "film.png"
+    Image.new("L", (64, 64), 128).save(film)
+    status, _, err = run(["screen", str(film), "--model", str(tmp_path / "d.tar")], capsys)
+    assert status == 2 and "it holds a tar archive" in err
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+    text = (folder / "card.json").read_text()
+    (folder / "card.json").write_text(text.rstrip().rstrip("}") +
+                                      ', "operating_point": {"threshold": 0.01}}')
+    with pytest.raises(ScreenerFolderError, match="gives 'operating_point' more than once"):
+        load_screener(folder)
+    X = np.zeros((4, 1, 32, 32), dtype=np.uint8)
+    with pytest.raises(ValueError, match="y mixes labels of types that cannot be compared"):
+        skcxr.CXRClassifier(module="tiny").fit(X, ["NORMAL", None, "PNEUMONIA", "NORMAL"])

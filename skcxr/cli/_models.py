@@ -133,16 +133,21 @@ _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u221
 
 
 def _comparable(text):
-    """``text`` as a reader sees it: compatibility forms unified, dashes read as "-" (every
-    dash punctuation of Unicode, and the hyphen bullet and minus-like signs), invisible format
-    characters (zero-width spaces) dropped, surrounding white space stripped, case folded."""
-    text = unicodedata.normalize("NFKC", text).translate(_DASHES)
+    """``text`` as a reader sees it: compatibility forms unified and accents taken apart
+    (NFKD), dashes read as "-" (every dash punctuation of Unicode, the soft hyphen, the hyphen
+    bullet and minus-like signs), what draws nothing of its own dropped (combining marks,
+    variation selectors, zero-width and other format characters), surrounding white space
+    stripped, case folded."""
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text)).translate(_DASHES)
     text = "".join("-" if unicodedata.category(c) == "Pd" or c in _MORE_DASHES else c
                    for c in text)
-    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip().casefold()
+    return "".join(c for c in text
+                   if unicodedata.category(c) not in ("Cf", "Mn", "Me")).strip().casefold()
 
 
-_MORE_DASHES = "\u2043\u02d7\u2796\u2e3a\u2e3b"  # hyphen bullet, modifier minus, heavy minus
+# Hyphen bullet, modifier minus, heavy minus, two- and three-em dashes, soft hyphen (which
+# many terminals draw as "-").
+_MORE_DASHES = "\u2043\u02d7\u2796\u2e3a\u2e3b\u00ad"
 
 
 def _same_but_for_non_ascii(seen, name):
@@ -237,8 +242,9 @@ def _refuse_what_is_no_model_file(path, text, what):
         raise UsageError(f"{what} {text!r} is a file of the screener folder {str(folder)!r}: "
                          f"give the folder{give}.")
     if head.startswith(b"PK\x03\x04"):
-        raise UsageError(f"{what} {text!r} is a torch/numpy archive (a zip file: torch.save, "
-                         "numpy.savez), not a model: give a screener folder or a joblib file.")
+        raise UsageError(f"{what} {text!r} is a zip archive (torch.save and numpy.savez write "
+                         "those too), not a model: unpack a zipped screener folder and give the "
+                         "folder, or give a joblib file.")
     if head.startswith(b"\x93NUMPY"):
         raise UsageError(f"{what} {text!r} is a numpy array file (.npy), not a model.")
     if size == 0:
@@ -256,9 +262,11 @@ def _refuse_what_is_no_model_file(path, text, what):
         from ..preprocessing import sniff_format
 
         kind = sniff_format(path)
-        found = (f"an image ({kind})" if kind not in ("text file", "unknown content")
-                 else f"a {kind}" if kind == "text file" else f"unknown content (it starts with "
-                 f"the bytes {head[:4].hex()})")
+        found = (f"unknown content (it starts with the bytes {head[:4].hex()})"
+                 if kind == "unknown content" else
+                 "a tar archive (unpack a screener folder and give the folder)"
+                 if kind == "tar archive" else
+                 f"an image ({kind})" if kind != "text file" else "a text file")
         raise UsageError(f"{what} {text!r} is not a joblib file: it holds {found}. Give a "
                          "screener folder, a pretrained name or a joblib file.")
 

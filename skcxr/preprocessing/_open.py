@@ -30,9 +30,10 @@ SIGNATURES = (
     (0, b"\xff\x4f\xff\x51", "JPEG 2000"),
     (0, b"%PDF", "PDF"),
     (0, b"PK\x03\x04", "ZIP archive"),
+    (257, b"ustar", "tar archive"),
 )
 IMAGE_FORMATS = frozenset({"DICOM", "JPEG", "PNG", "TIFF", "BMP", "GIF", "JPEG 2000"})
-HEAD_BYTES = 132
+HEAD_BYTES = 264  # the DICOM marker sits at 128, a tar archive's at 257
 IMAGE_SUFFIXES = frozenset({".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp", ".gif", ".dcm",
                             ".dicom", ".jp2", ".j2k"})
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)

@@ -217,7 +217,7 @@ class ModelCard:
             raise CardError(f"The model card {str(path)!r} is not a regular file: the screener "
                             "folder is damaged.")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_no_repeats)
         except FileNotFoundError:
             raise CardError(f"No model card at {str(path)!r}.") from None
         except UnicodeDecodeError:
@@ -226,7 +226,7 @@ class ModelCard:
                     (b"\xff\xfe", b"\xfe\xff") else "compressed or binary")
             raise CardError(f"Cannot read the model card {str(path)!r}: it is not UTF-8 JSON text "
                             f"(it starts with the bytes {head.hex()}: {what}).") from None
-        except (OSError, json.JSONDecodeError, RecursionError) as exc:
+        except (OSError, json.JSONDecodeError, RecursionError, CardError) as exc:
             raise CardError(f"Cannot read the model card {str(path)!r}: {exc}") from None
         return cls.from_dict(data, source=f"model card {str(path)!r}")
 
@@ -355,6 +355,16 @@ def describe_site(card):
         text += (f", against {numbers(before['metrics'])} for {before['name']} at its own "
                  f"threshold {before['threshold']:.4g}")
     return text + "."
+
+
+def _no_repeats(pairs):
+    """A JSON object as a dict, refusing a key given twice (json would keep the last silently:
+    a second operating point could change the threshold unseen)."""
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise CardError(f"the card gives {', '.join(map(repr, repeated))} more than once")
+    return dict(pairs)
 
 
 def _is_file_name(name):

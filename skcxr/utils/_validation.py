@@ -154,8 +154,13 @@ def check_binary_target(y, n_samples, *, allow_single_class=False):
         raise ValueError(f"y has shape {y.shape}; expected one label per image.")
     if len(y) != n_samples:
         raise ValueError(f"X has {n_samples} images but y has {len(y)} labels.")
-    kind = type_of_target(y, input_name="y")
-    classes = np.unique(y)
+    try:
+        kind = type_of_target(y, input_name="y")
+        classes = np.unique(y)
+    except TypeError:  # None among strings, say: sorting them fails inside numpy
+        kinds = sorted({type(label).__name__ for label in y.ravel().tolist()})
+        raise ValueError(f"y mixes labels of types that cannot be compared ({', '.join(kinds)}): "
+                         "every image needs a label of one kind (a missing label is None?).") from None
     if len(classes) == 1 and not allow_single_class:
         raise ValueError(
             f"y has a single class ({classes[0]!r}); CXRClassifier needs both "
