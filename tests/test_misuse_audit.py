@@ -1152,3 +1152,17 @@ def test_round_8_archives_cards_and_labels_are_named(tmp_path, capsys, tiny_scre
     X = np.zeros((4, 1, 32, 32), dtype=np.uint8)
     with pytest.raises(ValueError, match="y mixes labels of types that cannot be compared"):
         skcxr.CXRClassifier(module="tiny").fit(X, ["NORMAL", None, "PNEUMONIA", "NORMAL"])
+
+
+# ---- audit round 9 (lead)
+def test_a_file_named_twice_gets_one_row_and_the_summary_says_so(tiny_screener, tmp_path, capsys):
+    """Audit round 9: four names of two films gave two rows and "2 files", without a word."""
+    film = tiny_screener["paths"][0]
+    other = tiny_screener["paths"][1]
+    summary = tmp_path / "s.json"
+    status, out, err = run(["screen", film, film, other, film, "--model",
+                            str(tiny_screener["folder"]), "--summary-json", str(summary)],
+                           capsys)
+    assert len(out.strip().splitlines()) == 3  # the header and one row per film
+    assert "2 named more than once (one row each)" in err
+    assert json.loads(summary.read_text())["named_more_than_once"] == [film, film]

@@ -39,7 +39,7 @@ EXIT_OK, EXIT_NOTHING_READ = 0, 1
 def run_screen(args):
     """``skcxr screen PATH...``; returns the exit status."""
     _check_options(args)
-    files, n_skipped = _discover(args.paths)
+    files, n_skipped = _discover(args.paths, args)
     files, args.earlier_outputs = earlier_outputs(_outputs(args), files, args.paths)
     # Locked after discovery, so that a lock file beside an output inside an input folder
     # is not counted as a skipped hidden file.
@@ -162,11 +162,14 @@ def _outputs(args):
     return [(option, path) for option, path in named if path not in (None, "-")]
 
 
-def _discover(paths):
+def _discover(paths, args=None):
     try:
-        return discover_files(paths)
+        files, n_skipped, repeated = discover_files(paths, return_repeated=True)
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
+    if args is not None:
+        args.repeated = repeated  # said in the summary: one row each, not one per mention
+    return files, n_skipped
 
 
 def _labels_from_folders(files, paths, model):
@@ -317,7 +320,9 @@ def _summary(command, counts, n_skipped, model, seconds, args, notice=None):
         f"{counts['flagged']} flagged at threshold {threshold}, {counts['unsuitable']} "
         f"unsuitable, {counts['error']} error; {n_skipped} skipped (hidden/system)"
         + "".join(f", {_shown(path)} skipped (this run's {option}, left by an earlier run)"
-                  for option, path in args.earlier_outputs) + "; "
+                  for option, path in args.earlier_outputs)
+        + (f", {len(args.repeated)} named more than once (one row each)"
+           if getattr(args, "repeated", None) else "") + "; "
         f"{seconds:.1f} s ({rate:.1f} files/s, {model.screener.backend_in_use})"
         + (f"; {', '.join(outputs)}" if outputs else "")
     )
@@ -331,7 +336,7 @@ def _summary(command, counts, n_skipped, model, seconds, args, notice=None):
 
 
 def _summary_record(command, rows, counts, n_skipped, model, seconds, notice, evaluation=None,
-                    earlier=()):
+                    earlier=(), repeated=()):
     """What ``--summary-json`` writes: counts, threshold, model, refusal codes, notice, metrics."""
     from .. import __version__
 
@@ -346,6 +351,8 @@ def _summary_record(command, rows, counts, n_skipped, model, seconds, notice, ev
         # Earlier runs' outputs found among the inputs count as skipped too, and are named.
         "counts": {**counts, "skipped": n_skipped + len(earlier)},
         "skipped_earlier_outputs": [path for _, path in earlier],
+        # Entries named more than once (or named and inside a named folder): one row each.
+        "named_more_than_once": list(repeated),
         "refusal_codes": dict(sorted(Counter(r.code for r in rows if r.status != "screened")
                                      .items())),
         "population_notice": notice,
@@ -360,7 +367,7 @@ def _write_summary_json(args, rows, counts, n_skipped, model, seconds, notice, e
     if args.summary_json is None:
         return
     record = _summary_record(args.command, rows, counts, n_skipped, model, seconds, notice,
-                             evaluation, args.earlier_outputs)
+                             evaluation, args.earlier_outputs, getattr(args, "repeated", ()))
     if args.summary_json == "-":  # the worklist went to --out: standard output is the summary's
         try:
             sys.stdout.write(json.dumps(record, indent=2, default=_json_number) + "\n")

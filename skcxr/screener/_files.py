@@ -24,7 +24,7 @@ def is_hidden_or_system(name):
     return name.startswith(".") or name.lower() in SYSTEM_FILES
 
 
-def discover_files(paths):
+def discover_files(paths, *, return_repeated=False):
     """The files to screen under ``paths``, in a stable order, and how many were skipped.
 
     Folders are walked recursively (sorted, so the order does not depend on
@@ -37,6 +37,10 @@ def discover_files(paths):
     ----------
     paths : sequence of str or path-like
         Files and folders.
+    return_repeated : bool, default=False
+        Also return the entries reached more than once (a file named twice,
+        or named and inside a named folder): each gets one row, and a
+        summary can say so.
 
     Returns
     -------
@@ -46,6 +50,9 @@ def discover_files(paths):
         links and links to folders, which the reader turns into error rows.
     n_skipped : int
         Hidden or system files and hidden folders left out.
+    repeated : list of str
+        Only with ``return_repeated``: each entry reached again, as it was
+        reached the second time.
 
     Raises
     ------
@@ -59,7 +66,7 @@ def discover_files(paths):
         raise FileNotFoundError(
             f"No such file or folder: {', '.join(repr(p) for p in missing)}."
         )
-    files, seen, n_skipped = [], set(), 0
+    files, seen, n_skipped, repeated = [], set(), 0, []
     for path in paths:
         if not os.path.isdir(path):
             found = [path]
@@ -74,7 +81,9 @@ def discover_files(paths):
             if key not in seen:
                 seen.add(key)
                 files.append(file)
-    return files, n_skipped
+            else:
+                repeated.append(file)
+    return (files, n_skipped, repeated) if return_repeated else (files, n_skipped)
 
 
 def _may_exist(path):
