@@ -137,16 +137,7 @@ def test_a_guard_with_nan_in_its_state_is_refused_when_loaded(tmp_path, key):
 
     folder = tmp_path / "shipped"
     shutil.copytree(_registry.pretrained_folder(skcxr.list_pretrained()[0]), folder)
-
-    path = folder / "guard.npz"
-    with np.load(path) as arrays:
-        state = dict(arrays)
-    state[key] = state[key] * np.nan
-    with open(path, "wb") as f:
-        np.savez(f, **state)
-    card = json.loads((folder / "card.json").read_text())
-    card["guard"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    (folder / "card.json").write_text(json.dumps(card))
+    _rewrite_guard(folder, lambda state: state.update({key: state[key] * np.nan}))
     with pytest.raises(ScreenerFolderError, match=f"guard.npz'.*NaN or infinite values in {key}"):
         load_screener(folder)
 
@@ -746,17 +737,11 @@ def test_what_is_named_as_a_model_but_is_no_joblib_file_is_never_unpickled(
         tmp_path, capsys, monkeypatch, name, content, says):
     """Verification audit: a pickle named evil.pt ran its code after the joblib warning; a
     film or a text file as --model failed with '255' or '10'."""
-    import pickle
 
     marker = tmp_path / "ran"
-
-    class MakesMarker:
-        def __reduce__(self):
-            return os.mkdir, (str(marker),)
-
     path = tmp_path / name
     if content is None:
-        path.write_bytes(pickle.dumps(MakesMarker()))
+        write_code_running_pickle(path, marker)
     elif content == "jpeg":
         Image.new("L", (8, 8)).save(path, format="JPEG")
     else:
@@ -989,18 +974,12 @@ def test_a_seed_numpy_cannot_take_is_a_usage_error_naming_seed_not_random_state(
 def test_round_6_model_files_that_are_no_joblib_are_named(tmp_path, capsys, monkeypatch):
     """A dash look-alike outside the first list (U+2043) beside a pickle of that name; a tarred
     screener folder (gzip, as joblib's compressor writes); an undecodable name shown as \\xHH."""
-    import pickle
     import tarfile
 
     marker = tmp_path / "ran"
-
-    class MakesMarker:
-        def __reduce__(self):
-            return os.mkdir, (str(marker),)
-
     monkeypatch.chdir(tmp_path)
     look_alike = skcxr.list_pretrained()[0].replace("-", "\u2043")
-    (tmp_path / look_alike).write_bytes(pickle.dumps(MakesMarker()))
+    write_code_running_pickle(tmp_path / look_alike, marker)
     (tmp_path / "film.png").write_bytes(b"")
     status, _, err = run(["screen", "film.png", "--model", look_alike], capsys)
     assert status == 2 and "is ambiguous" in err and not marker.exists()
@@ -1053,19 +1032,13 @@ def test_a_dicom_data_set_without_its_preamble_is_named_as_such(tmp_path):
 def test_a_homoglyph_of_the_default_name_beside_a_pickle_loads_nothing(tmp_path, capsys,
                                                                        monkeypatch):
     """Audit round 7: a Cyrillic 'е' for 'e' passed the look-alike check and the pickle ran."""
-    import pickle
 
     marker = tmp_path / "ran"
-
-    class MakesMarker:
-        def __reduce__(self):
-            return os.mkdir, (str(marker),)
-
     monkeypatch.chdir(tmp_path)
     (tmp_path / "film.png").write_bytes(b"")
     name = skcxr.list_pretrained()[0]
     for homoglyph in (name.replace("e", "\u0435", 1), name.replace("n", "\u03b7", 1)):
-        (tmp_path / homoglyph).write_bytes(pickle.dumps(MakesMarker()))
+        write_code_running_pickle(tmp_path / homoglyph, marker)
         status, _, err = run(["screen", "film.png", "--model", homoglyph], capsys)
         assert status == 2 and "is ambiguous" in err and not marker.exists()
 
@@ -1113,19 +1086,13 @@ def test_a_name_with_marks_or_a_soft_hyphen_beside_a_pickle_loads_nothing(tmp_pa
                                                                           monkeypatch, suffix):
     """Audit round 8: a combining accent, a variation selector or a soft hyphen in the default
     name beside a pickle of that name let the pickle run."""
-    import pickle
 
     marker = tmp_path / "ran"
-
-    class MakesMarker:
-        def __reduce__(self):
-            return os.mkdir, (str(marker),)
-
     monkeypatch.chdir(tmp_path)
     (tmp_path / "film.png").write_bytes(b"")
     name = skcxr.list_pretrained()[0]
     spoof = name.replace("-", "\u00ad", 1) if suffix == "soft" else name + suffix
-    (tmp_path / spoof).write_bytes(pickle.dumps(MakesMarker()))
+    write_code_running_pickle(tmp_path / spoof, marker)
     status, _, err = run(["screen", "film.png", "--model", spoof], capsys)
     assert status == 2 and "is ambiguous" in err and not marker.exists()
 
