@@ -206,6 +206,38 @@ def test_threshold_comes_from_held_out_patients(guard, films):
     assert InputGuard(clf, max_false_rejection=0.03, random_state=0).fit(X).n_calibration_ == 40
 
 
+def test_threshold_can_be_set_on_named_films(guard, films):
+    X, y, groups = films
+    clf = guard.classifier
+    calibration = np.isin(groups, np.unique(groups)[:30])  # 30 of 100 patients
+    named = InputGuard(clf, max_false_rejection=0.05, random_state=0).fit(
+        X, groups=groups, calibration=calibration)
+    assert named.n_calibration_ == calibration.sum() == 60
+    # Set on those films: at most the rate of them is refused, and a threshold set on
+    # other films differs.
+    assert np.mean(-named.score_samples(X[calibration]) > named.threshold_) <= 0.05
+    other = InputGuard(clf, max_false_rejection=0.05, random_state=0).fit(
+        X, groups=groups, calibration=~calibration)
+    assert other.n_calibration_ == 140 and other.threshold_ != named.threshold_
+
+
+@pytest.mark.parametrize("mask, match", [
+    (np.arange(200) < 100, "splits patient"),  # make_films gives patients two films, one each side
+    (np.zeros(200, bool), "both sides"),
+    (np.ones(10, bool), r"boolean mask of shape \(200,\)"),
+    (np.arange(200) % 2, "boolean mask"),
+])
+def test_named_calibration_films_are_checked(guard, films, mask, match):
+    X, y, groups = films
+    if match == "splits patient":
+        order = np.argsort(groups, kind="stable")
+        mask = np.zeros(200, bool)
+        mask[order[1::2]] = True  # the second film of every patient
+    with pytest.raises(ValueError, match=match):
+        InputGuard(guard.classifier, max_false_rejection=0.05, random_state=0).fit(
+            X, groups=groups, calibration=mask)
+
+
 # ------------------------------------------------------------- file checks
 def write_dicom(path, **tags):
     from pydicom.dataset import Dataset, FileMetaDataset

@@ -157,3 +157,8 @@ def test_one_held_out_split_keeps_patients_apart(site, tiny_screener):
     assert card.recipe["threshold_from"] == "one held-out split"
     assert card.data["trained_on"]["patients"] + card.data["held_out"]["patients"] == 80
     assert "held-out site patients" in card.operating_point["rule"]
+    # The guard's threshold is set on the held-out patients' films, which the network never
+    # trained on (as it never trained on the films it will screen).
+    held_out = card.data["held_out"]["films"]
+    assert screener.fitted_guard.n_calibration_ == held_out
+    assert f"threshold set on the {held_out} films" in card.guard["fitted_on"]

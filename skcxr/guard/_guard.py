@@ -133,7 +133,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
         self.blas_threads = blas_threads
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y=None, groups=None):
+    def fit(self, X, y=None, groups=None, *, calibration=None):
         """Learn what the training films look like and set the threshold.
 
         Parameters
@@ -147,6 +147,14 @@ class InputGuard(OutlierMixin, BaseEstimator):
             out to set the threshold. Without ``groups`` the images are held
             out one by one, so a patient's films may fall on both sides and
             the threshold is a little low (more refusals on new patients).
+        calibration : array-like of bool of shape (n_samples,), default=None
+            The films that set the threshold (True); the others fit the
+            scores. None holds out ``calibration_size`` of the patients at
+            random. Name films the classifier never trained on when it
+            trained on the rest: its features of its own training films are
+            closer to one another than those of new films, so a threshold
+            set on them refuses new films more often than
+            ``max_false_rejection``. They must be other patients' films.
 
         Returns
         -------
@@ -156,7 +164,8 @@ class InputGuard(OutlierMixin, BaseEstimator):
         self._check_params()
         X = self._check_input(X)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        fit_idx, cal_idx = self._split(len(X), groups, seed)
+        fit_idx, cal_idx = (self._split(len(X), groups, seed) if calibration is None
+                            else self._given_split(len(X), groups, calibration))
         features = self.classifier.embed(X)
         self.n_features_in_ = features.shape[1]
         frame = frame_refusals(X)
@@ -220,6 +229,30 @@ class InputGuard(OutlierMixin, BaseEstimator):
                                  "needs at least two.")
             splitter = GroupShuffleSplit(1, test_size=self.calibration_size, random_state=seed)
             fit_idx, cal_idx = next(splitter.split(index, groups=groups))
+        return self._checked_split(fit_idx, cal_idx)
+
+    def _given_split(self, n_samples, groups, calibration):
+        """The split ``fit(calibration=...)`` names, checked."""
+        calibration = np.asarray(calibration)
+        if calibration.shape != (n_samples,) or calibration.dtype != bool:
+            raise ValueError(f"calibration must be a boolean mask of shape ({n_samples},), one "
+                             f"entry per image; got {calibration.dtype} of shape "
+                             f"{calibration.shape}.")
+        fit_idx, cal_idx = np.flatnonzero(~calibration), np.flatnonzero(calibration)
+        if len(fit_idx) == 0 or len(cal_idx) == 0:
+            raise ValueError("calibration must leave films on both sides: some to fit the "
+                             "scores (False) and some to set the threshold (True).")
+        if groups is not None:
+            groups = np.asarray(groups)
+            shared = set(groups[fit_idx]) & set(groups[cal_idx])
+            if shared:
+                raise ValueError(
+                    f"calibration splits patient(s) {sorted(map(str, shared))[:3]} across the "
+                    "films fitting the scores and those setting the threshold; a patient's "
+                    "films must all be on one side.")
+        return self._checked_split(fit_idx, cal_idx)
+
+    def _checked_split(self, fit_idx, cal_idx):
         self.false_rejection_ = self._false_rejection(len(cal_idx))
         needed = int(np.ceil(1 / self.false_rejection_)) - 1
         if len(cal_idx) < needed:

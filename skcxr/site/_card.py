@@ -94,8 +94,7 @@ def site_card(screener, films, *, base, comparison, recipe, size, name, source, 
         guard=None if guard is None else {
             "max_false_rejection": float(guard.false_rejection_),
             "threshold": float(guard.threshold_),
-            "fitted_on": f"{len(films.fit)} training films of "
-                         f"{len(set(films.groups[films.fit]))} site patients",
+            "fitted_on": _guard_films(films),
             # Its own held-out patients when cross-fitting (it was fitted on every film).
             "refused_share_of_held_out_films": float(
                 guard.calibration_rejection_ if films.folds is not None
@@ -103,6 +102,15 @@ def site_card(screener, films, *, base, comparison, recipe, size, name, source, 
         },
         site=_before_after(films, base, comparison, after, pos),
     )
+
+
+def _guard_films(films):
+    scores = (f"scores fitted on {len(films.fit)} training films of "
+              f"{len(set(films.groups[films.fit]))} site patients")
+    if films.folds is not None:
+        return scores + ", threshold set on its own held-out share of them"
+    return (scores + f", threshold set on the {len(films.held_out)} films of the "
+            f"{len(set(films.groups[films.held_out]))} held-out patients")
 
 
 def _data(films, source):
