@@ -270,6 +270,7 @@ def test_train_says_how_many_pneumonia_films_the_guarantee_needs(tmp_path, capsy
 @pytest.mark.parametrize("case, message", [
     ("one class", "needs exactly two class folders"),
     ("joblib out", "not a pickle"),
+    ("dash out", "written as a folder, not to standard output"),
     ("unknown init", "--init 'resnet1000' is neither a pretrained screener"),
     ("small size", "--size must be at least 32"),
     ("existing out", "exists and is not a screener folder"),
@@ -279,8 +280,8 @@ def test_train_usage_errors(case, message, tmp_path, capsys):
     if case == "one class":
         shutil.rmtree(data / "PNEUMONIA")
     (tmp_path / "taken").mkdir()
-    out = {"joblib out": tmp_path / "m.joblib", "existing out": tmp_path / "taken"}.get(
-        case, tmp_path / "m")
+    out = {"joblib out": tmp_path / "m.joblib", "existing out": tmp_path / "taken",
+           "dash out": "-"}.get(case, tmp_path / "m")
     extra = {"unknown init": ["--init", "resnet1000"], "small size": ["--size", "16"]}.get(case, [])
     status, _, err = run(["train", data, "--out", out, *extra], capsys)
     assert status == 2 and message in err, err

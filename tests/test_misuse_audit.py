@@ -473,6 +473,30 @@ def test_a_worklist_to_a_full_standard_output_says_so_and_where_its_rows_went(
     assert len(rescued[0].read_text().splitlines()) == 4  # the header and one row per film
 
 
+# ------------- `skcxr evaluate > /dev/full` said only "[Errno 28] No space left on device"
+def test_an_evaluation_report_to_a_full_standard_output_says_so_and_what_was_written(
+        tiny_screener, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    summary = tmp_path / "summary.json"
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "skcxr", "evaluate", str(tiny_screener["films"]), "--model",
+             tiny_screener["folder"], "--bootstraps", "50", "--summary-json", str(summary)],
+            stdout=full, stderr=subprocess.PIPE, text=True, env=env, timeout=300)
+    assert done.returncode == 1
+    assert ("Printing the evaluation report to standard output failed (ENOSPC: No space left "
+            f"on device); written before it: --summary-json {summary}.") in done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("error:") == 1
+    assert summary.is_file()
+
+
 # ------------- opset_version=1 gave a library traceback; the sidecar lacked the opset
 @pytest.mark.parametrize("opset", [1, 17, 99, 18.0, True, "18"])
 def test_an_unsupported_onnx_opset_is_a_value_error_naming_the_range_before_any_work(

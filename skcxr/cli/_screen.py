@@ -84,7 +84,16 @@ def run_evaluate(args):
         notice = population_notice(rows, model_name=model.name)
         _write_summary_json(args, rows, counts, n_skipped, model, seconds, notice,
                             evaluation=evaluation)
-    print(_evaluation(evaluation, model, notice))
+    try:
+        print(_evaluation(evaluation, model, notice), flush=True)
+    except OSError as exc:  # e.g. > /dev/full: say what failed, and what was kept
+        _drop_stdout()
+        written = [f"{option} {path}" for option, path in _outputs(args)]
+        raise OSError(f"Printing the evaluation report to standard output failed "
+                      f"({_os_error(exc)})" + (f"; written before it: {', '.join(written)}."
+                                               if written else "; nothing else was asked "
+                                               "for (--out, --report, --summary-json).")
+                      ) from None
     print(_summary("evaluate", counts, n_skipped, model, seconds, args, notice),
           file=sys.stderr)
     return _exit_status(counts)

@@ -96,6 +96,10 @@ def run_calibrate(args):
 def _check_out(args):
     """Fail before any work on an --out that cannot be written."""
     out = Path(args.out)
+    if args.out == "-":
+        # Elsewhere "-" means standard output; a screener is a folder, which it cannot be.
+        raise UsageError("--out '-': a screener is written as a folder, not to standard "
+                         "output; name a folder (write ./- for a folder named '-').")
     if out.suffix in (".joblib", ".pkl", ".pickle"):
         raise UsageError(f"--out {args.out!r}: a screener is written as a folder of tensors and "
                          "JSON now, not a pickle; name a folder, e.g. --out "
