@@ -1,10 +1,12 @@
 """Harms found by the second bad-input and misuse audit: one test per harm, named after it."""
 
+import argparse
 import datetime
 import hashlib
 import json
 import os
 import pickle
+import re
 import shlex
 import shutil
 import stat
@@ -128,6 +130,42 @@ def test_a_screener_folder_with_nan_weights_is_refused_when_loaded(tiny_screener
     rewrite_weights(folder, poison)
     with pytest.raises(ScreenerFolderError, match="holds NaN or infinite values in 1 tensor"):
         load_screener(folder)
+
+
+# ------------- `skcxr info` said "matches" for damaged tensors behind an edited sha256
+def _nan_tensor(tensors):
+    name = next(k for k, v in tensors["network"].items() if v.is_floating_point())
+    tensors["network"][name] = tensors["network"][name] * float("nan")
+
+
+def _reshaped_tensor(tensors):
+    name = next(k for k, v in tensors["network"].items() if v.ndim > 1)
+    tensors["network"][name] = tensors["network"][name].reshape(-1)
+
+
+def _pickled_object(tensors):
+    tensors["network"]["extra"] = argparse.Namespace(a=1)  # a class weights_only refuses
+
+
+@pytest.mark.parametrize("change, reason", [
+    (_nan_tensor, "NaN or infinite values"),
+    (_reshaped_tensor, "size mismatch|shape"),
+    (_pickled_object, "Namespace|not allowed|Unsupported|weights_only"),
+])
+def test_info_check_weights_names_damaged_tensors_behind_an_edited_sha256(
+        change, reason, tiny_screener, tmp_path, capsys):
+    folder, _ = copy_folder(tiny_screener, tmp_path)
+    rewrite_weights(folder, change)
+    status, out, _ = run(["info", folder], capsys)
+    assert status == 0 and "--check-weights also loads the network's tensors" in out
+    status, out, err = run(["info", folder, "--check-weights"], capsys)
+    assert status == 2 and "weights.pt (its tensors): DAMAGED" in out
+    assert re.search(reason, err), err
+
+
+def test_info_check_weights_loads_a_sound_folder(tiny_screener, capsys):
+    status, out, _ = run(["info", tiny_screener["folder"], "--check-weights"], capsys)
+    assert status == 0 and "weights.pt (its tensors): loads" in out
 
 
 @pytest.mark.parametrize("key", ["score_median", "threshold"])

@@ -12,6 +12,7 @@ _FIRST = ("title", "intended_use", "not_validated_on", "operating_point", "backe
 # What rebuilds the model rather than describes it: in card.json, not on screen.
 _HIDDEN = ("name", "network", "weights", "rank", "schema")
 _HIDDEN_NESTED = ("history", "train_loss", "label_map")
+_TENSORS = " (its tensors)"  # the --check-weights line
 
 
 def run_info(args):
@@ -32,10 +33,16 @@ def run_info(args):
                 checks = verify_folder(name, card)
         except ScreenerFolderError as exc:
             raise UsageError(str(exc)) from None
+        folder = registry.pretrained_folder(name) if kind == "pretrained" else name
+        if args.check_weights and not any(problem for _, problem in checks):
+            checks.append(_network_check(folder, card))
         print(format_card(name, card.to_dict()))
-        print("files (sha256 against the card; the guard's arrays checked):")
+        print("files (sha256 against the card; the guard's arrays checked" + (
+            "; the network's tensors loaded):" if args.check_weights else
+            "; --check-weights also loads the network's tensors):"))
         for file_name, problem in checks:
-            print(f"  {file_name}: {'matches' if problem is None else 'DAMAGED'}")
+            fine = "loads" if file_name.endswith(_TENSORS) else "matches"
+            print(f"  {file_name}: {fine if problem is None else 'DAMAGED'}")
         problems = [problem for _, problem in checks if problem]
         if problems:
             # The weights or guard damaged: it cannot load; a backend file: that backend falls
@@ -49,6 +56,18 @@ def run_info(args):
     card = screener.card.to_dict() if hasattr(screener.card, "to_dict") else dict(screener.card)
     print(format_card(name, card))
     return 0
+
+
+def _network_check(folder, card):
+    """``(what, problem)`` of loading the folder's network with PyTorch (imported only here)."""
+    from ..screener import ScreenerFolderError, load_screener
+
+    what = f"{card.weights['file']}{_TENSORS}"
+    try:
+        load_screener(folder, device="cpu", backend="torch")  # builds the network at once
+    except (ScreenerFolderError, ValueError) as exc:
+        return what, str(exc)
+    return what, None
 
 
 def _listing(registry):

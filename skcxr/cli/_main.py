@@ -139,6 +139,7 @@ examples:
   skcxr info
   skcxr info resnet18-kermany-128
   skcxr info site_screener
+  skcxr info site_screener --check-weights
 """
 
 
@@ -244,6 +245,10 @@ def build_parser():
         "info", help="list pretrained screeners, or print a model's card",
         description=_INFO_DESCRIPTION, epilog=_INFO_EPILOG, formatter_class=_Formatter)
     info.add_argument("name", nargs="?", metavar="NAME", help="a pretrained name or a model file")
+    info.add_argument("--check-weights", action="store_true",
+                      help="also load the network's tensors with PyTorch (a few seconds) and "
+                           "check their names, shapes and values; the sha256 check alone cannot "
+                           "tell a damaged file whose sha256 was copied onto the card")
     return parser
 
 
