@@ -285,6 +285,23 @@ def test_dicom_header_reasons(tmp_path, tags, reason):
     assert [str(r) if r else "" for r in found] == [reason]
 
 
+def test_one_bit_images_are_named(tmp_path):
+    """A 1-bit picture was refused only as unlike the training films, its depth unnamed."""
+    pydicom = pytest.importorskip("pydicom")
+    path = write_dicom(tmp_path / "bits.dcm")
+    ds = pydicom.dcmread(path)
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 1, 1, 0
+    ds.PixelData = np.packbits(np.eye(20, dtype=np.uint8), bitorder="little").tobytes()
+    ds.save_as(path)
+    drawing = tmp_path / "drawing.png"
+    Image.fromarray(np.eye(300, dtype=bool)).save(drawing)  # PIL mode "1"
+    refusals = file_refusals([path, drawing])
+    assert [r.code for r in refusals] == ["binary", "binary"]
+    assert str(refusals[0]) == ("a black-and-white image, not a film's grey levels (DICOM "
+                                "BitsStored 1)")
+    assert str(refusals[1]) == "a black-and-white (1-bit) image, not a film's grey levels"
+
+
 def save(path, array, **kwargs):
     Image.fromarray(array).save(path, **kwargs)
     return str(path)

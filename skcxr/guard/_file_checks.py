@@ -73,6 +73,8 @@ class FileChecks:
         """
         if source.dataset is not None:
             return _dicom_refusal(source.dataset)
+        if source.image is not None and source.image.mode == "1":
+            return _BINARY_IMAGE
         return self._size_refusal(*source.size)
 
     def image_refusal(self, image):
@@ -88,6 +90,8 @@ class FileChecks:
         refusal : Refusal or None
             Why the image is refused; None when nothing is wrong.
         """
+        if image.mode == "1":
+            return _BINARY_IMAGE
         return self._size_refusal(*image.size) or self.colour_refusal(image)
 
     def _size_refusal(self, width, height):
@@ -183,12 +187,19 @@ def _dicom_refusal(ds):
     body_part = _tag(ds, "BodyPartExamined")
     if body_part and not any(word in body_part for word in CHEST_WORDS):
         return Refusal("not_chest", f"not the chest (DICOM BodyPartExamined {body_part})")
+    bits = ds.get("BitsStored") or ds.get("BitsAllocated")
+    if bits is not None and str(bits).strip() == "1":
+        return Refusal("binary", "a black-and-white image, not a film's grey levels (DICOM "
+                                 "BitsStored 1)")
     view = _tag(ds, "ViewPosition")
     if view in LATERAL_VIEWS:
         return Refusal("lateral", f"lateral view (DICOM ViewPosition {view})")
     if view in OBLIQUE_VIEWS:
         return Refusal("oblique", f"oblique view (DICOM ViewPosition {view})")
     return None
+
+
+_BINARY_IMAGE = Refusal("binary", "a black-and-white (1-bit) image, not a film's grey levels")
 
 
 def _tag(ds, keyword):

@@ -18,6 +18,8 @@ UNSUITABLE_CODES = {
     "oblique": "An oblique view; the model reads frontal (AP/PA) films only.",
     "colour": "A colour picture (a photograph, a screenshot, a document), not a grey X-ray film.",
     "too_small": "Too few pixels to be a film (a thumbnail, an icon).",
+    "binary": "A black-and-white (1-bit) picture, such as a scanned document or a drawing: a "
+              "film has grey levels.",
     "aspect_ratio": "Far wider than high, or the reverse: a banner or a strip, not a chest film.",
     "blank": "A near-constant frame: blank, burnt out or a uniform fill; there is nothing to read.",
     "inverted": "A film with its greys inverted (a negative): bone dark, air bright.",
