@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import stat
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -1195,3 +1196,15 @@ def test_a_file_named_twice_gets_one_row_and_the_summary_says_so(tiny_screener, 
     assert len(out.strip().splitlines()) == 3  # the header and one row per film
     assert "2 named more than once (one row each)" in err
     assert json.loads(summary.read_text())["named_more_than_once"] == [film, film]
+
+
+# ------------- `skcxr screen -rf.jpeg` got only argparse's "arguments are required: PATH"
+def test_a_file_read_as_an_option_is_named_with_the_way_round_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("-rf.jpeg").write_bytes(b"")
+    with pytest.raises(SystemExit) as exited:
+        main(["screen", "-rf.jpeg"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "arguments are required: PATH" in err
+    assert "'-rf.jpeg' is a file, read here as an option: write ./-rf.jpeg, or put -- " \
+           "before the files." in err

@@ -340,7 +340,12 @@ def main(argv=None):
     """
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        if exc.code == EXIT_USAGE:
+            _hint_files_read_as_options(argv)
+        raise
     args.command_line = shlex.join(["skcxr", *argv])  # recorded in model cards and reports
     formatwarning = warnings.formatwarning
     # A warning reads as the command's own line, not as a Python source location.
@@ -366,6 +371,15 @@ def main(argv=None):
         return 1
     finally:
         warnings.formatwarning = formatwarning
+
+
+def _hint_files_read_as_options(argv):
+    """After argparse's usage error: name the files it read as options (``-rf.jpeg``)."""
+    before_separator = argv[:argv.index("--")] if "--" in argv else argv
+    for arg in before_separator:
+        if arg.startswith("-") and arg != "-" and os.path.lexists(arg):
+            print(f"skcxr: {arg!r} is a file, read here as an option: write ./{arg}, or put "
+                  "-- before the files.", file=sys.stderr)
 
 
 def _command(command):
