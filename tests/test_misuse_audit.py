@@ -158,7 +158,7 @@ def test_info_check_weights_names_damaged_tensors_behind_an_edited_sha256(
     folder, _ = copy_folder(tiny_screener, tmp_path)
     rewrite_weights(folder, change)
     status, out, _ = run(["info", folder], capsys)
-    assert status == 0 and "--check-weights also loads the network's tensors" in out
+    assert status == 0 and "--check-weights also loads the weights' tensors" in out
     status, out, err = run(["info", folder, "--check-weights"], capsys)
     assert status == 2 and "weights.pt (its tensors): DAMAGED" in out
     assert re.search(reason, err), err

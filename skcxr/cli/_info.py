@@ -33,13 +33,13 @@ def run_info(args):
                 checks = verify_folder(name, card)
         except ScreenerFolderError as exc:
             raise UsageError(str(exc)) from None
-        folder = registry.pretrained_folder(name) if kind == "pretrained" else name
         if args.check_weights and not any(problem for _, problem in checks):
+            folder = registry.pretrained_folder(name) if kind == "pretrained" else name
             checks.append(_network_check(folder, card))
         print(format_card(name, card.to_dict()))
         print("files (sha256 against the card; the guard's arrays checked" + (
-            "; the network's tensors loaded):" if args.check_weights else
-            "; --check-weights also loads the network's tensors):"))
+            "; the weights' tensors loaded):" if args.check_weights else
+            "; --check-weights also loads the weights' tensors):"))
         for file_name, problem in checks:
             fine = "loads" if file_name.endswith(_TENSORS) else "matches"
             print(f"  {file_name}: {fine if problem is None else 'DAMAGED'}")
