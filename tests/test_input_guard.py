@@ -226,6 +226,9 @@ def test_threshold_can_be_set_on_named_films(guard, films):
     (np.zeros(200, bool), "both sides"),
     (np.ones(10, bool), r"boolean mask of shape \(200,\)"),
     (np.arange(200) % 2, "boolean mask"),
+    (np.arange(200) < 10, r"10 held-out images cannot set a threshold for "
+                          r"max_false_rejection=0.05: that needs at least 19\. Fit on more "
+                          r"films, or set more films' calibration to True"),
 ])
 def test_named_calibration_films_are_checked(guard, films, mask, match):
     X, y, groups = films

@@ -229,7 +229,7 @@ class InputGuard(OutlierMixin, BaseEstimator):
                                  "needs at least two.")
             splitter = GroupShuffleSplit(1, test_size=self.calibration_size, random_state=seed)
             fit_idx, cal_idx = next(splitter.split(index, groups=groups))
-        return self._checked_split(fit_idx, cal_idx)
+        return self._checked_split(fit_idx, cal_idx, "raise calibration_size")
 
     def _given_split(self, n_samples, groups, calibration):
         """The split ``fit(calibration=...)`` names, checked."""
@@ -250,16 +250,16 @@ class InputGuard(OutlierMixin, BaseEstimator):
                     f"calibration splits patient(s) {sorted(map(str, shared))[:3]} across the "
                     "films fitting the scores and those setting the threshold; a patient's "
                     "films must all be on one side.")
-        return self._checked_split(fit_idx, cal_idx)
+        return self._checked_split(fit_idx, cal_idx, "set more films' calibration to True")
 
-    def _checked_split(self, fit_idx, cal_idx):
+    def _checked_split(self, fit_idx, cal_idx, more_held_out):
         self.false_rejection_ = self._false_rejection(len(cal_idx))
         needed = int(np.ceil(1 / self.false_rejection_)) - 1
         if len(cal_idx) < needed:
             raise ValueError(
                 f"{len(cal_idx)} held-out images cannot set a threshold for "
                 f"max_false_rejection={self.max_false_rejection}: that needs at least "
-                f"{needed}. Fit on more films, or raise calibration_size or "
+                f"{needed}. Fit on more films, or {more_held_out} or raise "
                 "max_false_rejection."
             )
         return fit_idx, cal_idx
